@@ -1,0 +1,228 @@
+"""Command line: flags -> `run_daily` arguments, result -> French summary or JSON, exit status.
+
+The only module that prints, reads the clock or exits. Exit statuses (SPEC §6): 0 all done;
+1 done, but some rows or actions failed (listed); 2 nothing could be done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import logging
+import sys
+import tempfile
+import traceback
+import zoneinfo
+from pathlib import Path
+
+import click
+
+from . import formats
+from .config import Config, load_config
+from .errors import RelancesError
+from .records import Action, Anomalie
+from .run import Resultat, run_daily
+
+EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
+PROGRESS_FROM = 20  # a progress bar only when there are many actions
+
+log = logging.getLogger("relances")
+
+
+def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"date invalide « {value} » (format attendu : AAAA-MM-JJ, "
+                                 "par exemple 2026-11-22)") from None
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", default="config.toml", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Fichier de configuration.")
+@click.option("--classeur", type=click.Path(dir_okay=False, path_type=Path),
+              help="Classeur à traiter (remplace la clé classeur de config.toml).")
+@click.option("--date", "date_", metavar="AAAA-MM-JJ", callback=_parse_date,
+              help="Faire comme si nous étions ce jour-là (par défaut : aujourd'hui).")
+@click.option("--dry-run", is_flag=True,
+              help="Simulation : ne rien envoyer, ne rien écrire, montrer ce qui serait fait.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Écrire le plan en JSON sur la sortie standard, et rien d'autre.")
+def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
+             dry_run: bool, as_json: bool) -> None:
+    """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
+
+    Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
+    et écrit l'état de chaque facture dans le classeur.
+    """
+    try:
+        config = load_config(config_path, classeur)
+    except RelancesError as exc:
+        _fail(str(exc))
+    if not dry_run:
+        _log_to(config.log_file)
+    tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
+    now = datetime.datetime.now(tz)
+    today = date_ or now.date()
+    log.info("début : %s, date %s%s", config.classeur, today, " (simulation)" if dry_run else "")
+    with contextlib.ExitStack() as stack:
+        def start_progress(total: int):
+            if total < PROGRESS_FROM or as_json or not sys.stderr.isatty():
+                return None
+            bar = stack.enter_context(click.progressbar(length=total, label="Relances",
+                                                        file=sys.stderr))
+            return bar.update
+
+        try:
+            resultat = run_daily(config, today, now, dry_run=dry_run,
+                                 start_progress=start_progress)
+        except RelancesError as exc:
+            log.error("%s", exc)
+            _fail(str(exc))
+        except Exception:  # a bug: keep the traceback for us, one clear line for the user
+            _crash(config, dry_run)
+    for warning in config.avertissements:
+        click.echo(f"Attention : {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(plan_json(resultat), ensure_ascii=False))
+    else:
+        click.echo(summary(resultat, config))
+    log.info("fin : %d action(s), %d problème(s)", len(resultat.plan.actions),
+             len(problems(resultat)))
+    sys.exit(EXIT_PARTIAL if resultat.has_problems else EXIT_OK)
+
+
+def main() -> None:
+    relancer(prog_name="relancer.py")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Erreur : {message}", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+def _crash(config: Config, dry_run: bool) -> None:
+    target = (Path(tempfile.gettempdir()) / "relances-erreur.log") if dry_run else config.log_file
+    try:
+        with open(target, "a", encoding="utf-8") as out:
+            out.write(f"--- {datetime.datetime.now().isoformat(timespec='seconds')}\n")
+            out.write(traceback.format_exc())
+        where = f"détails dans {target}"
+    except OSError:
+        where = "détails :\n" + traceback.format_exc()
+    _fail(f"erreur inattendue ({sys.exc_info()[1]!r}) — {where}. "
+          "Rien n'a été envoyé deux fois : le journal garde trace de chaque action.")
+
+
+def _log_to(path: Path) -> None:
+    if log.handlers:
+        return
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return  # a read-only folder must not stop the run
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+# ------------------------------------------------------------------ output
+
+
+def problems(resultat: Resultat) -> list[Anomalie]:
+    found = list(resultat.anomalies)
+    for entry in resultat.incertains:
+        found.append(Anomalie(None, None, f"{entry.client} : {entry.etape} du "
+                              f"{formats.date_courte(entry.jour)} peut-être parti, peut-être pas "
+                              f"(interrompu pendant l'envoi) — vérifiez avant de relancer à la main"))
+    if resultat.ecriture_erreur:
+        found.append(Anomalie(None, None, resultat.ecriture_erreur))
+    return found
+
+
+def plan_json(resultat: Resultat) -> dict:
+    """SPEC §6: the plan as one JSON object, with English keys."""
+    return {
+        "date": resultat.plan.date.isoformat(),
+        "actions": [_action_json(action) for action in resultat.plan.actions],
+        "errors": [{"sheet": a.sheet, "row": a.row, "message": a.message}
+                   for a in problems(resultat)],
+    }
+
+
+def _action_json(action: Action) -> dict:
+    return {
+        "client": action.client,
+        "invoices": list(action.factures),
+        "step": action.etape,
+        "channel": action.canal,
+        "to": ", ".join(action.destinataires) if action.canal == "email" else None,
+        # JSON has no decimal type; two-decimal amounts print exactly through float's repr.
+        "amount_due": float(action.montant_du),
+    }
+
+
+def summary(resultat: Resultat, config: Config) -> str:
+    plan = resultat.plan
+    lines = [f"Relances du {formats.date_longue(plan.date)} — {config.classeur.name}",
+             f"{len(resultat.classeur.factures)} facture(s) lue(s), "
+             f"{len(plan.actions)} action(s) aujourd'hui."]
+    if resultat.dry_run:
+        lines.append("Simulation (--dry-run) : rien n'a été envoyé ni écrit.")
+    files = {id(e.action): e for e in resultat.executions}
+
+    def block(title: str, actions: list[Action], describe) -> None:
+        if actions:
+            lines.append("")
+            lines.append(f"{title} ({len(actions)}) :")
+            for action in actions:
+                lines.extend("  " + line for line in describe(action))
+
+    def detail(action: Action) -> list[str]:
+        execution = files.get(id(action))
+        if execution and execution.statut == "echec":
+            return [f"  ÉCHEC : {execution.detail}"]
+        return [f"  {execution.fichier}"] if execution and execution.fichier else []
+
+    def message(action: Action) -> list[str]:
+        to = ", ".join(action.destinataires)
+        head = f"- {action.etape} → {action.client}" + (f" <{to}>" if to else "")
+        return [f"{head} : {', '.join(action.factures)} — {formats.montant(action.montant_du)}",
+                *detail(action)]
+
+    by_canal = {canal: [a for a in plan.actions if a.canal == canal]
+                for canal in ("email", "courrier", "appel", "recouvrement")}
+    verb = "à envoyer" if resultat.dry_run else "envoyés"
+    block(f"E-mails {verb}", by_canal["email"], message)
+    block("Courriers à imprimer et poster", by_canal["courrier"], message)
+    clients = {c.nom: c for c in resultat.classeur.clients.values()}
+
+    def call(action: Action) -> list[str]:
+        client = clients.get(action.client)
+        who = ", ".join(x for x in (client.contact, client.telephone) if x) if client else ""
+        return [f"- {action.client}" + (f" ({who})" if who else "") +
+                f" : {formats.montant(action.montant_du)} — {', '.join(action.factures)}"]
+
+    calls = sorted(by_canal["appel"], key=lambda a: (-a.montant_du, a.client))
+    block("Appels à passer, du plus gros montant dû au plus petit", calls, call)
+    block("Dossiers à transmettre au recouvrement", by_canal["recouvrement"], message)
+    if not plan.actions:
+        lines.append("")
+        lines.append("Rien à faire aujourd'hui.")
+    found = problems(resultat)
+    if found:
+        lines.append("")
+        lines.append(f"Problèmes ({len(found)}) :")
+        for anomalie in found:
+            where = anomalie.where(config.classeur.name if anomalie.sheet else "")
+            lines.append(f"  - {where} : {anomalie.message}" if where else f"  - {anomalie.message}")
+    if resultat.ecriture:
+        backup = resultat.ecriture.sauvegarde
+        lines.append("")
+        lines.append(f"Classeur mis à jour : {config.classeur}"
+                     + (f" (sauvegarde : {backup.name})" if backup else ""))
+    return "\n".join(lines)

@@ -1,0 +1,329 @@
+"""Configuration stage: config.toml -> a frozen, validated `Config`, paths resolved.
+
+Everything is checked once, here, with French messages naming the key
+(`config.toml: etapes[2].apres_jours : un entier est attendu`). Later stages receive only the
+slice they need and never see raw TOML.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .errors import ConfigError
+from .records import PROMESSE_NON_TENUE, Etape, normalise
+
+CANAUX = ("email", "courrier", "appel", "recouvrement")
+MODES_ENVOI = ("dossier", "smtp")
+
+
+@dataclass(frozen=True)
+class Entreprise:
+    nom: str = "Mon entreprise"
+    adresse: str = ""
+    email: str = ""
+    telephone: str = ""
+    siret: str = ""
+    iban: str = ""
+    signataire: str = ""
+    pays: str = "FR"
+    logo: Path | None = None
+
+    @property
+    def adresse_lignes(self) -> list[str]:
+        return [line.strip() for line in self.adresse.splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class Envoi:
+    mode: str = "dossier"
+    dossier: Path = Path("sortie")
+    expediteur: str = ""
+
+
+@dataclass(frozen=True)
+class Penalites:
+    taux_annuel: Decimal | None = Decimal("12.15")
+    taux_legal: bool = False
+    indemnite_forfaitaire: Decimal = Decimal("40")
+
+
+@dataclass(frozen=True)
+class Regles:
+    ecart_minimum_jours: int = 5
+
+
+DEFAULT_ETAPES = (
+    Etape("rappel", 3, "email", modele="rappel"),
+    Etape("appel", 10, "appel", montant_minimum=Decimal("500")),
+    Etape("dernier_rappel", 20, "email", modele="dernier_rappel", delai_jours=8),
+    Etape("mise_en_demeure", 35, "courrier", modele="mise_en_demeure", delai_jours=8),
+    Etape("recouvrement", 60, "recouvrement"),
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    classeur: Path
+    lettres: Path
+    fuseau_horaire: str = "Europe/Paris"
+    entreprise: Entreprise = field(default_factory=Entreprise)
+    envoi: Envoi = field(default_factory=Envoi)
+    factures_dossier: Path | None = None
+    regles: Regles = field(default_factory=Regles)
+    penalites: Penalites = field(default_factory=Penalites)
+    etapes: tuple[Etape, ...] = DEFAULT_ETAPES
+    colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
+    avertissements: tuple[str, ...] = ()
+
+    @property
+    def journal(self) -> Path:
+        """The SQLite journal lives beside the workbook it describes."""
+        return self.classeur.with_name(self.classeur.stem + ".journal.sqlite")
+
+    @property
+    def log_file(self) -> Path:
+        return self.path.with_name("relances.log")
+
+    def etape(self, nom: str) -> Etape | None:
+        return next((e for e in self.etapes if e.nom == nom), None)
+
+
+KNOWN_KEYS = {
+    "": {"classeur", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
+         "penalites", "etapes", "colonnes"},
+    "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
+                   "logo", "ville", "forme", "capital", "tva"},
+    "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
+              "repondre_a", "copie_cachee", "limite_par_minute"},
+    "factures": {"dossier"},
+    "regles": {"ecart_minimum_jours"},
+    "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire"},
+    "etapes": {"nom", "apres_jours", "canal", "modele", "delai_jours", "montant_minimum",
+               "joindre_courrier"},
+}
+
+
+class _Reader:
+    """Typed access to one TOML table, with the key path in every message."""
+
+    def __init__(self, name: str, table: dict, prefix: str, warnings: list[str]):
+        self.name, self.table, self.prefix, self.warnings = name, table, prefix, warnings
+
+    def where(self, key: str) -> str:
+        return f"{self.name}: {self.prefix}{key}"
+
+    def check_keys(self, known: set[str]) -> None:
+        for key in self.table:
+            if key not in known:
+                self.warnings.append(f"{self.where(key)} : clé inconnue, ignorée")
+
+    def text(self, key: str, default: str) -> str:
+        value = self.table.get(key, default)
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.where(key)} : un texte entre guillemets est attendu")
+        return value
+
+    def integer(self, key: str, default: int | None, minimum: int | None = None) -> int | None:
+        value = self.table.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{self.where(key)} : un nombre entier de jours est attendu")
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{self.where(key)} : {minimum} ou plus est attendu (lu : {value})")
+        return value
+
+    def decimal(self, key: str, default: Decimal | None) -> Decimal | None:
+        value = self.table.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(f"{self.where(key)} : un nombre est attendu")
+        try:
+            number = Decimal(str(value).replace(",", "."))
+        except InvalidOperation:
+            raise ConfigError(f"{self.where(key)} : un nombre est attendu (lu : {value!r})") from None
+        if number < 0:
+            raise ConfigError(f"{self.where(key)} : un nombre positif est attendu")
+        return number
+
+    def table_of(self, key: str) -> dict:
+        value = self.table.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.where(key)} : une section [{key}] est attendue")
+        return value
+
+
+def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
+    """Read and validate config.toml; `classeur` (from --classeur) overrides its `classeur`."""
+    path = Path(path).resolve()
+    name = path.name
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} : fichier de configuration introuvable "
+            "(copiez config.toml du projet, ou indiquez-le avec --config)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name} : syntaxe TOML invalide : {_french_toml_error(exc)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name} : lecture impossible ({exc})") from None
+
+    warnings: list[str] = []
+    base = path.parent
+    top = _Reader(name, raw, "", warnings)
+    top.check_keys(KNOWN_KEYS[""])
+
+    classeur_path = Path(classeur) if classeur else base / top.text("classeur", "relances.xlsx")
+    fuseau = top.text("fuseau_horaire", "Europe/Paris")
+    try:
+        zoneinfo.ZoneInfo(fuseau)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{top.where('fuseau_horaire')} : fuseau horaire inconnu « {fuseau} »"
+                          " (exemple : \"Europe/Paris\")") from None
+
+    return Config(
+        path=path,
+        classeur=classeur_path.resolve(),
+        lettres=(base / top.text("lettres", "lettres")).resolve(),
+        fuseau_horaire=fuseau,
+        entreprise=_read_entreprise(_Reader(name, top.table_of("entreprise"), "entreprise.", warnings), base),
+        envoi=_read_envoi(_Reader(name, top.table_of("envoi"), "envoi.", warnings), base),
+        factures_dossier=_read_factures(_Reader(name, top.table_of("factures"), "factures.", warnings), base),
+        regles=_read_regles(_Reader(name, top.table_of("regles"), "regles.", warnings)),
+        penalites=_read_penalites(_Reader(name, top.table_of("penalites"), "penalites.", warnings)),
+        etapes=_read_etapes(name, raw.get("etapes"), warnings),
+        colonnes=_read_colonnes(_Reader(name, top.table_of("colonnes"), "colonnes.", warnings)),
+        avertissements=tuple(warnings),
+    )
+
+
+def _french_toml_error(exc: tomllib.TOMLDecodeError) -> str:
+    message = str(exc)
+    if match := re.search(r"\(at line (\d+), column (\d+)\)", message):
+        line, column = match.groups()
+        return f"ligne {line}, colonne {column} ({message[:match.start()].strip()})"
+    return message
+
+
+def _read_entreprise(r: _Reader, base: Path) -> Entreprise:
+    r.check_keys(KNOWN_KEYS["entreprise"])
+    pays = r.text("pays", "FR").upper()
+    if pays not in ("FR", "BE"):
+        raise ConfigError(f"{r.where('pays')} : \"FR\" ou \"BE\" est attendu (lu : {pays!r})")
+    logo = r.text("logo", "")
+    return Entreprise(
+        nom=r.text("nom", "Mon entreprise"),
+        adresse=r.text("adresse", ""),
+        email=r.text("email", ""),
+        telephone=r.text("telephone", ""),
+        siret=r.text("siret", ""),
+        iban=r.text("iban", ""),
+        signataire=r.text("signataire", ""),
+        pays=pays,
+        logo=(base / logo).resolve() if logo else None,
+    )
+
+
+def _read_envoi(r: _Reader, base: Path) -> Envoi:
+    r.check_keys(KNOWN_KEYS["envoi"])
+    mode = r.text("mode", "dossier")
+    if mode not in MODES_ENVOI:
+        raise ConfigError(f"{r.where('mode')} : \"dossier\" ou \"smtp\" est attendu (lu : {mode!r})")
+    if mode == "smtp":
+        raise ConfigError(
+            f"{r.where('mode')} : l'envoi SMTP n'est pas encore disponible dans cette version ; "
+            "utilisez mode = \"dossier\" (les messages sont écrits en .eml dans le dossier de sortie)"
+        )
+    if "mot_de_passe" in r.table:
+        raise ConfigError(
+            f"{r.where('mot_de_passe')} : ne mettez jamais le mot de passe dans config.toml ; "
+            "utilisez la variable d'environnement RELANCES_SMTP_MOT_DE_PASSE"
+        )
+    return Envoi(
+        mode=mode,
+        dossier=(base / r.text("dossier", "sortie")).resolve(),
+        expediteur=r.text("expediteur", ""),
+    )
+
+
+def _read_factures(r: _Reader, base: Path) -> Path | None:
+    r.check_keys(KNOWN_KEYS["factures"])
+    dossier = r.text("dossier", "")
+    return (base / dossier).resolve() if dossier else None
+
+
+def _read_regles(r: _Reader) -> Regles:
+    r.check_keys(KNOWN_KEYS["regles"])
+    return Regles(ecart_minimum_jours=r.integer("ecart_minimum_jours", 5, minimum=0))
+
+
+def _read_penalites(r: _Reader) -> Penalites:
+    r.check_keys(KNOWN_KEYS["penalites"])
+    taux = r.table.get("taux")
+    if taux is not None and taux != "legal":
+        raise ConfigError(f"{r.where('taux')} : seule la valeur \"legal\" est possible "
+                          "(pour un taux fixe, utilisez taux_annuel)")
+    return Penalites(
+        taux_annuel=None if taux == "legal" else r.decimal("taux_annuel", Decimal("12.15")),
+        taux_legal=taux == "legal",
+        indemnite_forfaitaire=r.decimal("indemnite_forfaitaire", Decimal("40")),
+    )
+
+
+def _read_etapes(name: str, raw: object, warnings: list[str]) -> tuple[Etape, ...]:
+    if raw is None:
+        return DEFAULT_ETAPES
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError(f"{name}: etapes : une liste de sections [[etapes]] est attendue")
+    etapes: list[Etape] = []
+    for index, table in enumerate(raw, start=1):
+        r = _Reader(name, table, f"etapes[{index}].", warnings)
+        r.check_keys(KNOWN_KEYS["etapes"])
+        nom = r.text("nom", "").strip()
+        if not re.fullmatch(r"[a-z0-9_]+", nom):
+            raise ConfigError(f"{r.where('nom')} : un nom en minuscules sans espace est attendu "
+                              f"(exemple : \"dernier_rappel\"), lu : {nom!r}")
+        if nom == PROMESSE_NON_TENUE or any(e.nom == nom for e in etapes):
+            raise ConfigError(f"{r.where('nom')} : le nom « {nom} » est déjà pris")
+        if "apres_jours" not in table:
+            raise ConfigError(f"{r.where('apres_jours')} : obligatoire (jours après l'échéance)")
+        canal = r.text("canal", "")
+        if canal not in CANAUX:
+            raise ConfigError(f"{r.where('canal')} : une valeur parmi {', '.join(CANAUX)} "
+                              f"est attendue (lu : {canal!r})")
+        modele = r.text("modele", nom) if canal in ("email", "courrier") else None
+        etapes.append(Etape(
+            nom=nom,
+            apres_jours=r.integer("apres_jours", None),
+            canal=canal,
+            modele=modele,
+            delai_jours=r.integer("delai_jours", None, minimum=0),
+            montant_minimum=r.decimal("montant_minimum", None),
+        ))
+    return tuple(etapes)
+
+
+def _read_colonnes(r: _Reader) -> dict[str, str]:
+    """[colonnes] maps a user's header onto one of SPEC's columns; either side may be the key."""
+    from .workbook import FIELD_BY_HEADER
+
+    mapping: dict[str, str] = {}
+    for key, value in r.table.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{r.where(key)} : un nom de colonne entre guillemets est attendu")
+        if normalise(value) in FIELD_BY_HEADER:
+            mapping[normalise(key)] = FIELD_BY_HEADER[normalise(value)]
+        elif normalise(key) in FIELD_BY_HEADER:
+            mapping[normalise(value)] = FIELD_BY_HEADER[normalise(key)]
+        else:
+            raise ConfigError(f"{r.where(key)} : ni « {key} » ni « {value} » n'est une colonne "
+                              "connue (exemple : \"Total TTC\" = \"Montant TTC\")")
+    return mapping

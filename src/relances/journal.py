@@ -1,0 +1,249 @@
+"""Journal stage: the durable record of every action, in SQLite beside the workbook.
+
+Each action is written *before* its effect ("en_cours") and updated after it ("envoye",
+"a_faire", "echec"). A unique index on (invoice, step) makes a second recording of the same
+step impossible, so a second run the same day, or a run after a crash at any point, never does
+a step twice. An action left "en_cours" by a crash is settled at the next start: delivered,
+free to redo, or "incertain" when nobody can know (then it is shown and never redone alone).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .errors import JournalError
+from .records import Action, Fait
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS actions (
+    id           INTEGER PRIMARY KEY,
+    jour         TEXT NOT NULL,   -- the run date (ISO)
+    horodatage   TEXT NOT NULL,   -- when it was recorded (ISO, local time)
+    client       TEXT NOT NULL,
+    factures     TEXT NOT NULL,   -- JSON list of invoice numbers
+    etape        TEXT NOT NULL,
+    canal        TEXT NOT NULL,
+    destinataire TEXT NOT NULL DEFAULT '',
+    fichier      TEXT NOT NULL DEFAULT '',
+    message_id   TEXT NOT NULL DEFAULT '',
+    montant      TEXT NOT NULL DEFAULT '',
+    statut       TEXT NOT NULL,   -- en_cours | envoye | a_faire | echec | incertain
+    detail       TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS faits (
+    action_id INTEGER NOT NULL REFERENCES actions(id),
+    facture   TEXT NOT NULL,
+    cle       TEXT NOT NULL,      -- step name, or promesse_non_tenue:YYYY-MM-DD
+    UNIQUE (facture, cle)
+);
+CREATE INDEX IF NOT EXISTS faits_action ON faits(action_id);
+"""
+
+RESULTATS = {
+    "en_cours": "en cours",
+    "envoye": "envoyé",
+    "a_faire": "à faire",
+    "echec": "échec",
+    "incertain": "incertain : vérifiez s'il est parti",
+    "repris": "repris de la colonne Étape du classeur",
+}
+
+
+class AlreadyDone(JournalError):
+    """The journal already holds this step for one of the action's invoices."""
+
+
+@dataclass(frozen=True)
+class Entree:
+    id: int
+    jour: datetime.date
+    client: str
+    factures: tuple[str, ...]
+    etape: str
+    canal: str
+    destinataire: str
+    fichier: str
+    message_id: str
+    statut: str
+    detail: str
+
+    @property
+    def resultat(self) -> str:
+        text = RESULTATS.get(self.statut, self.statut)
+        if self.statut == "a_faire":
+            text = {"appel": "appel à passer", "courrier": "courrier à poster",
+                    "recouvrement": "dossier à transmettre"}.get(self.canal, text)
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+class Journal:
+    """Open with `Journal.open(path)`; `readonly=True` for dry runs (no file is created)."""
+
+    def __init__(self, connection: sqlite3.Connection | None, path: Path):
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, readonly: bool = False) -> "Journal":
+        path = Path(path)
+        try:
+            if readonly:
+                if not path.exists():
+                    return cls(None, path)
+                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            else:
+                db = sqlite3.connect(path, isolation_level=None)
+                db.execute("PRAGMA synchronous = FULL")
+                db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise JournalError(f"{path.name} : journal illisible ({exc})") from None
+        db.row_factory = sqlite3.Row
+        return cls(db, path)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+    def _rows(self, sql: str, *params) -> list[sqlite3.Row]:
+        if self._db is None:
+            return []
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path.name} : lecture impossible ({exc})") from None
+
+    # -------------------------------------------------------------- reading
+
+    def history(self) -> list[Fait]:
+        """Every step done or under way, per invoice (failed attempts are not history)."""
+        rows = self._rows(
+            "SELECT f.facture, f.cle, a.etape, a.canal, a.client, a.jour, a.statut "
+            "FROM faits f JOIN actions a ON a.id = f.action_id ORDER BY a.id")
+        return [Fait(facture=r["facture"], cle=r["cle"], etape=r["etape"], canal=r["canal"],
+                     client=r["client"], jour=datetime.date.fromisoformat(r["jour"]),
+                     statut=r["statut"]) for r in rows]
+
+    def entries(self, statut: str | None = None) -> list[Entree]:
+        sql = "SELECT * FROM actions" + (" WHERE statut = ?" if statut else "") + " ORDER BY id"
+        return [self._entry(row) for row in self._rows(sql, *([statut] if statut else []))]
+
+    @staticmethod
+    def _entry(row: sqlite3.Row) -> Entree:
+        return Entree(id=row["id"], jour=datetime.date.fromisoformat(row["jour"]),
+                      client=row["client"], factures=tuple(json.loads(row["factures"])),
+                      etape=row["etape"], canal=row["canal"], destinataire=row["destinataire"],
+                      fichier=row["fichier"], message_id=row["message_id"],
+                      statut=row["statut"], detail=row["detail"])
+
+    # -------------------------------------------------------------- writing
+
+    def _transaction(self) -> "_Tx":
+        if self._db is None:
+            raise JournalError(f"{self.path.name} : journal ouvert en lecture seule")
+        return _Tx(self._db, self.path)
+
+    def begin(self, action: Action, jour: datetime.date, now: datetime.datetime,
+              statut: str = "en_cours", fichier: Callable[[int], str] | None = None,
+              message_id: str = "") -> tuple[int, str]:
+        """Record the action before its effect; AlreadyDone if a step is already recorded.
+
+        `fichier` names the action's file from its journal id, in the same transaction, so that
+        the journal knows where to look for it whatever happens next.
+        """
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO actions (jour, horodatage, client, factures, etape, canal, "
+                "destinataire, fichier, message_id, montant, statut) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (jour.isoformat(), now.isoformat(timespec="seconds"), action.client,
+                 json.dumps(list(action.factures), ensure_ascii=False), action.etape,
+                 action.canal, ", ".join(action.destinataires), "", message_id,
+                 str(action.montant_du), statut))
+            action_id = cursor.lastrowid
+            name = fichier(action_id) if fichier else ""
+            if name:
+                db.execute("UPDATE actions SET fichier = ? WHERE id = ?", (name, action_id))
+            try:
+                db.executemany("INSERT INTO faits (action_id, facture, cle) VALUES (?, ?, ?)",
+                               [(action_id, f, c) for f, c in zip(action.factures, action.cles)])
+            except sqlite3.IntegrityError:
+                raise AlreadyDone(f"{action.client} : « {action.etape} » déjà au journal "
+                                  f"pour {', '.join(action.factures)}") from None
+        return action_id, name
+
+    def take_over(self, faits: list[Fait], now: datetime.datetime) -> None:
+        """Record steps the user had noted by hand in the workbook (see policy.taken_over)."""
+        if not faits:
+            return
+        with self._transaction() as db:
+            for fait in faits:
+                cursor = db.execute(
+                    "INSERT INTO actions (jour, horodatage, client, factures, etape, canal, "
+                    "statut) VALUES (?, ?, ?, ?, ?, ?, 'repris')",
+                    (fait.jour.isoformat(), now.isoformat(timespec="seconds"), fait.client,
+                     json.dumps([fait.facture], ensure_ascii=False), fait.etape, fait.canal))
+                db.execute("INSERT OR IGNORE INTO faits (action_id, facture, cle) VALUES (?, ?, ?)",
+                           (cursor.lastrowid, fait.facture, fait.cle))
+
+    def finish(self, action_id: int, statut: str, detail: str = "") -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE actions SET statut = ?, detail = ? WHERE id = ?",
+                       (statut, detail, action_id))
+
+    def fail(self, action_id: int, detail: str) -> None:
+        """The effect did not happen: keep the trace, free the steps to be done again."""
+        with self._transaction() as db:
+            db.execute("UPDATE actions SET statut = 'echec', detail = ? WHERE id = ?",
+                       (detail, action_id))
+            db.execute("DELETE FROM faits WHERE action_id = ?", (action_id,))
+
+    def recover(self, delivered: Callable[[Entree], bool | None]) -> list[Entree]:
+        """Settle actions a crash left "en_cours"; return those that became "incertain"."""
+        uncertain = []
+        for entry in self.entries("en_cours"):
+            verdict = delivered(entry)
+            if verdict is True:
+                done = "envoye" if entry.canal == "email" else "a_faire"
+                self.finish(entry.id, done, "confirmé après interruption")
+            elif verdict is False:
+                self.fail(entry.id, "interrompu avant l'envoi, sera refait")
+            else:
+                self.finish(entry.id, "incertain", "interrompu pendant l'envoi")
+                uncertain.append(entry)
+        return uncertain
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT, errors wrapped with the journal's name."""
+
+    def __init__(self, db: sqlite3.Connection, path: Path):
+        self.db, self.path = db, path
+
+    def __enter__(self) -> sqlite3.Connection:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path.name} : écriture impossible ({exc})") from None
+        return self.db
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        try:
+            self.db.execute("ROLLBACK" if kind else "COMMIT")
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path.name} : écriture impossible ({exc})") from None
+        if isinstance(value, sqlite3.Error) and not isinstance(value, sqlite3.IntegrityError):
+            raise JournalError(f"{self.path.name} : écriture impossible ({value})") from None
+        return False
+
+
+def iter_sheet_rows(entries: list[Entree]) -> Iterator[tuple]:
+    """The Journal sheet's rows (SPEC §3): Date, Client, Factures, Étape, Canal, Destinataire,
+    Fichier, Résultat."""
+    for e in entries:
+        yield (e.jour, e.client, ", ".join(e.factures), e.etape, e.canal, e.destinataire,
+               e.fichier, e.resultat)

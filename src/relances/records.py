@@ -1,0 +1,178 @@
+"""Domain records: what the workbook says, what the journal remembers, what a run decides.
+
+Every record is a frozen dataclass. Money is `Decimal`, dates are `datetime.date`. Records read
+from the workbook carry the sheet row they came from, so that any message about them can point
+the user at the right cell.
+"""
+
+from __future__ import annotations
+
+import datetime
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+# Statut values that stop every automatic action (normalised spelling -> label shown).
+STATUTS = {
+    "payee": "Payée",
+    "litige": "Litige",
+    "pause": "Pause",
+    "contentieux": "Contentieux",
+}
+
+PROFILS = ("mauvais payeur", "stratégique")
+
+
+@dataclass(frozen=True)
+class Anomalie:
+    """A problem found while reading or deciding: reported, never fatal to the run."""
+
+    sheet: str | None
+    row: int | None
+    message: str
+
+    def where(self, classeur: str = "") -> str:
+        """`relances.xlsx:Factures!12` style location, or '' when there is none."""
+        place = self.sheet or ""
+        if self.row is not None:
+            place = f"{place}!{self.row}" if place else f"ligne {self.row}"
+        if classeur and place:
+            return f"{classeur}:{place}"
+        return classeur or place
+
+
+@dataclass(frozen=True)
+class Client:
+    nom: str
+    contact: str = ""
+    emails: tuple[str, ...] = ()
+    telephone: str = ""
+    adresse: str = ""
+    langue: str = "fr"
+    type: str = "professionnel"
+    profil: str = ""
+    pause_jusqu_au: datetime.date | None = None
+    row: int | None = None
+
+
+@dataclass(frozen=True)
+class Facture:
+    numero: str
+    client: str
+    echeance: datetime.date
+    montant: Decimal
+    paye: Decimal = ZERO
+    date_facture: datetime.date | None = None
+    statut: str = ""  # normalised key of STATUTS, or ''
+    promesse: datetime.date | None = None
+    emails: tuple[str, ...] = ()  # Factures' own Email column, wins over Clients
+    etape_classeur: str = ""  # the Étape cell as found, to take over history kept by hand
+    row: int | None = None
+
+    @property
+    def reste_du(self) -> Decimal:
+        return self.montant - self.paye
+
+    def jours_retard(self, today: datetime.date) -> int:
+        """Days past due as of `today` (negative before the due date)."""
+        return (today - self.echeance).days
+
+
+@dataclass(frozen=True)
+class Classeur:
+    """Everything read from the workbook, plus what could not be read."""
+
+    factures: tuple[Facture, ...]
+    clients: dict[str, Client]  # keyed by client_key(nom)
+    anomalies: tuple[Anomalie, ...] = ()
+
+    def client_of(self, facture: Facture) -> Client:
+        return self.clients.get(client_key(facture.client)) or Client(nom=facture.client)
+
+
+@dataclass(frozen=True)
+class Etape:
+    """One step of the collection schedule, as configured in [[etapes]]."""
+
+    nom: str
+    apres_jours: int
+    canal: str  # email | courrier | appel | recouvrement
+    modele: str | None = None
+    delai_jours: int | None = None
+    montant_minimum: Decimal | None = None
+
+    @property
+    def is_message(self) -> bool:
+        """Emails and letters reach the client; calls and hand-offs are tasks for the user."""
+        return self.canal in ("email", "courrier")
+
+
+PROMESSE_NON_TENUE = "promesse_non_tenue"
+
+
+@dataclass(frozen=True)
+class Fait:
+    """One invoice's share of a journal entry: this step was done (or is under way) that day."""
+
+    facture: str
+    cle: str  # step name, or "promesse_non_tenue:YYYY-MM-DD"
+    etape: str
+    canal: str
+    client: str
+    jour: datetime.date
+    statut: str  # see journal.STATUTS_FAITS
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a run does for one client on one channel, covering one or more invoices."""
+
+    client: str
+    factures: tuple[str, ...]
+    etape: str
+    canal: str
+    destinataires: tuple[str, ...] = ()
+    montant_du: Decimal = ZERO
+    modele: str | None = None
+    delai_jours: int | None = None
+    promesse: datetime.date | None = None
+    # The key each invoice is recorded under in the journal (step name or promise key).
+    cles: tuple[str, ...] = field(default=())
+
+    @property
+    def is_message(self) -> bool:
+        return self.canal in ("email", "courrier")
+
+
+@dataclass(frozen=True)
+class Suivi:
+    """The tool-owned cells of one invoice row."""
+
+    etape: str = ""
+    relances_envoyees: int = 0
+    derniere_relance: datetime.date | None = None
+    prochaine_action: str = ""
+    reste_du: Decimal | None = None
+    jours_retard: int | None = None  # None once nothing is due any more
+
+
+@dataclass(frozen=True)
+class Plan:
+    date: datetime.date
+    actions: tuple[Action, ...]
+    anomalies: tuple[Anomalie, ...]
+
+
+def normalise(text: str) -> str:
+    """Lower-case, accent-free, punctuation- and space-free form used to compare names."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    kept = [c for c in decomposed if c.isalnum()]
+    return "".join(kept).casefold()
+
+
+def client_key(nom: str) -> str:
+    """Client names match across sheets whatever their case, accents and spacing."""
+    return normalise(nom)

@@ -1,0 +1,205 @@
+"""The daily run: read -> decide -> render everything -> deliver with the journal -> write back.
+
+`run_daily` is the whole job as a function of (config, today, now): it prints nothing and reads
+no clock. It returns a `Resultat` that `cli.py` turns into a summary, a JSON plan and an exit
+status. Errors that stop everything are `RelancesError`s; everything else (bad rows, one failed
+delivery, a workbook that could not be saved) is collected and reported, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from filelock import FileLock, Timeout
+
+from .config import Config
+from .delivery import DossierDelivery, build_email, parse_expediteur, slug, write_atomic
+from .errors import DeliveryError, WorkbookError, WorkbookLocked
+from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
+from .policy import decide, follow_up, taken_over
+from .records import Action, Anomalie, Classeur, Plan
+from .render import Renderer, Rendu
+from .workbook import Ecriture, WorkbookChanged, check_not_open, read_classeur, write_back
+
+log = logging.getLogger("relances")
+
+WRITE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One action of the run and what became of it."""
+
+    action: Action
+    statut: str  # envoye | a_faire | echec | deja_fait
+    fichier: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Resultat:
+    plan: Plan
+    classeur: Classeur
+    dry_run: bool = False
+    executions: list[Execution] = field(default_factory=list)
+    incertains: list[Entree] = field(default_factory=list)
+    anomalies: list[Anomalie] = field(default_factory=list)  # read + decide + delivery
+    ecriture: Ecriture | None = None
+    ecriture_erreur: str = ""
+
+    @property
+    def has_problems(self) -> bool:
+        return bool(self.anomalies or self.incertains or self.ecriture_erreur
+                    or any(e.statut == "echec" for e in self.executions))
+
+
+Progress = Callable[[int], None]
+
+
+def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
+              dry_run: bool = False, start_progress: Callable[[int], Progress] | None = None
+              ) -> Resultat:
+    """Do today's run. `start_progress(n)` is called with the number of actions to carry out."""
+    path = config.classeur
+    if dry_run:
+        return _plan_only(config, today)
+    check_not_open(path)
+    lock = FileLock(str(path.with_name(f".{path.name}.verrou")), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise WorkbookLocked(f"{path.name} : une autre exécution de relances est en cours "
+                             "sur ce classeur ; réessayez quand elle sera finie.") from None
+    try:
+        return _run_locked(config, today, now, start_progress)
+    finally:
+        lock.release()
+
+
+def _plan_only(config: Config, today: datetime.date) -> Resultat:
+    lecture = read_classeur(config.classeur, config.colonnes)
+    journal = Journal.open(config.journal, readonly=True)
+    try:
+        history = journal.history()
+        history += taken_over(lecture.classeur, history, config)
+        plan = decide(lecture.classeur, history, today, config)
+    finally:
+        journal.close()
+    return Resultat(plan, lecture.classeur, dry_run=True,
+                    anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
+
+
+def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
+                start_progress: Callable[[int], Progress] | None) -> Resultat:
+    lecture = read_classeur(config.classeur, config.colonnes)
+    base = config.classeur.parent
+    delivery = DossierDelivery(base)
+    journal = Journal.open(config.journal)
+    try:
+        journal.recover(delivery.delivered)
+        incertains = journal.entries("incertain")
+        journal.take_over(taken_over(lecture.classeur, journal.history(), config), now)
+        plan = decide(lecture.classeur, journal.history(), today, config)
+        resultat = Resultat(plan, lecture.classeur, incertains=incertains,
+                            anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
+        rendus = _render_all(config, lecture.classeur, plan, today)
+        progress = start_progress(len(plan.actions)) if start_progress else None
+        for action in plan.actions:
+            execution = _carry_out(action, rendus.get(action), config, journal, delivery, today, now)
+            resultat.executions.append(execution)
+            if execution.statut == "echec":
+                resultat.anomalies.append(Anomalie(None, None, f"{action.client} : "
+                                                   f"{action.etape} non fait — {execution.detail}"))
+            if progress:
+                progress(1)
+        _write_back(config, lecture, journal, today, resultat)
+        return resultat
+    finally:
+        journal.close()
+
+
+def _render_all(config: Config, classeur: Classeur, plan: Plan, today: datetime.date
+                ) -> dict[Action, Rendu]:
+    """Every message and letter of the run, before anything is sent."""
+    renderer = Renderer(config, classeur, today)
+    return {action: renderer.render(action) for action in plan.actions if action.is_message}
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:  # another drive, on Windows
+        return str(path)
+
+
+def _carry_out(action: Action, rendu: Rendu | None, config: Config, journal: Journal,
+               delivery: DossierDelivery, today: datetime.date, now: datetime.datetime) -> Execution:
+    base = config.classeur.parent
+    folder = config.envoi.dossier / today.isoformat()
+    try:
+        if action.canal == "email":
+            expediteur = parse_expediteur(
+                config.envoi.expediteur or f"{config.entreprise.nom} <{config.entreprise.email}>",
+                f"{config.path.name}: envoi.expediteur")
+            message = build_email(rendu, expediteur, now)
+
+            def eml_name(action_id: int) -> str:
+                name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.eml"
+                return _relative(folder / "emails" / name, base)
+
+            action_id, fichier = journal.begin(action, today, now, fichier=eml_name,
+                                               message_id=message["Message-ID"])
+            try:
+                delivery.deliver(message, base / fichier)
+            except DeliveryError as exc:
+                journal.fail(action_id, str(exc))
+                return Execution(action, "echec", fichier, str(exc))
+            journal.finish(action_id, "envoye")
+            log.info("envoyé : %s → %s (%s)", action.etape, action.client, fichier)
+            return Execution(action, "envoye", fichier)
+        if action.canal == "courrier":
+            def letter_name(action_id: int) -> str:
+                name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.html"
+                return _relative(folder / "courriers" / name, base)
+
+            action_id, fichier = journal.begin(action, today, now, fichier=letter_name)
+            try:
+                write_atomic(base / fichier, rendu.html.encode("utf-8"))
+            except OSError as exc:
+                detail = f"{fichier} : écriture impossible ({exc.strerror or exc})"
+                journal.fail(action_id, detail)
+                return Execution(action, "echec", fichier, detail)
+            journal.finish(action_id, "a_faire")
+            return Execution(action, "a_faire", fichier)
+        journal.begin(action, today, now, statut="a_faire")
+        return Execution(action, "a_faire")
+    except AlreadyDone as exc:
+        # Only a concurrent writer could get here: the plan was made from this journal.
+        log.warning("%s", exc)
+        return Execution(action, "deja_fait", detail=str(exc))
+
+
+def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
+                resultat: Resultat) -> None:
+    """Bring the workbook up to date from the journal; never over an edit saved meanwhile."""
+    for _attempt in range(WRITE_ATTEMPTS):
+        history = journal.history()
+        suivis = follow_up(lecture.classeur, history, today, config)
+        rows = list(iter_sheet_rows(journal.entries()))
+        try:
+            resultat.ecriture = write_back(config.classeur, lecture.empreinte, suivis, rows,
+                                           config.colonnes)
+            return
+        except WorkbookChanged:
+            log.info("classeur modifié pendant l'exécution : relecture")
+            lecture = read_classeur(config.classeur, config.colonnes)
+        except WorkbookError as exc:
+            resultat.ecriture_erreur = str(exc)
+            return
+    resultat.ecriture_erreur = (f"{config.classeur.name} : modifié sans cesse pendant l'exécution, "
+                                "non mis à jour ; la prochaine exécution le fera depuis le journal")

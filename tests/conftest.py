@@ -1,0 +1,91 @@
+"""Shared builders: records in memory for the policy, real workbooks on disk for the rest."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from relances.config import Config, Regles
+from relances.exemple import write_workbook
+from relances.records import Classeur, Client, Facture, Fait, client_key
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = datetime.date(2026, 11, 22)
+
+
+def d(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+def days(n: int) -> datetime.timedelta:
+    return datetime.timedelta(days=n)
+
+
+def facture(numero="F-1", client="Alpha", echeance=TODAY, montant="1000", paye="0", **kw) -> Facture:
+    return Facture(numero=numero, client=client, echeance=echeance, montant=Decimal(montant),
+                   paye=Decimal(paye), **kw)
+
+
+def client(nom="Alpha", emails=("compta@alpha.fr",), **kw) -> Client:
+    return Client(nom=nom, emails=tuple(emails), **kw)
+
+
+def classeur(factures, clients=None) -> Classeur:
+    clients = clients if clients is not None else [client(f.client, (f"compta@{client_key(f.client)}.fr",))
+                                                   for f in factures]
+    return Classeur(tuple(factures), {client_key(c.nom): c for c in clients})
+
+
+def config(**kw) -> Config:
+    base = Config(path=ROOT / "config.toml", classeur=ROOT / "relances.xlsx",
+                  lettres=ROOT / "lettres")
+    if "ecart" in kw:
+        kw["regles"] = Regles(ecart_minimum_jours=kw.pop("ecart"))
+    return replace(base, **kw)
+
+
+def fait(facture_numero, cle, jour, client="Alpha", canal="email") -> Fait:
+    etape = cle.split(":")[0]
+    return Fait(facture=facture_numero, cle=cle, etape=etape, canal=canal, client=client,
+                jour=jour, statut="envoye")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the shipped config, templates and example workbook, in a temporary folder."""
+    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    shutil.copytree(ROOT / "lettres", tmp_path / "lettres")
+    shutil.copy(ROOT / "relances.xlsx.example", tmp_path / "relances.xlsx")
+    return tmp_path
+
+
+def invoice_row(client="Alpha", numero="F-1", echeance=TODAY - days(5), montant=Decimal("1000"),
+                paye=None, statut="", etape=None, promesse=None, notes=None,
+                date_facture=None) -> dict:
+    return dict(client=client, numero=numero, echeance=echeance, montant=montant, paye=paye,
+                statut=statut, etape=etape, promesse=promesse, notes=notes,
+                date_facture=date_facture or echeance - days(30))
+
+
+def client_row(nom="Alpha", email="compta@alpha.fr", contact="Anne Alpha", pause=None,
+               langue="fr", type_="professionnel", profil="") -> tuple:
+    return (nom, contact, email, "04 00 00 00 00", "1 rue A\n69000 Lyon", langue, type_, profil,
+            pause)
+
+
+@pytest.fixture
+def small_project(tmp_path: Path):
+    """Make a project whose workbook holds the given rows: small_project(rows, clients)."""
+    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    shutil.copytree(ROOT / "lettres", tmp_path / "lettres")
+
+    def make(rows, clients=None) -> Path:
+        write_workbook(tmp_path / "relances.xlsx", rows, clients or [client_row()])
+        return tmp_path
+
+    return make
