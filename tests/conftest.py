@@ -69,7 +69,7 @@ def invoice_row(client="Alpha", numero="F-1", echeance=TODAY - days(5), montant=
                 date_facture=None) -> dict:
     return dict(client=client, numero=numero, echeance=echeance, montant=montant, paye=paye,
                 statut=statut, etape=etape, promesse=promesse, notes=notes,
-                date_facture=date_facture or echeance - days(30))
+                date_facture=date_facture or TODAY - days(40))
 
 
 def client_row(nom="Alpha", email="compta@alpha.fr", contact="Anne Alpha", pause=None,

@@ -261,11 +261,11 @@ def test_follow_up_says_why_nothing_happens(invoice, text):
 
 def test_steps_written_by_hand_in_the_workbook_are_taken_over():
     invoice = facture(echeance=TODAY - days(25), etape_classeur="appel (10/11/2026)")
-    faits = taken_over(classeur([invoice]), [], config())
+    faits = taken_over(classeur([invoice]), set(), config())
     assert [(f.cle, f.jour) for f in faits] == [("appel", d("2026-11-10"))]
     assert [a.etape for a in plan_of([invoice], faits).actions] == ["dernier_rappel"]
     # ... but never over what the journal knows.
-    assert taken_over(classeur([invoice]), [fait("F-1", "rappel", TODAY)], config()) == []
+    assert taken_over(classeur([invoice]), {"F-1"}, config()) == []
 
 
 # ------------------------------------------------------------ properties

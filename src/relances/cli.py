@@ -119,8 +119,9 @@ def _crash(config: Config, dry_run: bool) -> None:
 
 
 def _log_to(path: Path) -> None:
-    if log.handlers:
-        return
+    for old in list(log.handlers):
+        log.removeHandler(old)
+        old.close()
     try:
         handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
@@ -223,6 +224,6 @@ def summary(resultat: Resultat, config: Config) -> str:
     if resultat.ecriture:
         backup = resultat.ecriture.sauvegarde
         lines.append("")
-        lines.append(f"Classeur mis à jour : {config.classeur}"
+        lines.append(f"Classeur mis à jour : {config.classeur.name}"
                      + (f" (sauvegarde : {backup.name})" if backup else ""))
     return "\n".join(lines)

@@ -128,6 +128,11 @@ class Journal:
                      client=r["client"], jour=datetime.date.fromisoformat(r["jour"]),
                      statut=r["statut"]) for r in rows]
 
+    def known_factures(self) -> set[str]:
+        """Every invoice any action ever named, whatever became of the action."""
+        return {numero for row in self._rows("SELECT factures FROM actions")
+                for numero in json.loads(row["factures"])}
+
     def entries(self, statut: str | None = None) -> list[Entree]:
         sql = "SELECT * FROM actions" + (" WHERE statut = ?" if statut else "") + " ORDER BY id"
         return [self._entry(row) for row in self._rows(sql, *([statut] if statut else []))]

@@ -239,13 +239,14 @@ def _where(facture: Facture, client: Client, from_factures: bool) -> tuple[str, 
 _ETAPE_CELL = re.compile(r"^\s*([a-z0-9_]+)\s*\((\d{1,2}/\d{1,2}/\d{4})\)\s*$")
 
 
-def taken_over(classeur: Classeur, history: Iterable[Fait], config: Config) -> list[Fait]:
+def taken_over(classeur: Classeur, known: set[str], config: Config) -> list[Fait]:
     """Steps a user recorded by hand in the Étape column, for invoices the journal never saw.
 
     A user who starts with relances mid-way writes `dernier_rappel (05/11/2026)` in Étape and
-    the schedule goes on from there instead of starting over with a first reminder.
+    the schedule goes on from there instead of starting over with a first reminder. `known`
+    holds every invoice the journal mentions, failed attempts included: for those, the Étape
+    cell is the tool's own writing and the journal is the truth.
     """
-    known = {fait.facture for fait in history}
     faits = []
     for facture in classeur.factures:
         match = _ETAPE_CELL.match(facture.etape_classeur)

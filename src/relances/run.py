@@ -86,7 +86,7 @@ def _plan_only(config: Config, today: datetime.date) -> Resultat:
     journal = Journal.open(config.journal, readonly=True)
     try:
         history = journal.history()
-        history += taken_over(lecture.classeur, history, config)
+        history += taken_over(lecture.classeur, journal.known_factures(), config)
         plan = decide(lecture.classeur, history, today, config)
     finally:
         journal.close()
@@ -103,7 +103,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
     try:
         journal.recover(delivery.delivered)
         incertains = journal.entries("incertain")
-        journal.take_over(taken_over(lecture.classeur, journal.history(), config), now)
+        journal.take_over(taken_over(lecture.classeur, journal.known_factures(), config), now)
         plan = decide(lecture.classeur, journal.history(), today, config)
         resultat = Resultat(plan, lecture.classeur, incertains=incertains,
                             anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
