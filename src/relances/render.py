@@ -120,7 +120,8 @@ class Renderer:
         try:
             return self.env.get_template(name).render(context)
         except jinja2.TemplateNotFound as exc:
-            raise TemplateError(f"{self._where(str(exc))} : modèle introuvable") from None
+            raise TemplateError(f"{self._where(exc.name or name)} : modèle introuvable "
+                                f"(dossier {self.config.lettres})") from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{self._where(exc.name or name)}:{exc.lineno} : erreur de "
                                 f"syntaxe ({exc.message})") from None
