@@ -19,7 +19,7 @@ from relances.cli import relancer
 from relances.config import load_config
 from relances.run import run_daily
 
-from conftest import ROOT, TODAY, client_row, days, invoice_row
+from conftest import ROOT, TODAY, days, invoice_row
 
 
 def run(folder: Path, *args: str):

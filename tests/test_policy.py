@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest

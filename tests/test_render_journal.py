@@ -12,7 +12,7 @@ from relances.journal import AlreadyDone, Journal
 from relances.records import Action
 from relances.render import Renderer
 
-from conftest import ROOT, TODAY, classeur, client, config, facture
+from conftest import TODAY, classeur, client, config, facture
 
 NOW = datetime.datetime(2026, 11, 22, 8, 0)
 

@@ -193,7 +193,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         if canal in ("email", "courrier"):
             if _message_floor(client.nom, canal, past, today, config, bool(promesses)):
                 continue
-        chosen = max((step for _, step in items), key=lambda s: _rank(s, config))
+        chosen = max((step for _, step in items), key=lambda s: _rank(s.etape.nom, config))
         factures = sorted((f for f, _ in items), key=lambda f: (f.echeance, f.numero))
         destinataires: tuple[str, ...] = ()
         if canal == "email":
@@ -225,9 +225,10 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     return Plan(today, tuple(actions), tuple(anomalies))
 
 
-def _rank(step: _Next, config: Config) -> int:
+def _rank(nom: str, config: Config) -> int:
+    """Position of a step in the schedule; a broken-promise reminder ranks before all."""
     names = [e.nom for e in config.etapes]
-    return names.index(step.etape.nom) if step.etape.nom in names else -1
+    return names.index(nom) if nom in names else -1
 
 
 def _where(facture: Facture, client: Client, from_factures: bool) -> tuple[str, int | None]:
@@ -274,7 +275,7 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         client = classeur.client_of(facture)
         faits = past.by_facture.get(facture.numero, [])
         messages = [f for f in faits if f.canal in ("email", "courrier")]
-        latest = max(faits, key=lambda f: (f.jour, _rank_cle(f.etape, config)), default=None)
+        latest = max(faits, key=lambda f: (f.jour, _rank(f.etape, config)), default=None)
         step = _next_step(facture, client, balances[client_key(facture.client)], faits, today,
                           config)
         suivis[facture.numero] = Suivi(
@@ -286,11 +287,6 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             jours_retard=max(facture.jours_retard(today), 0) if facture.reste_du > 0 else None,
         )
     return suivis
-
-
-def _rank_cle(etape: str, config: Config) -> int:
-    names = [e.nom for e in config.etapes]
-    return names.index(etape) if etape in names else -1
 
 
 def _describe(step: _Next, facture: Facture, client: Client, past: _History,
