@@ -322,6 +322,17 @@ def test_a_template_error_stops_the_run_before_anything_is_sent(project):
     assert db.execute("SELECT COUNT(*) FROM actions WHERE statut != 'repris'").fetchone()[0] == 0
 
 
+def test_a_bad_sender_address_stops_the_run_before_anything_is_sent(project):
+    config = project / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'expediteur = "Atelier Dupont — Comptabilité <compta@atelier-dupont.fr>"',
+        'expediteur = "Atelier Dupont"'), encoding="utf-8")
+    result = run(project, "--date", "2026-11-22")
+    assert result.exit_code == 2
+    assert "envoi.expediteur : adresse d'expéditeur invalide" in result.output
+    assert not emails_in(project)
+
+
 def test_a_bad_date_option_is_explained_in_french(project):
     result = run(project, "--date", "22/11/2026")
     assert result.exit_code == 2 and "format attendu : AAAA-MM-JJ" in result.output

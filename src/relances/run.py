@@ -108,9 +108,15 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         resultat = Resultat(plan, lecture.classeur, incertains=incertains,
                             anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
         rendus = _render_all(config, lecture.classeur, plan, today)
+        # A bad sender address stops the run here, before the first message goes out.
+        expediteur = parse_expediteur(
+            config.envoi.expediteur or f"{config.entreprise.nom} <{config.entreprise.email}>",
+            f"{config.path.name}: envoi.expediteur") if any(
+                a.canal == "email" for a in plan.actions) else None
         progress = start_progress(len(plan.actions)) if start_progress else None
         for action in plan.actions:
-            execution = _carry_out(action, rendus.get(action), config, journal, delivery, today, now)
+            execution = _carry_out(action, rendus.get(action), expediteur, config, journal,
+                                   delivery, today, now)
             resultat.executions.append(execution)
             if execution.statut == "echec":
                 resultat.anomalies.append(Anomalie(None, None, f"{action.client} : "
@@ -137,15 +143,13 @@ def _relative(path: Path, base: Path) -> str:
         return str(path)
 
 
-def _carry_out(action: Action, rendu: Rendu | None, config: Config, journal: Journal,
-               delivery: DossierDelivery, today: datetime.date, now: datetime.datetime) -> Execution:
+def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
+               journal: Journal, delivery: DossierDelivery, today: datetime.date,
+               now: datetime.datetime) -> Execution:
     base = config.classeur.parent
     folder = config.envoi.dossier / today.isoformat()
     try:
         if action.canal == "email":
-            expediteur = parse_expediteur(
-                config.envoi.expediteur or f"{config.entreprise.nom} <{config.entreprise.email}>",
-                f"{config.path.name}: envoi.expediteur")
             message = build_email(rendu, expediteur, now)
 
             def eml_name(action_id: int) -> str:
