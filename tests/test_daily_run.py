@@ -270,6 +270,23 @@ def test_a_duplicate_invoice_number_is_never_chased(small_project):
     assert plan["actions"] == [] and len(plan["errors"]) == 2 and result.exit_code == 1
 
 
+def test_an_unknown_status_is_reported_and_the_invoice_not_chased(small_project):
+    folder = small_project([invoice_row(echeance=TODAY - days(4), statut="Réglée ?")])
+    result = run(folder, "--date", TODAY.isoformat(), "--json")
+    plan = json.loads(result.stdout)
+    assert plan["actions"] == [] and result.exit_code == 1
+    assert "Statut inconnu « Réglée ? »" in plan["errors"][0]["message"]
+
+
+def test_a_second_run_at_the_same_time_is_refused(project):
+    from filelock import FileLock
+
+    with FileLock(str(project / ".relances.xlsx.verrou")):
+        result = run(project, "--date", "2026-11-22")
+    assert result.exit_code == 2 and "une autre exécution" in result.output
+    assert not emails_in(project)
+
+
 def test_headers_are_matched_loosely_and_through_colonnes(small_project):
     folder = small_project([invoice_row(echeance=TODAY - days(4))])
     book = openpyxl.load_workbook(folder / "relances.xlsx")

@@ -125,7 +125,7 @@ def _read_montant_text(raw: str) -> Decimal:
     else:
         decimal_sep = None
     if decimal_sep is None:
-        integer, fraction = text, ""
+        fraction = ""
         thousands = text.replace(",", ".")
         if "." in thousands and not re.fullmatch(r"\d{1,3}(\.\d{3})+", thousands):
             raise CellError(f"montant illisible {quote(raw)}")

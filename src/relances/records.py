@@ -23,9 +23,6 @@ STATUTS = {
     "contentieux": "Contentieux",
 }
 
-PROFILS = ("mauvais payeur", "stratégique")
-
-
 @dataclass(frozen=True)
 class Anomalie:
     """A problem found while reading or deciding: reported, never fatal to the run."""
