@@ -61,6 +61,7 @@ def project(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
     shutil.copytree(ROOT / "lettres", tmp_path / "lettres")
     shutil.copy(ROOT / "relances.xlsx.example", tmp_path / "relances.xlsx")
+    shutil.copytree(ROOT / "factures", tmp_path / "factures")
     return tmp_path
 
 

@@ -56,7 +56,7 @@ def test_the_example_workbook_sends_each_case_its_step(project):
     sent = {parse(p)["X-Relances-Etape"]: parse(p) for p in emails_in(project)}
     assert set(sent) == {"rappel", "dernier_rappel", "promesse_non_tenue"}
     assert "Appels à passer" in result.output and "Garage Leroy" in result.output
-    assert list((project / "sortie").rglob("*mise_en_demeure.html"))
+    assert list((project / "sortie").rglob("*mise_en_demeure.pdf"))
     steps = column(project / "relances.xlsx", "Étape")
     assert steps["F-2026-031"] == "rappel (22/11/2026)"
     assert steps["F-2026-012"] == "appel (22/11/2026)"
@@ -83,7 +83,10 @@ def test_emails_are_standard_messages_with_both_parts(project):
     assert "1\u202f180,00\u00a0€" in text and "1\u202f534,60\u00a0€" in text
     assert "F-2026-044" in html and "<table" in html and "{{" not in html
     assert "oubli" in text  # the first reminder assumes an oversight
-    assert not list(message.iter_attachments())
+    # The invoices themselves travel with the reminder (SPEC §2), and nothing else does.
+    attachments = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+    assert set(attachments) == {"F-2026-031.pdf", "F-2026-044.pdf"}
+    assert attachments["F-2026-031.pdf"] == (project / "factures" / "F-2026-031.pdf").read_bytes()
 
 
 def test_the_last_reminder_states_penalties_indemnity_and_deadline(project):
@@ -220,7 +223,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 def test_dry_run_changes_nothing(project):
     before = tree(project)
     result = run(project, "--date", "2026-11-22", "--dry-run")
-    assert "Simulation" in result.output and "E-mails à envoyer (4)" in result.output
+    assert "Simulation" in result.output and "E-mails à envoyer (5)" in result.output
     assert tree(project) == before
 
 

@@ -22,7 +22,7 @@ from . import formats
 from .config import Config, load_config
 from .errors import RelancesError
 from .records import Action, Anomalie
-from .run import Resultat, run_daily
+from .run import Resultat, run_daily, run_preview
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 PROGRESS_FROM = 20  # a progress bar only when there are many actions
@@ -52,8 +52,11 @@ def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
               help="Simulation : ne rien envoyer, ne rien écrire, montrer ce qui serait fait.")
 @click.option("--json", "as_json", is_flag=True,
               help="Écrire le plan en JSON sur la sortie standard, et rien d'autre.")
+@click.option("--apercu", metavar="DOSSIER", type=click.Path(file_okay=False, path_type=Path),
+              help="Écrire dans DOSSIER les e-mails (.eml) et courriers (.pdf) que l'exécution "
+                   "produirait, et rien d'autre : pour relire les modèles.")
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
-             dry_run: bool, as_json: bool) -> None:
+             dry_run: bool, as_json: bool, apercu: Path | None) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
@@ -63,7 +66,7 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
         config = load_config(config_path, classeur)
     except RelancesError as exc:
         _fail(str(exc))
-    if not dry_run:
+    if not dry_run and not apercu:
         _log_to(config.log_file)
     tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
     now = datetime.datetime.now(tz)
@@ -78,13 +81,16 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
             return bar.update
 
         try:
-            resultat = run_daily(config, today, now, dry_run=dry_run,
-                                 start_progress=start_progress)
+            if apercu:
+                resultat = run_preview(config, today, now, apercu)
+            else:
+                resultat = run_daily(config, today, now, dry_run=dry_run,
+                                     start_progress=start_progress)
         except RelancesError as exc:
             log.error("%s", exc)
             _fail(str(exc))
         except Exception:  # a bug: keep the traceback for us, one clear line for the user
-            _crash(config, dry_run)
+            _crash(config, dry_run or bool(apercu))
     for warning in config.avertissements:
         click.echo(f"Attention : {warning}", err=True)
     if as_json:
@@ -167,12 +173,24 @@ def _action_json(action: Action) -> dict:
     }
 
 
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
 def summary(resultat: Resultat, config: Config) -> str:
     plan = resultat.plan
     lines = [f"Relances du {formats.date_longue(plan.date)} — {config.classeur.name}",
              f"{len(resultat.classeur.factures)} facture(s) lue(s), "
              f"{len(plan.actions)} action(s) aujourd'hui."]
-    if resultat.dry_run:
+    if resultat.apercu_dossier:
+        lines.append(f"Aperçu : {len(resultat.apercu)} fichier(s) écrit(s) dans "
+                     f"{resultat.apercu_dossier} ; rien n'a été envoyé, ni noté au journal, "
+                     "ni écrit dans le classeur.")
+        lines.extend(f"  {path.name}" for path in resultat.apercu)
+    elif resultat.dry_run:
         lines.append("Simulation (--dry-run) : rien n'a été envoyé ni écrit.")
     files = {id(e.action): e for e in resultat.executions}
 
@@ -198,8 +216,13 @@ def summary(resultat: Resultat, config: Config) -> str:
     by_canal = {canal: [a for a in plan.actions if a.canal == canal]
                 for canal in ("email", "courrier", "appel", "recouvrement")}
     verb = "à envoyer" if resultat.dry_run else "envoyés"
+    if resultat.apercu_dossier:
+        files = {}
     block(f"E-mails {verb}", by_canal["email"], message)
     block("Courriers à imprimer et poster", by_canal["courrier"], message)
+    if resultat.impression:
+        lines.append(f"  Tous les courriers du jour en un seul fichier : "
+                     f"{_relative(resultat.impression, config.classeur.parent)}")
     clients = {c.nom: c for c in resultat.classeur.clients.values()}
 
     def call(action: Action) -> list[str]:
@@ -219,6 +242,12 @@ def summary(resultat: Resultat, config: Config) -> str:
         lines.append("")
         lines.append(f"Problèmes ({len(found)}) :")
         for anomalie in found:
+            where = anomalie.where(config.classeur.name if anomalie.sheet else "")
+            lines.append(f"  - {where} : {anomalie.message}" if where else f"  - {anomalie.message}")
+    if resultat.avertissements:
+        lines.append("")
+        lines.append(f"Avertissements ({len(resultat.avertissements)}) :")
+        for anomalie in resultat.avertissements:
             where = anomalie.where(config.classeur.name if anomalie.sheet else "")
             lines.append(f"  - {where} : {anomalie.message}" if where else f"  - {anomalie.message}")
     if resultat.ecriture:

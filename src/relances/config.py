@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .errors import ConfigError
+from .penalites import Regime, Semestre, TableTaux, read_table
 from .records import PROMESSE_NON_TENUE, Etape, normalise
 
 CANAUX = ("email", "courrier", "appel", "recouvrement")
@@ -32,10 +33,21 @@ class Entreprise:
     signataire: str = ""
     pays: str = "FR"
     logo: Path | None = None
+    ville: str = ""     # « Lyon, le 22 novembre 2026 »; default: the address's last line
+    bic: str = ""
+    tva: str = ""       # intra-community VAT number
+    forme: str = ""     # legal form and capital, for the letters' footer: "SARL au capital de 10 000 €"
 
     @property
     def adresse_lignes(self) -> list[str]:
         return [line.strip() for line in self.adresse.splitlines() if line.strip()]
+
+    @property
+    def lieu(self) -> str:
+        if self.ville:
+            return self.ville
+        last = self.adresse_lignes[-1] if self.adresse_lignes else ""
+        return re.sub(r"^(B-|F-)?\d{4,5}\s+", "", last).strip()  # "69003 Lyon" -> "Lyon"
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,12 @@ class Penalites:
     taux_annuel: Decimal | None = Decimal("12.15")
     taux_legal: bool = False
     indemnite_forfaitaire: Decimal = Decimal("40")
+    table: TableTaux = field(default_factory=lambda: TableTaux(**read_table()))
+
+    def regime(self, pays: str, particulier: bool) -> Regime:
+        return Regime(pays=pays, particulier=particulier,
+                      taux_fixe=None if self.taux_legal else self.taux_annuel,
+                      indemnite=self.indemnite_forfaitaire)
 
 
 @dataclass(frozen=True)
@@ -98,12 +116,13 @@ KNOWN_KEYS = {
     "": {"classeur", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
          "penalites", "etapes", "colonnes"},
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
-                   "logo", "ville", "forme", "capital", "tva"},
+                   "logo", "ville", "forme", "tva", "bic"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
               "repondre_a", "copie_cachee", "limite_par_minute"},
     "factures": {"dossier"},
     "regles": {"ecart_minimum_jours"},
-    "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire"},
+    "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
+                  "taux_interet_legal"},
     "etapes": {"nom", "apres_jours", "canal", "modele", "delai_jours", "montant_minimum",
                "joindre_courrier"},
 }
@@ -219,6 +238,10 @@ def _read_entreprise(r: _Reader, base: Path) -> Entreprise:
     if pays not in ("FR", "BE"):
         raise ConfigError(f"{r.where('pays')} : \"FR\" ou \"BE\" est attendu (lu : {pays!r})")
     logo = r.text("logo", "")
+    logo_path = (base / logo).resolve() if logo else None
+    if logo_path is not None and not logo_path.is_file():
+        raise ConfigError(f"{r.where('logo')} : fichier introuvable « {logo} » "
+                          f"(cherché dans {logo_path.parent}) ; corrigez le chemin ou retirez la clé")
     return Entreprise(
         nom=r.text("nom", "Mon entreprise"),
         adresse=r.text("adresse", ""),
@@ -228,7 +251,11 @@ def _read_entreprise(r: _Reader, base: Path) -> Entreprise:
         iban=r.text("iban", ""),
         signataire=r.text("signataire", ""),
         pays=pays,
-        logo=(base / logo).resolve() if logo else None,
+        logo=logo_path,
+        ville=r.text("ville", ""),
+        bic=r.text("bic", ""),
+        tva=r.text("tva", ""),
+        forme=r.text("forme", ""),
     )
 
 
@@ -271,11 +298,28 @@ def _read_penalites(r: _Reader) -> Penalites:
     if taux is not None and taux != "legal":
         raise ConfigError(f"{r.where('taux')} : seule la valeur \"legal\" est possible "
                           "(pour un taux fixe, utilisez taux_annuel)")
+    shipped = read_table()
     return Penalites(
         taux_annuel=None if taux == "legal" else r.decimal("taux_annuel", Decimal("12.15")),
         taux_legal=taux == "legal",
         indemnite_forfaitaire=r.decimal("indemnite_forfaitaire", Decimal("40")),
+        table=TableTaux(bce={**shipped["bce"], **_read_rates(r, "taux_bce")},
+                        interet_legal={**shipped["interet_legal"],
+                                       **_read_rates(r, "taux_interet_legal")}),
     )
+
+
+def _read_rates(r: _Reader, key: str) -> dict[Semestre, Decimal]:
+    """[penalites.taux_bce] "2026-S2" = 2.15 — rates that complete or correct the shipped table."""
+    rates: dict[Semestre, Decimal] = {}
+    for label in r.table_of(key):
+        semestre = Semestre.parse(str(label))
+        if semestre is None:
+            raise ConfigError(f"{r.where(key)}.{label} : un semestre est attendu, "
+                              "sous la forme \"2026-S1\" (janvier-juin) ou \"2026-S2\"")
+        rate = _Reader(r.name, r.table_of(key), f"{r.prefix}{key}.", r.warnings).decimal(label, None)
+        rates[semestre] = rate
+    return rates
 
 
 def _read_etapes(name: str, raw: object, warnings: list[str]) -> tuple[Etape, ...]:
@@ -307,8 +351,19 @@ def _read_etapes(name: str, raw: object, warnings: list[str]) -> tuple[Etape, ..
             modele=modele,
             delai_jours=r.integer("delai_jours", None, minimum=0),
             montant_minimum=r.decimal("montant_minimum", None),
+            joindre_courrier=_boolean(r, "joindre_courrier") if canal == "email" else False,
         ))
+        if "joindre_courrier" in table and canal != "email":
+            warnings.append(f"{r.where('joindre_courrier')} : ne s'applique qu'aux étapes "
+                            "canal = \"email\" ; ignorée")
     return tuple(etapes)
+
+
+def _boolean(r: _Reader, key: str) -> bool:
+    value = r.table.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{r.where(key)} : true ou false est attendu (sans guillemets)")
+    return value
 
 
 def _read_colonnes(r: _Reader) -> dict[str, str]:

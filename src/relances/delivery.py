@@ -39,7 +39,11 @@ def parse_expediteur(text: str, where: str) -> Address:
 
 
 def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime) -> EmailMessage:
-    """One standard message: both parts exactly as rendered, nothing else attached."""
+    """One standard message: both parts exactly as rendered, then the letter and invoice copies.
+
+    Attachments are only what the run made (the letter's PDF) and PDFs found in the invoices
+    folder by `Renderer`: nothing read from a cell can name a file elsewhere.
+    """
     message = EmailMessage(policy=POLICY)
     message["From"] = expediteur
     display = rendu.client.contact or rendu.client.nom
@@ -52,6 +56,16 @@ def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime) -> Em
     message["X-Relances-Factures"] = ", ".join(rendu.action.factures)
     message.set_content(rendu.texte, subtype="plain", charset="utf-8")
     message.add_alternative(rendu.html, subtype="html", charset="utf-8")
+    if rendu.pdf:
+        numeros = re.sub(r'[\\/:*?"<>|\s]+', "-", "-".join(rendu.action.factures))
+        message.add_attachment(rendu.pdf, maintype="application", subtype="pdf",
+                               filename=f"{rendu.action.etape.replace('_', '-')}-{numeros}.pdf")
+    for piece in rendu.pieces:
+        try:
+            data = piece.read_bytes()
+        except OSError as exc:
+            raise DeliveryError(f"{piece} : lecture impossible ({exc.strerror or exc})") from None
+        message.add_attachment(data, maintype="application", subtype="pdf", filename=piece.name)
     return message
 
 

@@ -42,6 +42,8 @@ CLIENTS = [
      "5 rue Mercière\n69002 Lyon", "fr", "professionnel", "", 8),
     ("Julie Rousseau", "Julie Rousseau", "julie.rousseau@exemple.fr", "06 11 22 33 44",
      "9 allée des Pins\n69380 Lozanne", "fr", "particulier", "", None),
+    ("Harbour Trading Ltd", "James Wright", "accounts@harbour-trading.co.uk", "+44 20 7946 0000",
+     "14 Dock Street\nLondon E1 8JN\nRoyaume-Uni", "en", "professionnel", "", None),
 ]
 
 # Client, number, invoiced (days from ref), due (days from ref), amount, paid, status,
@@ -77,6 +79,8 @@ FACTURES = [
      "Particulier, payé en partie"),
     ("Julie Rousseau", "F-2026-050", -2, 28, "450.00", None, "", None, None,
      "Pas encore échue"),
+    ("Harbour Trading Ltd", "F-2026-033", -36, -6, "2400.00", None, "", None, None,
+     "Client anglais : rappel en anglais"),
     ("Julie Rousseau", "AV-2026-002", -20, -20, "-120.00", None, "", None, None,
      "Avoir : geste commercial"),
 ]
@@ -198,8 +202,49 @@ def _defined_name(reference: str):
     return DefinedName("TotalReste", attr_text=reference)
 
 
+def write_invoices(dossier: Path, today: datetime.date = REFERENCE) -> list[Path]:
+    """One small PDF per example invoice, named after its number, as an accounting tool would."""
+    import weasyprint
+
+    from . import formats
+
+    dossier.mkdir(parents=True, exist_ok=True)
+    written = []
+    addresses = {c[0]: c[4] for c in CLIENTS}
+    for client, numero, issued, due, amount, *_ in FACTURES:
+        if Decimal(amount) <= 0:
+            continue
+        html = INVOICE_HTML.format(
+            numero=numero, client=client, adresse=addresses[client].replace("\n", "<br>"),
+            date=formats.date_courte(today + datetime.timedelta(days=issued)),
+            echeance=formats.date_courte(today + datetime.timedelta(days=due)),
+            ht=formats.montant(Decimal(amount) / Decimal("1.2")),
+            tva=formats.montant(Decimal(amount) - Decimal(amount) / Decimal("1.2")),
+            ttc=formats.montant(Decimal(amount)))
+        path = dossier / f"{numero}.pdf"
+        weasyprint.HTML(string=html).write_pdf(path)
+        written.append(path)
+    return written
+
+
+INVOICE_HTML = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><style>
+@page {{ size: A4; margin: 20mm; }} body {{ font: 10pt "DejaVu Sans", sans-serif; }}
+h1 {{ color: #305496; }} table {{ width: 100%; border-collapse: collapse; margin-top: 10mm; }}
+td, th {{ border-bottom: 1px solid #ccc; padding: 2mm; text-align: left; }} .n {{ text-align: right; }}
+</style></head><body>
+<p><strong>Atelier Dupont SARL</strong><br>12 rue des Lilas<br>69003 Lyon<br>SIRET 123 456 789 00012</p>
+<p style="margin-left:95mm"><strong>{client}</strong><br>{adresse}</p>
+<h1>Facture {numero}</h1><p>Date : {date} — Échéance : {echeance}</p>
+<table><tr><th>Désignation</th><th class="n">Montant</th></tr>
+<tr><td>Travaux de menuiserie et fournitures</td><td class="n">{ht}</td></tr>
+<tr><td>TVA 20 %</td><td class="n">{tva}</td></tr>
+<tr><th>Total TTC</th><th class="n">{ttc}</th></tr></table>
+<p style="margin-top:10mm;font-size:8pt">Pénalités de retard : 12,15 % l'an ; indemnité forfaitaire
+pour frais de recouvrement : 40 € (art. L441-10 du Code de commerce).</p></body></html>"""
+
+
 def main(argv: list[str]) -> int:
-    """`python -m relances.exemple FICHIER [--aujourdhui AAAA-MM-JJ]`."""
+    """`python -m relances.exemple FICHIER [--aujourdhui AAAA-MM-JJ] [--factures DOSSIER]`."""
     if not argv or argv[0] in ("-h", "--help"):
         print(main.__doc__)
         return 0
@@ -208,6 +253,9 @@ def main(argv: list[str]) -> int:
         today = datetime.date.fromisoformat(argv[argv.index("--aujourdhui") + 1])
     path = build_example(Path(argv[0]), today)
     print(f"Classeur d'exemple écrit : {path} (dates autour du {today:%d/%m/%Y})")
+    if "--factures" in argv:
+        dossier = Path(argv[argv.index("--factures") + 1])
+        print(f"{len(write_invoices(dossier, today))} facture(s) PDF écrite(s) dans {dossier}")
     return 0
 
 

@@ -217,6 +217,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             montant_du=sum((f.reste_du for f in factures), ZERO),
             modele=chosen.etape.modele,
             delai_jours=chosen.etape.delai_jours,
+            joindre_courrier=chosen.etape.joindre_courrier,
             promesse=max((s.promesse for _, s in items if s.promesse), default=None),
             cles=tuple(chosen.cle if not promesses else step.cle for _, step in
                        sorted(items, key=lambda item: (item[0].echeance, item[0].numero))),

@@ -67,6 +67,7 @@ class Facture:
     promesse: datetime.date | None = None
     emails: tuple[str, ...] = ()  # Factures' own Email column, wins over Clients
     etape_classeur: str = ""  # the Étape cell as found, to take over history kept by hand
+    fichier: str = ""  # Fichier facture: the invoice's PDF in [factures] dossier, if not numero.pdf
     row: int | None = None
 
     @property
@@ -100,6 +101,7 @@ class Etape:
     modele: str | None = None
     delai_jours: int | None = None
     montant_minimum: Decimal | None = None
+    joindre_courrier: bool = False  # an email step that also carries its letter as a PDF
 
     @property
     def is_message(self) -> bool:
@@ -136,6 +138,7 @@ class Action:
     modele: str | None = None
     delai_jours: int | None = None
     promesse: datetime.date | None = None
+    joindre_courrier: bool = False
     # The key each invoice is recorded under in the journal (step name or promise key).
     cles: tuple[str, ...] = field(default=())
 

@@ -8,6 +8,7 @@ delivery, a workbook that could not be saved) is collected and reported, and the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import os
@@ -21,8 +22,9 @@ from .config import Config
 from .delivery import DossierDelivery, build_email, parse_expediteur, slug, write_atomic
 from .errors import DeliveryError, WorkbookError, WorkbookLocked
 from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
+from .lettre import merge, render_pdfs
 from .policy import decide, follow_up, taken_over
-from .records import Action, Anomalie, Classeur, Plan
+from .records import Action, Anomalie, Classeur, Fait, Plan
 from .render import Renderer, Rendu
 from .workbook import Ecriture, WorkbookChanged, check_not_open, read_classeur, write_back
 
@@ -49,8 +51,12 @@ class Resultat:
     executions: list[Execution] = field(default_factory=list)
     incertains: list[Entree] = field(default_factory=list)
     anomalies: list[Anomalie] = field(default_factory=list)  # read + decide + delivery
+    avertissements: list[Anomalie] = field(default_factory=list)  # shown; not a failure
     ecriture: Ecriture | None = None
     ecriture_erreur: str = ""
+    impression: Path | None = None  # the day's letters in one PDF, to print at once
+    apercu: list[Path] = field(default_factory=list)  # files written by --apercu
+    apercu_dossier: Path | None = None
 
     @property
     def has_problems(self) -> bool:
@@ -67,7 +73,7 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
     """Do today's run. `start_progress(n)` is called with the number of actions to carry out."""
     path = config.classeur
     if dry_run:
-        return _plan_only(config, today)
+        return _plan_only(config, today)[0]
     check_not_open(path)
     lock = FileLock(str(path.with_name(f".{path.name}.verrou")), timeout=0)
     try:
@@ -81,7 +87,7 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
         lock.release()
 
 
-def _plan_only(config: Config, today: datetime.date) -> Resultat:
+def _plan_only(config: Config, today: datetime.date) -> tuple[Resultat, list[Fait]]:
     lecture = read_classeur(config.classeur, config.colonnes)
     journal = Journal.open(config.journal, readonly=True)
     try:
@@ -91,7 +97,54 @@ def _plan_only(config: Config, today: datetime.date) -> Resultat:
     finally:
         journal.close()
     return Resultat(plan, lecture.classeur, dry_run=True,
-                    anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
+                    anomalies=[*lecture.classeur.anomalies, *plan.anomalies]), history
+
+
+def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
+                dossier: Path) -> Resultat:
+    """--apercu: write what today's run would send and print into `dossier`, and nothing else.
+
+    No journal entry, no workbook write, no message sent: for proofreading templates. Emails
+    are .eml files (attachments included); letters are .pdf, with their .html beside them to
+    open in a browser while restyling.
+    """
+    resultat, history = _plan_only(config, today)
+    rendus, avertissements = _render_all(config, resultat.classeur, resultat.plan, today, history)
+    resultat.avertissements = avertissements
+    resultat.apercu_dossier = dossier
+    expediteur = _expediteur(config, resultat.plan)
+    for number, action in enumerate(resultat.plan.actions, start=1):
+        rendu = rendus.get(action)
+        if rendu is None:
+            continue
+        stem = f"{number:03d}-{slug(action.client)}-{action.etape}"
+        if action.canal == "email":
+            try:
+                message = build_email(rendu, expediteur, now)
+            except DeliveryError as exc:  # an invoice copy vanished since it was found
+                return Execution(action, "echec", "", str(exc))
+            resultat.apercu.append(_write(dossier / f"{stem}.eml", message.as_bytes()))
+        if rendu.has_letter:
+            resultat.apercu.append(_write(dossier / f"{stem}.pdf", rendu.pdf))
+            resultat.apercu.append(_write(dossier / f"{stem}.html", rendu.lettre.encode("utf-8")))
+    return resultat
+
+
+def _write(path: Path, data: bytes) -> Path:
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise DeliveryError(f"{path} : écriture impossible ({exc.strerror or exc})") from None
+    return path
+
+
+def _expediteur(config: Config, plan: Plan):
+    """The sender, checked before the first message goes out (None when no email is due)."""
+    if not any(a.canal == "email" for a in plan.actions):
+        return None
+    return parse_expediteur(
+        config.envoi.expediteur or f"{config.entreprise.nom} <{config.entreprise.email}>",
+        f"{config.path.name}: envoi.expediteur")
 
 
 def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
@@ -104,15 +157,14 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         journal.recover(delivery.delivered)
         incertains = journal.entries("incertain")
         journal.take_over(taken_over(lecture.classeur, journal.known_factures(), config), now)
-        plan = decide(lecture.classeur, journal.history(), today, config)
+        history = journal.history()
+        plan = decide(lecture.classeur, history, today, config)
         resultat = Resultat(plan, lecture.classeur, incertains=incertains,
                             anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
-        rendus = _render_all(config, lecture.classeur, plan, today)
+        rendus, resultat.avertissements = _render_all(config, lecture.classeur, plan, today,
+                                                      history)
         # A bad sender address stops the run here, before the first message goes out.
-        expediteur = parse_expediteur(
-            config.envoi.expediteur or f"{config.entreprise.nom} <{config.entreprise.email}>",
-            f"{config.path.name}: envoi.expediteur") if any(
-                a.canal == "email" for a in plan.actions) else None
+        expediteur = _expediteur(config, plan)
         progress = start_progress(len(plan.actions)) if start_progress else None
         for action in plan.actions:
             execution = _carry_out(action, rendus.get(action), expediteur, config, journal,
@@ -123,17 +175,39 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                                                    f"{action.etape} non fait — {execution.detail}"))
             if progress:
                 progress(1)
+        _print_file(config, today, resultat)
         _write_back(config, lecture, journal, today, resultat)
         return resultat
     finally:
         journal.close()
 
 
-def _render_all(config: Config, classeur: Classeur, plan: Plan, today: datetime.date
-                ) -> dict[Action, Rendu]:
-    """Every message and letter of the run, before anything is sent."""
-    renderer = Renderer(config, classeur, today)
-    return {action: renderer.render(action) for action in plan.actions if action.is_message}
+def _render_all(config: Config, classeur: Classeur, plan: Plan, today: datetime.date,
+                history: list[Fait]) -> tuple[dict[Action, Rendu], list[Anomalie]]:
+    """Every message and letter of the run, PDFs included, before anything is sent."""
+    renderer = Renderer(config, classeur, today, history)
+    rendus = {action: renderer.render(action) for action in plan.actions if action.is_message}
+    with_letter = [action for action, rendu in rendus.items() if rendu.has_letter]
+    pdfs = render_pdfs(config.lettres, [
+        (rendus[a].lettre, f"{config.lettres.name}/{a.modele}.lettre.html") for a in with_letter])
+    for action, pdf in zip(with_letter, pdfs):
+        rendus[action] = dataclasses.replace(rendus[action], pdf=pdf)
+    return rendus, renderer.avertissements
+
+
+def _print_file(config: Config, today: datetime.date, resultat: Resultat) -> None:
+    """All of the day's letters in one PDF (`AAAA-MM-JJ-a-imprimer.pdf`), to print at once."""
+    if not any(e.action.canal == "courrier" and e.statut == "a_faire" for e in resultat.executions):
+        return
+    folder = config.envoi.dossier / today.isoformat()
+    letters = sorted((folder / "courriers").glob("*.pdf"))
+    target = folder / f"{today.isoformat()}-a-imprimer.pdf"
+    try:
+        write_atomic(target, merge(letters))
+        resultat.impression = target
+    except Exception as exc:  # the letters themselves are written; only the bundle is missing
+        resultat.avertissements.append(Anomalie(None, None, f"{target.name} : fichier à imprimer "
+                                                f"non créé ({exc}) ; imprimez les courriers un à un"))
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -150,7 +224,10 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
     folder = config.envoi.dossier / today.isoformat()
     try:
         if action.canal == "email":
-            message = build_email(rendu, expediteur, now)
+            try:
+                message = build_email(rendu, expediteur, now)
+            except DeliveryError as exc:  # an invoice copy vanished since it was found
+                return Execution(action, "echec", "", str(exc))
 
             def eml_name(action_id: int) -> str:
                 name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.eml"
@@ -168,12 +245,12 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
             return Execution(action, "envoye", fichier)
         if action.canal == "courrier":
             def letter_name(action_id: int) -> str:
-                name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.html"
+                name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.pdf"
                 return _relative(folder / "courriers" / name, base)
 
             action_id, fichier = journal.begin(action, today, now, fichier=letter_name)
             try:
-                write_atomic(base / fichier, rendu.html.encode("utf-8"))
+                write_atomic(base / fichier, rendu.pdf)
             except OSError as exc:
                 detail = f"{fichier} : écriture impossible ({exc.strerror or exc})"
                 journal.fail(action_id, detail)

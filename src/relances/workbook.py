@@ -56,6 +56,7 @@ FACTURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "promesse": ("Promesse de paiement", "Promesse", "Date promise", "Paiement promis le"),
     "notes": ("Notes", "Note", "Commentaire", "Commentaires", "Remarques"),
     "email": ("Email", "E-mail", "Courriel", "Adresse e-mail", "Mail"),
+    "fichier": ("Fichier facture", "PDF facture", "Fichier PDF"),
 }
 CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "client": ("Client", "Nom", "Nom client", "Raison sociale"),
@@ -314,6 +315,7 @@ def _read_facture(row: list[object], columns: dict[str, int], numero: str,
         promesse=promesse,
         emails=split_emails(_cell(row, columns, "email")),
         etape_classeur=read_text(_cell(row, columns, "etape")),
+        fichier=read_text(_cell(row, columns, "fichier")),
         row=index,
     ), []
 

@@ -1,0 +1,284 @@
+"""Late-payment penalties: what the law lets the creditor claim, to the cent. Pure.
+
+France, professional debtor (art. L441-10 of the Code de commerce): interest on the remaining
+amount from the day after the due date to the letter's date, `remaining × rate × days / 365`;
+the rate is the contract's, never below three times the legal interest rate, or, with
+`taux = "legal"`, the ECB main refinancing rate + 10 points. Either way the reference rate is
+the one in force on 1 January (for January–June) or 1 July (for July–December), so a period
+spanning half-years is computed piece by piece. Plus a fixed 40 EUR indemnity per invoice.
+
+France, private individual (art. 1231-6 of the Code civil): interest at the legal rate only,
+running from the formal notice (mise en demeure); no fixed indemnity.
+
+Belgium, professional debtor (law of 2 August 2002): the ECB rate + 8 points, rounded up to the
+next half point, per half-year (or the contract's rate); 40 EUR per invoice.
+
+Belgium, private individual (Code de droit économique, book XIX, law of 2023): the first
+reminder is free and nothing may be claimed until 14 days after it; then interest at no more
+than the reference rate above and a fixed indemnity capped by the legal scale (20 EUR up to
+150 EUR; 30 EUR + 10 % of the part between 150 and 500 EUR; 65 EUR + 5 % of the part above
+500 EUR, at most 2,000 EUR).
+
+Interest is computed on the amount still due today: payment dates are not known, so a partial
+payment is treated as if made on the due date, which is in the debtor's favour. Each invoice's
+interest is rounded half-up to the cent; totals add the rounded figures, as the letter shows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import tomllib
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Mapping
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+DAYS_A_YEAR = Decimal(365)
+SHIPPED_TABLE = Path(__file__).with_name("taux.toml")
+
+
+@dataclass(frozen=True, order=True)
+class Semestre:
+    annee: int
+    numero: int  # 1: January–June, 2: July–December
+
+    @classmethod
+    def of(cls, day: datetime.date) -> Semestre:
+        return cls(day.year, 1 if day.month <= 6 else 2)
+
+    @classmethod
+    def parse(cls, text: str) -> Semestre | None:
+        match = re.fullmatch(r"\s*(\d{4})-?S([12])\s*", text, re.IGNORECASE)
+        return cls(int(match[1]), int(match[2])) if match else None
+
+    @property
+    def debut(self) -> datetime.date:
+        return datetime.date(self.annee, 1 if self.numero == 1 else 7, 1)
+
+    @property
+    def fin(self) -> datetime.date:
+        return datetime.date(self.annee, 6, 30) if self.numero == 1 else datetime.date(self.annee, 12, 31)
+
+    def __str__(self) -> str:
+        return f"{self.annee}-S{self.numero}"
+
+
+@dataclass(frozen=True)
+class TableTaux:
+    """Reference rates per half-year, in % a year."""
+
+    bce: Mapping[Semestre, Decimal]
+    interet_legal: Mapping[Semestre, Decimal]
+
+    def rate(self, name: str, semestre: Semestre) -> tuple[Decimal, bool]:
+        """(rate, known). An unknown half-year takes the closest known one before it (or after)."""
+        table: Mapping[Semestre, Decimal] = getattr(self, name)
+        if semestre in table:
+            return table[semestre], True
+        earlier = [s for s in table if s < semestre]
+        nearest = max(earlier) if earlier else min(table)
+        return table[nearest], False
+
+
+def read_table(path: Path = SHIPPED_TABLE) -> dict[str, dict[Semestre, Decimal]]:
+    """The shipped table of rates (taux.toml): {"bce": {...}, "interet_legal": {...}}."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {name: {Semestre.parse(key): Decimal(str(value)) for key, value in raw[name].items()}
+            for name in ("bce", "interet_legal")}
+
+
+@dataclass(frozen=True)
+class Regime:
+    """Which law applies to one client, and the creditor's terms."""
+
+    pays: str = "FR"
+    particulier: bool = False
+    taux_fixe: Decimal | None = Decimal("12.15")  # None: the legal rate (ECB + 10 / + 8)
+    indemnite: Decimal = Decimal("40")
+
+
+@dataclass(frozen=True)
+class Periode:
+    """Days of one half-year at one rate: `debut` and `fin` both counted."""
+
+    debut: datetime.date
+    fin: datetime.date
+    jours: int
+    taux: Decimal
+    plancher: bool = False  # the contract rate was raised to 3 × the legal interest rate
+
+
+@dataclass(frozen=True)
+class Penalite:
+    """What one invoice costs its debtor on top of the amount due, at one date."""
+
+    numero: str
+    base: Decimal                 # remaining amount the interest is computed on
+    depuis: datetime.date | None  # first day of interest; None when none runs yet
+    periodes: tuple[Periode, ...]
+    interets: Decimal
+    indemnite: Decimal
+    taux_manquants: tuple[str, ...] = ()
+
+    @property
+    def jours(self) -> int:
+        return sum(p.jours for p in self.periodes)
+
+    @property
+    def total(self) -> Decimal:
+        return self.interets + self.indemnite
+
+
+def compute(numero: str, reste_du: Decimal, echeance: datetime.date, date: datetime.date,
+            regime: Regime, table: TableTaux, *, mise_en_demeure: datetime.date | None = None,
+            premier_rappel: datetime.date | None = None) -> Penalite:
+    """Penalties of one invoice claimed in a letter dated `date`.
+
+    `mise_en_demeure`: date of the formal notice (French private individuals: interest runs
+    from it). `premier_rappel`: date of the first reminder (Belgian private individuals: nothing
+    is due until 14 days after it).
+    """
+    if reste_du <= 0:
+        return Penalite(numero, reste_du, None, (), ZERO, ZERO)
+    start = _last_day_without_interest(echeance, regime, mise_en_demeure, premier_rappel)
+    periodes: list[Periode] = []
+    missing: list[str] = []
+    interets = ZERO
+    if start is not None and date > start:
+        day = start + datetime.timedelta(days=1)
+        while day <= date:
+            semestre = Semestre.of(day)
+            fin = min(semestre.fin, date)
+            taux, plancher, missing_here = _rate(semestre, regime, table)
+            missing += [m for m in missing_here if m not in missing]
+            jours = (fin - day).days + 1
+            periodes.append(Periode(day, fin, jours, taux, plancher))
+            interets += reste_du * taux / 100 * jours / DAYS_A_YEAR
+            day = fin + datetime.timedelta(days=1)
+    indemnite = _indemnite(reste_du, date, regime, premier_rappel)
+    return Penalite(numero, reste_du, periodes[0].debut if periodes else None, tuple(periodes),
+                    interets.quantize(CENT, ROUND_HALF_UP), indemnite, tuple(missing))
+
+
+def _last_day_without_interest(echeance, regime, mise_en_demeure, premier_rappel):
+    if not regime.particulier:
+        return echeance
+    if regime.pays == "BE":
+        return premier_rappel + datetime.timedelta(days=14) if premier_rappel else None
+    return mise_en_demeure
+
+
+def _rate(semestre: Semestre, regime: Regime, table: TableTaux) -> tuple[Decimal, bool, list[str]]:
+    """(annual rate in %, floor applied, missing table entries) for one half-year."""
+    missing: list[str] = []
+
+    def lookup(name: str) -> Decimal:
+        value, known = table.rate(name, semestre)
+        if not known:
+            missing.append(f"{'taux BCE' if name == 'bce' else 'taux de l’intérêt légal'} {semestre}")
+        return value
+
+    if regime.pays == "BE":
+        reference = ((lookup("bce") + 8) * 2).to_integral_value(ROUND_CEILING) / 2
+        if regime.particulier and regime.taux_fixe is not None:
+            return min(regime.taux_fixe, reference), False, missing
+        return (reference if regime.taux_fixe is None else regime.taux_fixe), False, missing
+    if regime.particulier:
+        return lookup("interet_legal"), False, missing
+    if regime.taux_fixe is None:
+        return lookup("bce") + 10, False, missing
+    plancher = 3 * lookup("interet_legal")
+    if regime.taux_fixe < plancher:
+        return plancher, True, missing
+    return regime.taux_fixe, False, missing
+
+
+def _indemnite(reste_du: Decimal, date: datetime.date, regime: Regime,
+               premier_rappel: datetime.date | None) -> Decimal:
+    if not regime.particulier:
+        return regime.indemnite
+    if regime.pays != "BE" or regime.indemnite <= 0 or premier_rappel is None:
+        return ZERO
+    if date <= premier_rappel + datetime.timedelta(days=14):
+        return ZERO
+    return bareme_belge(reste_du)
+
+
+def bareme_belge(reste_du: Decimal) -> Decimal:
+    """Most a Belgian consumer can be charged as a fixed indemnity for one unpaid amount."""
+    if reste_du <= 150:
+        amount = Decimal(20)
+    elif reste_du <= 500:
+        amount = 30 + (reste_du - 150) * Decimal("0.10")
+    else:
+        amount = min(65 + (reste_du - 500) * Decimal("0.05"), Decimal(2000))
+    return amount.quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Calcul:
+    """The penalties of one message or letter, as templates see them (`penalites.total`)."""
+
+    regime: Regime
+    date: datetime.date
+    lignes: tuple[Penalite, ...] = ()
+    taux_du_jour: Decimal = ZERO       # rate of the letter's half-year
+    plancher: bool = False             # that rate is the legal floor, not the contract's
+    taux_manquants: tuple[str, ...] = field(default=())
+
+    @property
+    def interets(self) -> Decimal:
+        return sum((p.interets for p in self.lignes), ZERO)
+
+    @property
+    def indemnites(self) -> Decimal:
+        return sum((p.indemnite for p in self.lignes), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.interets + self.indemnites
+
+    # What the creditor's terms say, for sentences such as "au taux annuel de 12,15 %".
+    @property
+    def taux_legal(self) -> bool:
+        return self.regime.taux_fixe is None
+
+    @property
+    def taux_annuel(self) -> Decimal:
+        return self.taux_du_jour
+
+    @property
+    def indemnite_forfaitaire(self) -> Decimal:
+        return self.regime.indemnite
+
+    @property
+    def particulier(self) -> bool:
+        return self.regime.particulier
+
+    @property
+    def pays(self) -> str:
+        return self.regime.pays
+
+    def ligne(self, numero: str) -> Penalite | None:
+        return next((p for p in self.lignes if p.numero == numero), None)
+
+
+def compute_all(factures, date: datetime.date, regime: Regime, table: TableTaux,
+                dates: Mapping[str, tuple[datetime.date | None, datetime.date | None]] | None = None
+                ) -> Calcul:
+    """Penalties of several invoices (objects with numero, reste_du, echeance) at one date.
+
+    `dates` maps an invoice number to (date of its formal notice, date of its first reminder).
+    """
+    dates = dates or {}
+    lignes = tuple(compute(f.numero, f.reste_du, f.echeance, date, regime, table,
+                           mise_en_demeure=dates.get(f.numero, (None, None))[0],
+                           premier_rappel=dates.get(f.numero, (None, None))[1])
+                   for f in factures)
+    taux, plancher, missing = _rate(Semestre.of(date), regime, table)
+    for ligne in lignes:
+        missing += [m for m in ligne.taux_manquants if m not in missing]
+    return Calcul(regime, date, lignes, taux, plancher, tuple(missing))
