@@ -22,7 +22,7 @@ from . import formats
 from .config import Config, load_config
 from .errors import RelancesError
 from .records import Action, Anomalie
-from .run import Resultat, run_daily, run_preview
+from .run import Resultat, run_daily, run_preview, settle, verify
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 PROGRESS_FROM = 20  # a progress bar only when there are many actions
@@ -55,8 +55,18 @@ def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
 @click.option("--apercu", metavar="DOSSIER", type=click.Path(file_okay=False, path_type=Path),
               help="Écrire dans DOSSIER les e-mails (.eml) et courriers (.pdf) que l'exécution "
                    "produirait, et rien d'autre : pour relire les modèles.")
+@click.option("--verifier", is_flag=True,
+              help="Vérifier la configuration, le classeur, les modèles et la connexion SMTP, "
+                   "sans rien envoyer.")
+@click.option("--enregistrer-mot-de-passe", "store_password", is_flag=True,
+              help="Enregistrer le mot de passe SMTP dans le trousseau du système.")
+@click.option("--confirmer-envoi", "confirm_id", type=int, metavar="N",
+              help="L'action incertaine n° N est bien partie : la clore.")
+@click.option("--renvoyer", "resend_id", type=int, metavar="N",
+              help="L'action incertaine n° N n'est pas partie : la refaire à la prochaine exécution.")
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
-             dry_run: bool, as_json: bool, apercu: Path | None) -> None:
+             dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
+             store_password: bool, confirm_id: int | None, resend_id: int | None) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
@@ -71,6 +81,12 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
     tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
     now = datetime.datetime.now(tz)
     today = date_ or now.date()
+    if store_password:
+        _store_password(config)
+    if confirm_id is not None or resend_id is not None:
+        _settle(config, confirm_id, resend_id)
+    if verifier:
+        _verify(config, today)
     log.info("début : %s, date %s%s", config.classeur, today, " (simulation)" if dry_run else "")
     with contextlib.ExitStack() as stack:
         def start_progress(total: int):
@@ -100,6 +116,52 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
     log.info("fin : %d action(s), %d problème(s)", len(resultat.plan.actions),
              len(problems(resultat)))
     sys.exit(EXIT_PARTIAL if resultat.has_problems else EXIT_OK)
+
+
+def _store_password(config: Config) -> None:
+    from .delivery import KEYRING_SERVICE, keyring_user
+
+    envoi = config.envoi
+    if not envoi.hote or not envoi.utilisateur:
+        _fail(f"{config.path.name}: renseignez d'abord envoi.hote et envoi.utilisateur")
+    password = click.prompt(f"Mot de passe SMTP de {envoi.utilisateur} sur {envoi.hote}",
+                            hide_input=True, confirmation_prompt="Confirmez le mot de passe",
+                            err=True)
+    try:
+        import keyring
+
+        keyring.set_password(KEYRING_SERVICE, keyring_user(envoi.utilisateur, envoi.hote), password)
+    except Exception as exc:
+        _fail(f"trousseau du système indisponible ({type(exc).__name__}) ; utilisez plutôt la "
+              "variable d'environnement RELANCES_SMTP_MOT_DE_PASSE")
+    click.echo(f"Mot de passe enregistré dans le trousseau du système pour {envoi.utilisateur} "
+               f"sur {envoi.hote}.")
+    sys.exit(EXIT_OK)
+
+
+def _settle(config: Config, confirm_id: int | None, resend_id: int | None) -> None:
+    if confirm_id is not None and resend_id is not None:
+        _fail("--confirmer-envoi et --renvoyer ne vont pas ensemble : choisissez l'un des deux")
+    sent = confirm_id is not None
+    try:
+        entry = settle(config, confirm_id if sent else resend_id, sent)
+    except RelancesError as exc:
+        _fail(str(exc))
+    what = f"{entry.etape} → {entry.client} du {formats.date_courte(entry.jour)}"
+    click.echo(f"Action n° {entry.id} ({what}) : " + (
+        "notée comme envoyée." if sent else
+        "notée comme non partie ; elle sera refaite à la prochaine exécution."))
+    sys.exit(EXIT_OK)
+
+
+def _verify(config: Config, today: datetime.date) -> None:
+    checks = verify(config, today)
+    for check in checks:
+        click.echo(f"{'OK  ' if check.ok else 'PROBLÈME'} {check.message}")
+    bad = [c for c in checks if not c.ok]
+    click.echo("")
+    click.echo("Tout est prêt." if not bad else f"{len(bad)} problème(s) à corriger.")
+    sys.exit(EXIT_OK if not bad else EXIT_PARTIAL)
 
 
 def main() -> None:
@@ -145,7 +207,9 @@ def problems(resultat: Resultat) -> list[Anomalie]:
     for entry in resultat.incertains:
         found.append(Anomalie(None, None, f"{entry.client} : {entry.etape} du "
                               f"{formats.date_courte(entry.jour)} peut-être parti, peut-être pas "
-                              f"(interrompu pendant l'envoi) — vérifiez avant de relancer à la main"))
+                              f"(interrompu pendant l'envoi ; action n° {entry.id}, "
+                              f"{entry.fichier or 'pas de fichier'}) — vérifiez dans la boîte "
+                              f"d'envoi, puis --confirmer-envoi {entry.id} ou --renvoyer {entry.id}"))
     if resultat.ecriture_erreur:
         found.append(Anomalie(None, None, resultat.ecriture_erreur))
     return found

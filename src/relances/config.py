@@ -55,6 +55,13 @@ class Envoi:
     mode: str = "dossier"
     dossier: Path = Path("sortie")
     expediteur: str = ""
+    hote: str = ""
+    port: int = 587
+    securite: str = "starttls"
+    utilisateur: str = ""  # empty: no login (a local relay)
+    repondre_a: str = ""
+    copie_cachee: str = ""
+    limite_par_minute: int = 0  # 0: no limit
 
 
 @dataclass(frozen=True)
@@ -260,25 +267,57 @@ def _read_entreprise(r: _Reader, base: Path) -> Entreprise:
 
 
 def _read_envoi(r: _Reader, base: Path) -> Envoi:
+    from .delivery import PORTS, SECURITES, parse_expediteur
+
     r.check_keys(KNOWN_KEYS["envoi"])
-    mode = r.text("mode", "dossier")
-    if mode not in MODES_ENVOI:
-        raise ConfigError(f"{r.where('mode')} : \"dossier\" ou \"smtp\" est attendu (lu : {mode!r})")
-    if mode == "smtp":
-        raise ConfigError(
-            f"{r.where('mode')} : l'envoi SMTP n'est pas encore disponible dans cette version ; "
-            "utilisez mode = \"dossier\" (les messages sont écrits en .eml dans le dossier de sortie)"
-        )
     if "mot_de_passe" in r.table:
         raise ConfigError(
             f"{r.where('mot_de_passe')} : ne mettez jamais le mot de passe dans config.toml ; "
-            "utilisez la variable d'environnement RELANCES_SMTP_MOT_DE_PASSE"
+            "utilisez la variable d'environnement RELANCES_SMTP_MOT_DE_PASSE, ou enregistrez-le "
+            "dans le trousseau du système avec `python scripts/relancer.py "
+            "--enregistrer-mot-de-passe`, puis retirez la ligne mot_de_passe"
         )
-    return Envoi(
+    mode = r.text("mode", "dossier")
+    if mode not in MODES_ENVOI:
+        raise ConfigError(f"{r.where('mode')} : \"dossier\" ou \"smtp\" est attendu (lu : {mode!r})")
+    securite = r.text("securite", "starttls")
+    if securite not in SECURITES:
+        raise ConfigError(f"{r.where('securite')} : une valeur parmi {', '.join(SECURITES)} "
+                          f"est attendue (lu : {securite!r})")
+    envoi = Envoi(
         mode=mode,
         dossier=(base / r.text("dossier", "sortie")).resolve(),
         expediteur=r.text("expediteur", ""),
+        hote=r.text("hote", "").strip(),
+        port=r.integer("port", PORTS[securite], minimum=1),
+        securite=securite,
+        utilisateur=r.text("utilisateur", "").strip(),
+        repondre_a=_address(r, "repondre_a"),
+        copie_cachee=_address(r, "copie_cachee"),
+        limite_par_minute=r.integer("limite_par_minute", 0, minimum=0),
     )
+    if mode == "smtp":
+        if not envoi.hote:
+            raise ConfigError(f"{r.where('hote')} : obligatoire avec mode = \"smtp\" "
+                              "(exemple : \"smtp.example.fr\")")
+        if not envoi.expediteur:
+            raise ConfigError(f"{r.where('expediteur')} : obligatoire avec mode = \"smtp\" "
+                              "(exemple : \"Atelier Dupont <compta@atelier-dupont.fr>\")")
+        parse_expediteur(envoi.expediteur, r.where("expediteur"))
+    return envoi
+
+
+def _address(r: _Reader, key: str) -> str:
+    """One email address, checked for syntax (no DNS lookup)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    text = r.text(key, "").strip()
+    if not text:
+        return ""
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ConfigError(f"{r.where(key)} : adresse e-mail invalide « {text} »") from None
 
 
 def _read_factures(r: _Reader, base: Path) -> Path | None:

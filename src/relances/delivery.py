@@ -38,7 +38,8 @@ def parse_expediteur(text: str, where: str) -> Address:
     return Address(display_name=name, username=user, domain=domain)
 
 
-def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime) -> EmailMessage:
+def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
+                repondre_a: str = "") -> EmailMessage:
     """One standard message: both parts exactly as rendered, then the letter and invoice copies.
 
     Attachments are only what the run made (the letter's PDF) and PDFs found in the invoices
@@ -46,12 +47,15 @@ def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime) -> Em
     """
     message = EmailMessage(policy=POLICY)
     message["From"] = expediteur
-    display = rendu.client.contact or rendu.client.nom
+    # A display name is one line: a line break in a cell can never start a new header.
+    display = " ".join((rendu.client.contact or rendu.client.nom).split())
     message["To"] = [Address(display_name=display, addr_spec=to)
                      for to in rendu.action.destinataires]
     message["Subject"] = rendu.sujet
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=expediteur.domain)
+    if repondre_a:
+        message["Reply-To"] = repondre_a
     message["X-Relances-Etape"] = rendu.action.etape
     message["X-Relances-Factures"] = ", ".join(rendu.action.factures)
     message.set_content(rendu.texte, subtype="plain", charset="utf-8")
@@ -122,3 +126,239 @@ class DossierDelivery:
 
     def close(self) -> None:
         pass
+
+
+# ------------------------------------------------------------------ SMTP
+
+SECURITES = ("starttls", "ssl", "aucune")
+PORTS = {"starttls": 587, "ssl": 465, "aucune": 25}
+TIMEOUT = 30  # seconds a server may take to answer one command
+RETRIES = 3  # attempts for a transient (4xx) refusal
+RETRY_PAUSE = 2.0  # seconds before the first retry, doubled at each one
+ENV_PASSWORD = "RELANCES_SMTP_MOT_DE_PASSE"
+KEYRING_SERVICE = "relances"
+
+
+class SmtpUnavailable(DeliveryError):
+    """The server cannot be reached or refuses the login: nothing can be sent this run."""
+
+
+class SmtpUncertain(DeliveryError):
+    """The connection broke after the message was handed over: it may or may not have left."""
+
+
+def keyring_user(utilisateur: str, hote: str) -> str:
+    return f"{utilisateur}@{hote}"
+
+
+def read_password(utilisateur: str, hote: str, environ: dict[str, str]) -> str | None:
+    """The SMTP password: environment variable first, then the system keyring."""
+    if environ.get(ENV_PASSWORD):
+        return environ[ENV_PASSWORD]
+    try:
+        import keyring
+
+        return keyring.get_password(KEYRING_SERVICE, keyring_user(utilisateur, hote))
+    except Exception:  # no keyring backend on this machine (a server without a desktop)
+        return None
+
+
+class SmtpDelivery:
+    """`[envoi] mode = "smtp"`: one connection per run, each message sent at most once.
+
+    The exact bytes sent are written to the .eml file first (proof), then handed to the server
+    in one SMTP transaction. A dropped connection before the message data is sent is reopened
+    once and the message sent; a drop while the data is in flight makes the message uncertain,
+    never resent on its own.
+    """
+
+    def __init__(self, base: Path, hote: str, port: int, securite: str, utilisateur: str,
+                 password: str | None, copie_cachee: str = "", limite_par_minute: int = 0,
+                 pause: float | None = None, sleep=None, clock=None):
+        import time
+
+        self.base = base  # journal paths are relative to the workbook's folder
+        self.hote, self.port, self.securite = hote, port, securite
+        self.utilisateur, self._password = utilisateur, password
+        self.copie_cachee, self.limite = copie_cachee, limite_par_minute
+        self.pause = RETRY_PAUSE if pause is None else pause
+        self.sleep, self.clock = sleep or time.sleep, clock or time.monotonic
+        self._smtp = None
+        self._sent_at: list[float] = []
+        self.refused: list[str] = []  # per message: recipients refused while others accepted
+
+    @property
+    def where(self) -> str:
+        return f"{self.hote}:{self.port}"
+
+    def connect(self) -> None:
+        """Open and authenticate the connection; SmtpUnavailable (in French) when impossible."""
+        import smtplib
+        import socket
+        import ssl
+
+        context = ssl.create_default_context()
+        try:
+            if self.securite == "ssl":
+                smtp = smtplib.SMTP_SSL(self.hote, self.port, timeout=TIMEOUT, context=context)
+            else:
+                smtp = smtplib.SMTP(self.hote, self.port, timeout=TIMEOUT)
+            smtp.ehlo()
+            if self.securite == "starttls":
+                if not smtp.has_extn("starttls"):
+                    smtp.close()
+                    raise SmtpUnavailable(f"{self.where} : le serveur ne propose pas STARTTLS ; "
+                                          "vérifiez envoi.port et envoi.securite")
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self.utilisateur:
+                if self._password is None:
+                    smtp.close()
+                    raise SmtpUnavailable(
+                        f"{self.where} : aucun mot de passe pour {self.utilisateur} ; définissez "
+                        f"la variable d'environnement {ENV_PASSWORD} ou enregistrez-le avec "
+                        "`python scripts/relancer.py --enregistrer-mot-de-passe`")
+                smtp.login(self.utilisateur, self._password)
+        except SmtpUnavailable:
+            raise
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SmtpUnavailable(f"{self.where} : identifiant ou mot de passe refusé pour "
+                                  f"{self.utilisateur} ({exc.smtp_code})") from None
+        except ssl.SSLError as exc:
+            raise SmtpUnavailable(f"{self.where} : connexion chiffrée impossible ({exc.reason or exc}) ;"
+                                  " vérifiez envoi.securite et envoi.port") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else
+                      "délai dépassé" if isinstance(exc, socket.timeout) else str(exc))
+            raise SmtpUnavailable(f"{self.where} : serveur injoignable ({reason})") from None
+        self._smtp = smtp
+
+    def deliver(self, message: EmailMessage, eml: Path) -> None:
+        import smtplib
+
+        data = message.as_bytes(policy=POLICY)
+        try:
+            write_atomic(eml, data)  # the proof: exactly the bytes handed to the server
+        except OSError as exc:
+            raise DeliveryError(f"{eml} : écriture impossible ({exc.strerror or exc})") from None
+        sender = message["From"].addresses[0].addr_spec
+        recipients = [a.addr_spec for a in message["To"].addresses]
+        self._throttle()
+        try:
+            self._send(sender, recipients, data)
+        except SmtpUncertain:
+            raise
+        except DeliveryError:
+            eml.unlink(missing_ok=True)  # not sent: no proof of a message that never left
+            raise
+        except smtplib.SMTPException as exc:
+            eml.unlink(missing_ok=True)
+            raise DeliveryError(f"{self.where} : refusé ({exc})") from None
+
+    def _send(self, sender: str, recipients: list[str], data: bytes) -> None:
+        import smtplib
+
+        for attempt in range(RETRIES):
+            try:
+                self._transaction(sender, recipients, data)
+                return
+            except _Transient as exc:
+                if attempt == RETRIES - 1:
+                    raise DeliveryError(f"{self.where} : refus temporaire répété ({exc})") from None
+                self.sleep(self.pause * 2 ** attempt)
+            except smtplib.SMTPServerDisconnected:
+                # Dropped before the data went out: safe to reconnect, once, and send.
+                self._smtp = None
+                try:
+                    self.connect()
+                except SmtpUnavailable as exc:
+                    raise DeliveryError(f"connexion perdue, reconnexion impossible : {exc}") from None
+                try:
+                    self._transaction(sender, recipients, data)
+                    return
+                except smtplib.SMTPServerDisconnected:
+                    self._smtp = None
+                    raise DeliveryError(f"{self.where} : connexion perdue deux fois") from None
+
+    def _transaction(self, sender: str, recipients: list[str], data: bytes) -> None:
+        """MAIL, RCPT, DATA by hand, to know whether a drop happened before or during DATA."""
+        import smtplib
+
+        smtp = self._smtp
+        if smtp is None:
+            raise smtplib.SMTPServerDisconnected("pas de connexion")
+        self.refused = []
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            self._reset_and_raise(code, reply, "expéditeur")
+        accepted = []
+        for to in recipients:
+            code, reply = smtp.rcpt(to)
+            if code in (250, 251):
+                accepted.append(to)
+            elif 400 <= code < 500:
+                self._reset_and_raise(code, reply, to)
+            else:
+                self.refused.append(f"{to} ({code} {_text(reply)})")
+        if not accepted:
+            smtp.rset()
+            raise DeliveryError(f"{self.where} : destinataire refusé : {', '.join(self.refused)}")
+        if self.copie_cachee:
+            code, reply = smtp.rcpt(self.copie_cachee)  # archive copy; its refusal stops nothing
+            if code not in (250, 251):
+                self.refused.append(f"{self.copie_cachee} ({code} {_text(reply)})")
+        try:
+            code, reply = smtp.data(data)
+        except smtplib.SMTPServerDisconnected:
+            self._smtp = None
+            raise SmtpUncertain(f"{self.where} : connexion coupée pendant l'envoi du message : "
+                                "il est peut-être parti") from None
+        if code != 250:
+            self._reset_and_raise(code, reply, "message")
+
+    def _reset_and_raise(self, code: int, reply: bytes, what: str) -> None:
+        try:
+            self._smtp.rset()
+        except Exception:
+            pass
+        if 400 <= code < 500:
+            raise _Transient(f"{code} {_text(reply)}")
+        raise DeliveryError(f"{self.where} : {what} refusé ({code} {_text(reply)})")
+
+    def _throttle(self) -> None:
+        """At most `limite_par_minute` messages in any sliding minute."""
+        if not self.limite:
+            return
+        now = self.clock()
+        self._sent_at = [t for t in self._sent_at if now - t < 60]
+        if len(self._sent_at) >= self.limite:
+            self.sleep(60 - (now - self._sent_at[0]))
+        self._sent_at.append(self.clock())
+
+    def delivered(self, entry: Entree) -> bool | None:
+        """No .eml yet: the crash came before the message was handed over, it can be redone.
+        Otherwise an interrupted SMTP transaction cannot be checked from here: the user decides."""
+        if entry.fichier and (self.base / entry.fichier).is_file():
+            return None
+        return False
+
+    def check(self) -> None:
+        """--verifier: connect and log in, send nothing."""
+        self.connect()
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except Exception:
+                pass
+            self._smtp = None
+
+
+class _Transient(Exception):
+    """A 4xx answer: worth trying again shortly."""
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

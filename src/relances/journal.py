@@ -49,7 +49,7 @@ RESULTATS = {
     "envoye": "envoyé",
     "a_faire": "à faire",
     "echec": "échec",
-    "incertain": "incertain : vérifiez s'il est parti",
+    "incertain": "incertain : vérifiez s'il est parti (--confirmer-envoi ou --renvoyer)",
     "repris": "repris de la colonne Étape du classeur",
 }
 
@@ -203,9 +203,24 @@ class Journal:
     def fail(self, action_id: int, detail: str) -> None:
         """The effect did not happen: keep the trace, free the steps to be done again."""
         with self._transaction() as db:
-            db.execute("UPDATE actions SET statut = 'echec', detail = ? WHERE id = ?",
+            db.execute("UPDATE actions SET statut = 'echec', detail = ?, fichier = '' WHERE id = ?",
                        (detail, action_id))
             db.execute("DELETE FROM faits WHERE action_id = ?", (action_id,))
+
+    def settle(self, action_id: int, sent: bool) -> Entree:
+        """The user's word on an uncertain action: it left (closed) or it did not (redo it)."""
+        rows = self._rows("SELECT * FROM actions WHERE id = ?", action_id)
+        if not rows:
+            raise JournalError(f"{self.path.name} : aucune action n° {action_id} au journal")
+        entry = self._entry(rows[0])
+        if entry.statut != "incertain":
+            raise JournalError(f"{self.path.name} : l'action n° {action_id} ({entry.etape} → "
+                               f"{entry.client}) n'est pas incertaine mais « {entry.resultat} »")
+        if sent:
+            self.finish(action_id, "envoye", "confirmé par l'utilisateur")
+        else:
+            self.fail(action_id, "non parti selon l'utilisateur : sera renvoyé")
+        return entry
 
     def recover(self, delivered: Callable[[Entree], bool | None]) -> list[Entree]:
         """Settle actions a crash left "en_cours"; return those that became "incertain"."""

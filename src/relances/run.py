@@ -13,18 +13,20 @@ import datetime
 import logging
 import os
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from filelock import FileLock, Timeout
 
 from .config import Config
-from .delivery import DossierDelivery, build_email, parse_expediteur, slug, write_atomic
-from .errors import DeliveryError, WorkbookError, WorkbookLocked
+from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email,
+                       parse_expediteur, read_password, slug, write_atomic)
+from .errors import DeliveryError, RelancesError, WorkbookError, WorkbookLocked
 from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import merge, render_pdfs
 from .policy import decide, follow_up, taken_over
-from .records import Action, Anomalie, Classeur, Fait, Plan
+from .records import Action, Anomalie, Classeur, Fait, Plan, client_key
 from .render import Renderer, Rendu
 from .workbook import Ecriture, WorkbookChanged, check_not_open, read_classeur, write_back
 
@@ -38,7 +40,7 @@ class Execution:
     """One action of the run and what became of it."""
 
     action: Action
-    statut: str  # envoye | a_faire | echec | deja_fait
+    statut: str  # envoye | a_faire | echec | incertain | deja_fait
     fichier: str = ""
     detail: str = ""
 
@@ -61,15 +63,117 @@ class Resultat:
     @property
     def has_problems(self) -> bool:
         return bool(self.anomalies or self.incertains or self.ecriture_erreur
-                    or any(e.statut == "echec" for e in self.executions))
+                    or any(e.statut in ("echec", "incertain") for e in self.executions))
 
 
 Progress = Callable[[int], None]
 
 
+def make_delivery(config: Config, environ: Mapping[str, str]) -> DossierDelivery | SmtpDelivery:
+    """The delivery `[envoi] mode` asks for; the password comes from `environ` or the keyring."""
+    base = config.classeur.parent
+    envoi = config.envoi
+    if envoi.mode != "smtp":
+        return DossierDelivery(base)
+    password = read_password(envoi.utilisateur, envoi.hote, environ) if envoi.utilisateur else None
+    return SmtpDelivery(base, envoi.hote, envoi.port, envoi.securite, envoi.utilisateur, password,
+                        envoi.copie_cachee, envoi.limite_par_minute)
+
+
+def settle(config: Config, action_id: int, sent: bool) -> Entree:
+    """--confirmer-envoi / --renvoyer: close an uncertain action, or free it to be sent again."""
+    journal = Journal.open(config.journal)
+    try:
+        return journal.settle(action_id, sent)
+    finally:
+        journal.close()
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    message: str
+
+
+def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | None = None
+           ) -> list[Verification]:
+    """--verifier: config, workbook, every template, output folder, SMTP login; sends nothing."""
+    checks = [Verification(True, f"configuration lue : {config.path}")]
+    checks += [Verification(False, f"configuration : {w}") for w in config.avertissements]
+    try:
+        lecture = read_classeur(config.classeur, config.colonnes)
+        classeur = lecture.classeur
+        checks.append(Verification(True, f"classeur lu : {config.classeur.name}, "
+                                         f"{len(classeur.factures)} facture(s), "
+                                         f"{len(classeur.clients)} client(s)"))
+        checks += [Verification(False, f"{a.where(config.classeur.name)} : {a.message}")
+                   for a in classeur.anomalies]
+    except RelancesError as exc:
+        checks.append(Verification(False, str(exc)))
+    checks += _verify_templates(config, today)
+    try:
+        config.envoi.dossier.mkdir(parents=True, exist_ok=True)
+        probe = config.envoi.dossier / ".relances-verification"
+        probe.write_bytes(b"")
+        probe.unlink()
+        checks.append(Verification(True, f"dossier de sortie accessible en écriture : "
+                                         f"{config.envoi.dossier}"))
+    except OSError as exc:
+        checks.append(Verification(False, f"{config.envoi.dossier} : écriture impossible "
+                                          f"({exc.strerror or exc})"))
+    if config.envoi.mode == "smtp":
+        delivery = make_delivery(config, os.environ if environ is None else environ)
+        try:
+            delivery.check()
+            login = f", connecté en tant que {config.envoi.utilisateur}" if config.envoi.utilisateur else ""
+            checks.append(Verification(True, f"serveur SMTP {delivery.where} joignable{login} "
+                                             "(aucun message envoyé)"))
+        except RelancesError as exc:
+            checks.append(Verification(False, str(exc)))
+    return checks
+
+
+def _verify_templates(config: Config, today: datetime.date) -> list[Verification]:
+    """Render every message and letter template on a made-up invoice, in French and English."""
+    from .records import PROMESSE_NON_TENUE, Client, Facture
+
+    checks = []
+    steps = [(e.nom, e.canal, e.modele, e.joindre_courrier, e.delai_jours)
+             for e in config.etapes if e.modele]
+    steps.append((PROMESSE_NON_TENUE, "email", PROMESSE_NON_TENUE, False, None))
+    letters = []
+    for langue in ("fr", "en"):
+        client = Client(nom="Client Exemple", contact="Camille Exemple", emails=("c@exemple.fr",),
+                        adresse="1 rue de l'Exemple\n69000 Lyon", langue=langue)
+        facture = Facture(numero="F-EXEMPLE", client=client.nom,
+                          echeance=today - datetime.timedelta(days=40), montant=Decimal("1234.56"),
+                          date_facture=today - datetime.timedelta(days=70))
+        classeur = Classeur((facture,), {client_key(client.nom): client})
+        renderer = Renderer(dataclasses.replace(config, factures_dossier=None), classeur, today)
+        for nom, canal, modele, joindre, delai in steps:
+            action = Action(client.nom, (facture.numero,), nom, canal, client.emails,
+                            facture.reste_du, modele, delai, today - datetime.timedelta(days=2),
+                            joindre, (nom,))
+            try:
+                rendu = renderer.render(action)
+            except RelancesError as exc:
+                checks.append(Verification(False, f"modèle {modele} ({langue}) : {exc}"))
+                continue
+            if rendu.has_letter:
+                letters.append((rendu.lettre, f"{config.lettres.name}/{modele}.lettre.html"))
+            checks.append(Verification(True, f"modèle {modele} ({langue}) : rendu sans erreur"))
+    try:
+        render_pdfs(config.lettres, letters)
+        if letters:
+            checks.append(Verification(True, f"{len(letters)} courrier(s) mis en page en PDF"))
+    except RelancesError as exc:
+        checks.append(Verification(False, str(exc)))
+    return checks
+
+
 def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
-              dry_run: bool = False, start_progress: Callable[[int], Progress] | None = None
-              ) -> Resultat:
+              dry_run: bool = False, start_progress: Callable[[int], Progress] | None = None,
+              environ: Mapping[str, str] | None = None) -> Resultat:
     """Do today's run. `start_progress(n)` is called with the number of actions to carry out."""
     path = config.classeur
     if dry_run:
@@ -82,7 +186,8 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
         raise WorkbookLocked(f"{path.name} : une autre exécution de relances est en cours "
                              "sur ce classeur ; réessayez quand elle sera finie.") from None
     try:
-        return _run_locked(config, today, now, start_progress)
+        return _run_locked(config, today, now, start_progress,
+                           make_delivery(config, os.environ if environ is None else environ))
     finally:
         lock.release()
 
@@ -120,7 +225,7 @@ def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
         stem = f"{number:03d}-{slug(action.client)}-{action.etape}"
         if action.canal == "email":
             try:
-                message = build_email(rendu, expediteur, now)
+                message = build_email(rendu, expediteur, now, config.envoi.repondre_a)
             except DeliveryError as exc:  # an invoice copy vanished since it was found
                 return Execution(action, "echec", "", str(exc))
             resultat.apercu.append(_write(dossier / f"{stem}.eml", message.as_bytes()))
@@ -148,10 +253,8 @@ def _expediteur(config: Config, plan: Plan):
 
 
 def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
-                start_progress: Callable[[int], Progress] | None) -> Resultat:
+                start_progress: Callable[[int], Progress] | None, delivery) -> Resultat:
     lecture = read_classeur(config.classeur, config.colonnes)
-    base = config.classeur.parent
-    delivery = DossierDelivery(base)
     journal = Journal.open(config.journal)
     try:
         journal.recover(delivery.delivered)
@@ -165,16 +268,25 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                                                       history)
         # A bad sender address stops the run here, before the first message goes out.
         expediteur = _expediteur(config, plan)
+        if expediteur is not None and isinstance(delivery, SmtpDelivery):
+            delivery.connect()  # unreachable or login refused: stop here, nothing marked sent
         progress = start_progress(len(plan.actions)) if start_progress else None
-        for action in plan.actions:
-            execution = _carry_out(action, rendus.get(action), expediteur, config, journal,
-                                   delivery, today, now)
-            resultat.executions.append(execution)
-            if execution.statut == "echec":
-                resultat.anomalies.append(Anomalie(None, None, f"{action.client} : "
-                                                   f"{action.etape} non fait — {execution.detail}"))
-            if progress:
-                progress(1)
+        try:
+            for action in plan.actions:
+                execution = _carry_out(action, rendus.get(action), expediteur, config, journal,
+                                       delivery, today, now)
+                resultat.executions.append(execution)
+                if execution.statut in ("echec", "incertain"):
+                    verb = "non fait" if execution.statut == "echec" else "incertain"
+                    resultat.anomalies.append(Anomalie(None, None, f"{action.client} : "
+                                              f"{action.etape} {verb} — {execution.detail}"))
+                elif execution.detail:
+                    resultat.anomalies.append(Anomalie(None, None, f"{action.client} : "
+                                              f"{action.etape} envoyé, mais {execution.detail}"))
+                if progress:
+                    progress(1)
+        finally:
+            delivery.close()
         _print_file(config, today, resultat)
         _write_back(config, lecture, journal, today, resultat)
         return resultat
@@ -218,14 +330,14 @@ def _relative(path: Path, base: Path) -> str:
 
 
 def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
-               journal: Journal, delivery: DossierDelivery, today: datetime.date,
+               journal: Journal, delivery: DossierDelivery | SmtpDelivery, today: datetime.date,
                now: datetime.datetime) -> Execution:
     base = config.classeur.parent
     folder = config.envoi.dossier / today.isoformat()
     try:
         if action.canal == "email":
             try:
-                message = build_email(rendu, expediteur, now)
+                message = build_email(rendu, expediteur, now, config.envoi.repondre_a)
             except DeliveryError as exc:  # an invoice copy vanished since it was found
                 return Execution(action, "echec", "", str(exc))
 
@@ -237,12 +349,19 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
                                                message_id=message["Message-ID"])
             try:
                 delivery.deliver(message, base / fichier)
+            except SmtpUncertain as exc:  # maybe sent: never redone on its own
+                journal.finish(action_id, "incertain", str(exc))
+                log.warning("incertain : %s → %s (%s)", action.etape, action.client, exc)
+                return Execution(action, "incertain", fichier, f"n° {action_id} : {exc}")
             except DeliveryError as exc:
                 journal.fail(action_id, str(exc))
-                return Execution(action, "echec", fichier, str(exc))
-            journal.finish(action_id, "envoye")
+                log.warning("échec : %s → %s (%s)", action.etape, action.client, exc)
+                return Execution(action, "echec", "", str(exc))
+            refused = getattr(delivery, "refused", [])
+            detail = f"adresse(s) refusée(s) : {', '.join(refused)}" if refused else ""
+            journal.finish(action_id, "envoye", detail)
             log.info("envoyé : %s → %s (%s)", action.etape, action.client, fichier)
-            return Execution(action, "envoye", fichier)
+            return Execution(action, "envoye", fichier, detail)
         if action.canal == "courrier":
             def letter_name(action_id: int) -> str:
                 name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.pdf"
