@@ -47,8 +47,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factures", type=int, default=10_000)
     parser.add_argument("--courriers", type=int, default=100)
+    parser.add_argument("--smtp", type=int, default=200)
     options = parser.parse_args()
     bench_letters(options.courriers)
+    bench_smtp(options.smtp)
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "exemple"
@@ -76,6 +78,80 @@ def main() -> None:
               f"{emails} e-mails écrits")
         seconds, peak, status = timed_run(folder)
         print(f"deuxième exécution le même jour ({status=}) : {seconds:.2f} s")
+
+
+def bench_smtp(count: int) -> None:
+    """`count` first reminders sent over one connection to an SMTP server on loopback (aiosmtpd),
+    against the same run writing .eml files only: the difference is the SMTP cost."""
+    import datetime
+    import socket
+
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        print("SMTP : aiosmtpd absent (pip install -e \".[test]\"), mesure sautée")
+        return
+
+    class Counter:
+        received = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Counter.received += 1
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Counter(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        results = {}
+        for mode in ("dossier", "smtp"):
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp)
+                prepare(folder)
+                config = folder / "config.toml"
+                text = config.read_text(encoding="utf-8")
+                if mode == "smtp":
+                    text = text.replace('mode = "dossier"', f'mode = "smtp"\nhote = "127.0.0.1"\n'
+                                        f'port = {port}\nsecurite = "aucune"')
+                config.write_text(text.replace('dossier = "factures"', 'dossier = ""'),
+                                  encoding="utf-8")
+                rows = [dict(client=f"Client {i:04d}", numero=f"F-{i:05d}",
+                             date_facture=REFERENCE - datetime.timedelta(days=34),
+                             echeance=REFERENCE - datetime.timedelta(days=4), montant=100 + i,
+                             paye=None, statut="", etape=None, promesse=None, notes=None)
+                        for i in range(count)]
+                clients = [(f"Client {i:04d}", f"Contact {i}", f"c{i}@client{i}.fr", "", "",
+                            "fr", "professionnel", "", None) for i in range(count)]
+                write_workbook(folder / "relances.xlsx", rows, clients)
+                results[mode] = timed_run(folder)
+        print(f"SMTP : {Counter.received} e-mails reçus par le serveur local en "
+              f"{results['smtp'][0]:.2f} s (exécution complète, statut {results['smtp'][2]}) ; "
+              f"la même exécution en mode dossier : {results['dossier'][0]:.2f} s ; "
+              f"coût SMTP ≈ {results['smtp'][0] - results['dossier'][0]:.2f} s "
+              f"({(results['smtp'][0] - results['dossier'][0]) / count * 1000:.1f} ms par message)")
+        # The SMTP part alone: `count` messages handed over one connection.
+        from email.message import EmailMessage
+
+        from relances.delivery import SmtpDelivery
+
+        with tempfile.TemporaryDirectory() as tmp:
+            smtp = SmtpDelivery(Path(tmp), "127.0.0.1", port, "aucune", "", None)
+            start = time.perf_counter()
+            smtp.connect()
+            for i in range(count):
+                message = EmailMessage()
+                message["From"], message["To"] = "a@exemple.fr", f"c{i}@client{i}.fr"
+                message["Subject"] = f"Message {i}"
+                message.set_content("Bonjour\n" * 40)
+                smtp.deliver(message, Path(tmp) / f"{i}.eml")
+            smtp.close()
+            seconds = time.perf_counter() - start
+        print(f"SMTP seul : {count} messages sur une connexion en {seconds:.2f} s "
+              f"({count / seconds:.0f} par seconde, .eml de preuve compris)")
+    finally:
+        controller.stop()
 
 
 def bench_letters(count: int) -> None:

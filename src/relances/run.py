@@ -121,7 +121,10 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
     except OSError as exc:
         checks.append(Verification(False, f"{config.envoi.dossier} : écriture impossible "
                                           f"({exc.strerror or exc})"))
-    if config.envoi.mode == "smtp":
+    if config.envoi.mode != "smtp":
+        checks.append(Verification(True, "envoi en mode dossier : les e-mails sont écrits en .eml, "
+                                         "rien ne part (pas de serveur à vérifier)"))
+    else:
         delivery = make_delivery(config, os.environ if environ is None else environ)
         try:
             delivery.check()
