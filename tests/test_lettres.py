@@ -234,3 +234,27 @@ def test_preview_writes_the_messages_and_letters_and_nothing_else(project, tmp_p
     assert not (project / "sortie").exists()
     assert not (project / "relances.journal.sqlite").exists()
     assert not (project / "sauvegardes").exists()
+
+
+def test_the_logo_appears_at_the_top_of_the_letter(project):
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    pixels = b"".join(b"\x00" + b"\x1f\x3a\x68" * 40 for _ in range(20))  # 40 × 20 blue
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 20, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(pixels)) + chunk(b"IEND", b""))
+    (project / "lettres" / "logo.png").write_bytes(png)
+    set_config(project, '# logo = "lettres/logo.png"', 'logo = "lettres/logo.png"')
+    run(project)
+    (pdf,) = letters(project)
+    images = PdfReader(pdf).pages[0].images
+    assert len(images) == 1 and images[0].image.size == (40, 20)
+
+
+def test_a_missing_logo_is_a_configuration_error(project):
+    set_config(project, '# logo = "lettres/logo.png"', 'logo = "lettres/absent.png"')
+    result = run(project)
+    assert result.exit_code == 2 and "entreprise.logo" in result.output and "absent.png" in result.output

@@ -347,3 +347,62 @@ def test_verifier_names_a_broken_template(project):
     result = run(project, "--verifier")
     assert result.exit_code == 1
     assert "PROBLÈME modèle rappel (fr)" in result.output and "inconnu" in result.output
+
+
+class MemoryKeyring:
+    """A keyring backend kept in memory: the real `keyring` API, without a desktop keychain."""
+
+    def __new__(cls):
+        import keyring.backend
+
+        class Backend(keyring.backend.KeyringBackend):
+            priority = 1
+            store: dict = {}
+
+            def get_password(self, service, username):
+                return self.store.get((service, username))
+
+            def set_password(self, service, username, password):
+                self.store[(service, username)] = password
+
+            def delete_password(self, service, username):
+                self.store.pop((service, username), None)
+
+        return Backend()
+
+
+def test_the_password_stored_in_the_keyring_is_used_to_log_in(project, smtp_server):
+    import keyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        recorder = Recorder()
+        smtp_config(project, smtp_server(recorder, tls=True, auth=True), securite="starttls",
+                    utilisateur="compta@atelier-dupont.fr")
+        stored = CliRunner().invoke(relancer, ["--config", str(project / "config.toml"),
+                                               "--enregistrer-mot-de-passe"],
+                                    input=f"{PASSWORD}\n{PASSWORD}\n")
+        assert stored.exit_code == 0, stored.output
+        assert "enregistré dans le trousseau" in stored.output
+        assert keyring.get_password("relances", "compta@atelier-dupont.fr@127.0.0.1") == PASSWORD
+        result = run(project, env={"RELANCES_SMTP_MOT_DE_PASSE": ""})
+        assert len(recorder.messages) == EXAMPLE_EMAILS, result.output
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_without_a_keyring_the_user_is_told_to_use_the_environment(project):
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        smtp_config(project, 25, utilisateur="compta@atelier-dupont.fr")
+        result = CliRunner().invoke(relancer, ["--config", str(project / "config.toml"),
+                                               "--enregistrer-mot-de-passe"], input="x\nx\n")
+        assert result.exit_code == 2
+        assert "RELANCES_SMTP_MOT_DE_PASSE" in result.output and "Traceback" not in result.output
+    finally:
+        keyring.set_keyring(previous)
