@@ -145,3 +145,18 @@ def test_interest_is_the_exact_formula_within_half_a_cent(reste, jours):
 class _F:
     def __init__(self, numero, reste_du, echeance):
         self.numero, self.reste_du, self.echeance = numero, reste_du, echeance
+
+
+def test_config_completes_the_table_of_rates_and_names_a_bad_half_year(tmp_path):
+    from relances.config import load_config
+    from relances.errors import ConfigError
+
+    path = tmp_path / "config.toml"
+    path.write_text('[penalites]\ntaux = "legal"\n[penalites.taux_bce]\n"2026-S2" = 2.40\n',
+                    encoding="utf-8")
+    table = load_config(path).penalites.table
+    assert table.rate("bce", Semestre(2026, 2)) == (D("2.40"), True)
+    assert table.rate("bce", Semestre(2025, 1)) == (D("3.15"), True)  # shipped values kept
+    path.write_text('[penalites.taux_interet_legal]\n"2026-T3" = 2\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"penalites\.taux_interet_legal\.2026-T3 : un semestre"):
+        load_config(path)

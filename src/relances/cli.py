@@ -22,7 +22,7 @@ from . import formats
 from .config import Config, load_config
 from .errors import RelancesError
 from .records import Action, Anomalie
-from .run import Resultat, run_daily, run_preview, settle, verify
+from .run import Resultat, relative, run_daily, run_preview, settle, verify
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 PROGRESS_FROM = 20  # a progress bar only when there are many actions
@@ -237,13 +237,6 @@ def _action_json(action: Action) -> dict:
     }
 
 
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base))
-    except ValueError:
-        return str(path)
-
-
 def summary(resultat: Resultat, config: Config) -> str:
     plan = resultat.plan
     lines = [f"Relances du {formats.date_longue(plan.date)} — {config.classeur.name}",
@@ -286,7 +279,7 @@ def summary(resultat: Resultat, config: Config) -> str:
     block("Courriers à imprimer et poster", by_canal["courrier"], message)
     if resultat.impression:
         lines.append(f"  Tous les courriers du jour en un seul fichier : "
-                     f"{_relative(resultat.impression, config.classeur.parent)}")
+                     f"{relative(resultat.impression, config.classeur.parent)}")
     clients = {c.nom: c for c in resultat.classeur.clients.values()}
 
     def call(action: Action) -> list[str]:

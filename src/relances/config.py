@@ -350,15 +350,15 @@ def _read_penalites(r: _Reader) -> Penalites:
 
 def _read_rates(r: _Reader, key: str) -> dict[Semestre, Decimal]:
     """[penalites.taux_bce] "2026-S2" = 2.15 — rates that complete or correct the shipped table."""
-    rates: dict[Semestre, Decimal] = {}
-    for label in r.table_of(key):
+    rates = _Reader(r.name, r.table_of(key), f"{r.prefix}{key}.", r.warnings)
+    table: dict[Semestre, Decimal] = {}
+    for label in rates.table:
         semestre = Semestre.parse(str(label))
         if semestre is None:
-            raise ConfigError(f"{r.where(key)}.{label} : un semestre est attendu, "
-                              "sous la forme \"2026-S1\" (janvier-juin) ou \"2026-S2\"")
-        rate = _Reader(r.name, r.table_of(key), f"{r.prefix}{key}.", r.warnings).decimal(label, None)
-        rates[semestre] = rate
-    return rates
+            raise ConfigError(f"{rates.where(label)} : un semestre est attendu, sous la forme "
+                              "\"2026-S1\" (janvier-juin) ou \"2026-S2\"")
+        table[semestre] = rates.decimal(label, None)
+    return table
 
 
 def _read_etapes(name: str, raw: object, warnings: list[str]) -> tuple[Etape, ...]:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Mapping
@@ -227,7 +227,7 @@ class Calcul:
     lignes: tuple[Penalite, ...] = ()
     taux_du_jour: Decimal = ZERO       # rate of the letter's half-year
     plancher: bool = False             # that rate is the legal floor, not the contract's
-    taux_manquants: tuple[str, ...] = field(default=())
+    taux_manquants: tuple[str, ...] = ()
 
     @property
     def interets(self) -> Decimal:

@@ -15,6 +15,7 @@ an email step with `joindre_courrier = true`) uses `NAME.lettre.html`, turned in
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +46,6 @@ class LigneFacture:
     jours_retard: int
     interets: Decimal = Decimal("0")
     indemnite: Decimal = Decimal("0")
-    penalite: Penalite | None = None
 
     @property
     def penalites(self) -> Decimal:
@@ -66,7 +66,6 @@ class Rendu:
     html: str = ""
     lettre: str = ""  # the letter's HTML, when the action has one
     pieces: tuple[Path, ...] = ()  # invoice copies to attach to the email
-    penalites: Calcul | None = None
     pdf: bytes = b""  # the letter as PDF, made from `lettre` by lettre.render_pdfs
 
     @property
@@ -114,11 +113,11 @@ class Renderer:
                  history: list[Fait] | tuple[Fait, ...] = ()):
         self.config, self.classeur, self.today = config, classeur, today
         self.envs = {langue: make_environment(config.lettres, langue) for langue in LANGUES}
-        self.env = self.envs["fr"]
         self.factures = {f.numero: f for f in classeur.factures}
-        self.history = history
+        self.history: dict[str, list[Fait]] = {}
+        for fait in history:
+            self.history.setdefault(fait.facture, []).append(fait)
         self.avertissements: list[Anomalie] = []
-        self._copies: dict[str, Path] | None = None
 
     def penalites(self, action: Action, client: Client) -> Calcul:
         """Penalties of the action's invoices at today's date, under the client's law."""
@@ -140,7 +139,7 @@ class Renderer:
         is_notice = _is_notice(action.etape, action.modele)
         dates = {}
         for numero in action.factures:
-            faits = [f for f in self.history if f.facture == numero]
+            faits = self.history.get(numero, ())
             notices = [f.jour for f in faits if _is_notice(f.etape, self._modele(f.etape))]
             messages = [f.jour for f in faits if f.canal in ("email", "courrier")]
             if is_notice:
@@ -190,39 +189,28 @@ class Renderer:
         if action.canal == "courrier" or action.joindre_courrier:
             lettre = self._render(env, LETTRE.format(action.modele), context)
         if action.canal == "courrier":
-            return Rendu(action, context["client"], lettre=lettre, penalites=context["penalites"])
+            return Rendu(action, context["client"], lettre=lettre)
         parts = {name: self._render(env, pattern.format(action.modele), context)
                  for name, pattern in PARTS}
         sujet = " ".join(parts["sujet"].split())  # one line: a subject never carries a newline
         if not sujet:
             raise TemplateError(f"{self._where(PARTS[0][1].format(action.modele))} : sujet vide")
         return Rendu(action, context["client"], sujet, parts["texte"].strip() + "\n",
-                     parts["html"], lettre, self._invoice_copies(action), context["penalites"])
+                     parts["html"], lettre, self._invoice_copies(action))
 
     def _invoice_copies(self, action: Action) -> tuple[Path, ...]:
         """The invoices' PDFs from [factures] dossier; a missing one is a warning, not a failure."""
+        copies = self._copies
+        if copies is None:
+            return ()
         dossier = self.config.factures_dossier
-        if dossier is None:
-            return ()
-        if self._copies is None:
-            self._copies = {}
-            if not dossier.is_dir():
-                self.avertissements.append(Anomalie(None, None, (
-                    f"dossier des factures introuvable ({dossier}) : aucune copie de facture "
-                    f"jointe ; créez-le ou retirez [factures] dossier de {self.config.path.name}")))
-            else:
-                self._copies = {p.name.casefold(): p for p in dossier.iterdir()
-                                if p.is_file() and p.suffix.casefold() == ".pdf"}
-        if not self._copies and not dossier.is_dir():
-            return ()
         pieces = []
         for numero in action.factures:
             facture = self.factures[numero]
             wanted = facture.fichier or f"{numero}.pdf"
             # Only a plain file name inside the invoices folder: a cell never points elsewhere.
             name = wanted if Path(wanted).name == wanted else ""
-            found = self._copies.get(name.casefold()) or self._copies.get(
-                (name + ".pdf").casefold())
+            found = copies.get(name.casefold()) or copies.get((name + ".pdf").casefold())
             if found:
                 pieces.append(found)
             else:
@@ -232,6 +220,20 @@ class Renderer:
                     "Factures", facture.row, f"copie de la facture {numero} non jointe : "
                     f"« {wanted} » {reason}"))
         return tuple(pieces)
+
+    @functools.cached_property
+    def _copies(self) -> dict[str, Path] | None:
+        """The PDFs of [factures] dossier by lower-case name, listed once; None: no folder."""
+        dossier = self.config.factures_dossier
+        if dossier is None:
+            return None
+        if not dossier.is_dir():
+            self.avertissements.append(Anomalie(None, None, (
+                f"dossier des factures introuvable ({dossier}) : aucune copie de facture "
+                f"jointe ; créez-le ou retirez [factures] dossier de {self.config.path.name}")))
+            return None
+        return {p.name.casefold(): p for p in dossier.iterdir()
+                if p.is_file() and p.suffix.casefold() == ".pdf"}
 
     def _where(self, name: str) -> str:
         return f"{self.config.lettres.name}/{name}"
@@ -261,5 +263,4 @@ def _ligne(facture: Facture, today: datetime.date, penalite: Penalite | None) ->
                         echeance=facture.echeance, montant=facture.montant, paye=facture.paye,
                         reste_du=facture.reste_du, jours_retard=max(facture.jours_retard(today), 0),
                         interets=penalite.interets if penalite else Decimal("0"),
-                        indemnite=penalite.indemnite if penalite else Decimal("0"),
-                        penalite=penalite)
+                        indemnite=penalite.indemnite if penalite else Decimal("0"))

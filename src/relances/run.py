@@ -26,8 +26,9 @@ from .errors import DeliveryError, RelancesError, WorkbookError, WorkbookLocked
 from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import merge, render_pdfs
 from .policy import decide, follow_up, taken_over
-from .records import Action, Anomalie, Classeur, Fait, Plan, client_key
-from .render import Renderer, Rendu
+from .records import (PROMESSE_NON_TENUE, Action, Anomalie, Classeur, Client, Facture, Fait,
+                      Plan, client_key)
+from .render import LANGUES, Renderer, Rendu
 from .workbook import Ecriture, WorkbookChanged, check_not_open, read_classeur, write_back
 
 log = logging.getLogger("relances")
@@ -138,14 +139,12 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
 
 def _verify_templates(config: Config, today: datetime.date) -> list[Verification]:
     """Render every message and letter template on a made-up invoice, in French and English."""
-    from .records import PROMESSE_NON_TENUE, Client, Facture
-
     checks = []
     steps = [(e.nom, e.canal, e.modele, e.joindre_courrier, e.delai_jours)
              for e in config.etapes if e.modele]
     steps.append((PROMESSE_NON_TENUE, "email", PROMESSE_NON_TENUE, False, None))
     letters = []
-    for langue in ("fr", "en"):
+    for langue in LANGUES:
         client = Client(nom="Client Exemple", contact="Camille Exemple", emails=("c@exemple.fr",),
                         adresse="1 rue de l'Exemple\n69000 Lyon", langue=langue)
         facture = Facture(numero="F-EXEMPLE", client=client.nom,
@@ -325,7 +324,8 @@ def _print_file(config: Config, today: datetime.date, resultat: Resultat) -> Non
                                                 f"non créé ({exc}) ; imprimez les courriers un à un"))
 
 
-def _relative(path: Path, base: Path) -> str:
+def relative(path: Path, base: Path) -> str:
+    """`path` as written in the journal and the summary: relative to `base` when it can be."""
     try:
         return os.path.relpath(path, base)
     except ValueError:  # another drive, on Windows
@@ -346,7 +346,7 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
 
             def eml_name(action_id: int) -> str:
                 name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.eml"
-                return _relative(folder / "emails" / name, base)
+                return relative(folder / "emails" / name, base)
 
             action_id, fichier = journal.begin(action, today, now, fichier=eml_name,
                                                message_id=message["Message-ID"])
@@ -368,7 +368,7 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
         if action.canal == "courrier":
             def letter_name(action_id: int) -> str:
                 name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.pdf"
-                return _relative(folder / "courriers" / name, base)
+                return relative(folder / "courriers" / name, base)
 
             action_id, fichier = journal.begin(action, today, now, fichier=letter_name)
             try:
