@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from relances.exemple import REFERENCE, build_large, write_workbook  # noqa: E402
-from relances.workbook import read_classeur  # noqa: E402
+from relances.xlsx import read_classeur  # noqa: E402
 
 
 def prepare(folder: Path) -> None:

@@ -157,7 +157,8 @@ def test_only_tool_owned_cells_change(project):
     assert after == before
     assert column(project / "relances.xlsx", "Reste dû")["F-2026-003"] == "=E8-N(F8)"
     assert sheet_values(project / "relances.xlsx", "Journal")[0] == (
-        "Date", "Client", "Factures", "Étape", "Canal", "Destinataire", "Fichier", "Résultat")
+        "N°", "Date", "Client", "Factures", "Étape", "Canal", "Destinataire", "Montant",
+        "Fichier", "Résultat")
 
 
 def test_a_backup_is_kept_and_rotated(project):
@@ -311,7 +312,8 @@ def test_headers_are_matched_loosely_and_through_colonnes(small_project):
                                               encoding="utf-8"),
      "config.toml: etapes[1].apres_jours : un nombre entier de jours est attendu"),
     (lambda f: (f / "relances.xlsx").unlink(), "classeur introuvable"),
-    (lambda f: (f / "relances.xlsx").write_text("pas un classeur"), "lecture impossible"),
+    (lambda f: (f / "relances.xlsx").write_text("pas un classeur"),
+     "ce n'est pas un classeur Excel .xlsx"),
     (lambda f: (f / "~$relances.xlsx").write_text(""), "ouvert dans Excel ou LibreOffice"),
 ])
 def test_nothing_possible_exits_2_with_a_french_message(project, prepare, message):

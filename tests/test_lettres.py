@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from relances.cli import relancer
-from relances.workbook import fingerprint
+from relances.xlsx import fingerprint
 
 from conftest import TODAY, client_row, days, invoice_row
 

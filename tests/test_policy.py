@@ -263,7 +263,7 @@ def test_steps_written_by_hand_in_the_workbook_are_taken_over():
     assert [(f.cle, f.jour) for f in faits] == [("appel", d("2026-11-10"))]
     assert [a.etape for a in plan_of([invoice], faits).actions] == ["dernier_rappel"]
     # ... but never over what the journal knows.
-    assert taken_over(classeur([invoice]), {"F-1"}, config()) == []
+    assert taken_over(classeur([invoice]), {("alpha", "F-1")}, config()) == []
 
 
 # ------------------------------------------------------------ properties

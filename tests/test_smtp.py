@@ -167,7 +167,7 @@ def test_plain_smtp_sends_each_message_once_exactly_as_kept_in_the_eml(project, 
     english = by_to["accounts@harbour-trading.co.uk"]
     assert "friendly reminder" in english["Subject"]
     sheet = journal_sheet(project)
-    assert any(row[6] and row[6].endswith(".eml") and row[7] == "envoyé" for row in sheet)
+    assert any(row[8] and row[8].endswith(".eml") and row[9] == "envoyé" for row in sheet)
 
 
 def test_a_client_display_name_with_accents_is_encoded(small_project, smtp_server):
@@ -229,7 +229,7 @@ def test_a_refused_recipient_fails_that_action_only(project, smtp_server):
     statuts = {r["client"]: r["statut"] for r in journal_rows(project)}
     assert statuts["Menuiserie Petit"] == "echec"
     assert list(statuts.values()).count("envoye") == EXAMPLE_EMAILS - 1
-    assert any(row[1] == "Menuiserie Petit" and row[7].startswith("échec") for row in journal_sheet(project))
+    assert any(row[2] == "Menuiserie Petit" and row[9].startswith("échec") for row in journal_sheet(project))
     # The step is free again: the next run tries once more (and the server now accepts).
     recorder.refuse.clear()
     run(project)
@@ -282,7 +282,7 @@ def test_a_crash_between_sending_and_the_journal_is_never_resent_on_its_own(proj
     assert sent_to.count(first["To"].addresses[0].addr_spec) == 1
     assert "peut-être parti" in result.output and "--renvoyer" in result.output
     (uncertain,) = [r for r in journal_rows(project) if r["statut"] == "incertain"]
-    assert any(row[7].startswith("incertain") for row in journal_sheet(project))
+    assert any(row[9].startswith("incertain") for row in journal_sheet(project))
     assert run(project).output.count("peut-être parti") == 1  # still not resent
 
     # The user looked in the server's log: it did not leave. Ask for it again.

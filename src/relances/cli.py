@@ -307,9 +307,12 @@ def summary(resultat: Resultat, config: Config) -> str:
         for anomalie in resultat.avertissements:
             where = anomalie.where(config.classeur.name if anomalie.sheet else "")
             lines.append(f"  - {where} : {anomalie.message}" if where else f"  - {anomalie.message}")
-    if resultat.ecriture:
+    if resultat.ecriture and resultat.ecriture.ecrit:
         backup = resultat.ecriture.sauvegarde
         lines.append("")
         lines.append(f"Classeur mis à jour : {config.classeur.name}"
                      + (f" (sauvegarde : {backup.name})" if backup else ""))
+    elif resultat.ecriture:
+        lines.append("")
+        lines.append(f"Classeur déjà à jour : {config.classeur.name} n'a pas été réécrit.")
     return "\n".join(lines)

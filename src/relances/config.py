@@ -407,7 +407,7 @@ def _boolean(r: _Reader, key: str) -> bool:
 
 def _read_colonnes(r: _Reader) -> dict[str, str]:
     """[colonnes] maps a user's header onto one of SPEC's columns; either side may be the key."""
-    from .workbook import FIELD_BY_HEADER
+    from .xlsx.colonnes import FIELD_BY_HEADER
 
     mapping: dict[str, str] = {}
     for key, value in r.table.items():

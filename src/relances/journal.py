@@ -1,8 +1,8 @@
 """Journal stage: the durable record of every action, in SQLite beside the workbook.
 
 Each action is written *before* its effect ("en_cours") and updated after it ("envoye",
-"a_faire", "echec"). A unique index on (invoice, step) makes a second recording of the same
-step impossible, so a second run the same day, or a run after a crash at any point, never does
+"a_faire", "echec"). A unique index on (client, invoice, step) makes a second recording of
+the same step impossible, so a second run the same day, or a run after a crash at any point, never does
 a step twice. An action left "en_cours" by a crash is settled at the next start: delivered,
 free to redo, or "incertain" when nobody can know (then it is shown and never redone alone).
 """
@@ -13,11 +13,12 @@ import datetime
 import json
 import sqlite3
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import JournalError
-from .records import Action, Fait
+from .records import Action, Fait, client_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
@@ -35,14 +36,24 @@ CREATE TABLE IF NOT EXISTS actions (
     statut       TEXT NOT NULL,   -- en_cours | envoye | a_faire | echec | incertain
     detail       TEXT NOT NULL DEFAULT ''
 );
+"""
+FAITS = """
 CREATE TABLE IF NOT EXISTS faits (
     action_id INTEGER NOT NULL REFERENCES actions(id),
+    client    TEXT NOT NULL,      -- client_key(client): an invoice number is unique per client
     facture   TEXT NOT NULL,
     cle       TEXT NOT NULL,      -- step name, or promesse_non_tenue:YYYY-MM-DD
-    UNIQUE (facture, cle)
+    UNIQUE (client, facture, cle)
 );
 CREATE INDEX IF NOT EXISTS faits_action ON faits(action_id);
 """
+META = """
+CREATE TABLE IF NOT EXISTS meta (
+    cle    TEXT PRIMARY KEY,
+    valeur TEXT NOT NULL
+);
+"""
+SCHEMA = SCHEMA + FAITS + META
 
 RESULTATS = {
     "en_cours": "en cours",
@@ -71,6 +82,7 @@ class Entree:
     message_id: str
     statut: str
     detail: str
+    montant: str = ""
 
     @property
     def resultat(self) -> str:
@@ -99,6 +111,7 @@ class Journal:
             else:
                 db = sqlite3.connect(path, isolation_level=None)
                 db.execute("PRAGMA synchronous = FULL")
+                _migrate(db)
                 db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise JournalError(f"{path.name} : journal illisible ({exc})") from None
@@ -128,10 +141,29 @@ class Journal:
                      client=r["client"], jour=datetime.date.fromisoformat(r["jour"]),
                      statut=r["statut"]) for r in rows]
 
-    def known_factures(self) -> set[str]:
-        """Every invoice any action ever named, whatever became of the action."""
-        return {numero for row in self._rows("SELECT factures FROM actions")
+    def known_factures(self) -> set[tuple[str, str]]:
+        """(client key, invoice number) of every invoice any action ever named, whatever
+        became of the action."""
+        return {(client_key(row["client"]), numero)
+                for row in self._rows("SELECT client, factures FROM actions")
                 for numero in json.loads(row["factures"])}
+
+    def is_empty(self) -> bool:
+        return not self._rows("SELECT 1 FROM actions LIMIT 1")
+
+    # -------------------------------------------------------------- the workbook it belongs to
+
+    def meta(self, cle: str) -> str | None:
+        try:
+            rows = self._rows("SELECT valeur FROM meta WHERE cle = ?", cle)
+        except JournalError:
+            return None  # a read-only journal from before the meta table
+        return rows[0]["valeur"] if rows else None
+
+    def set_meta(self, cle: str, valeur: str) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT INTO meta (cle, valeur) VALUES (?, ?) ON CONFLICT(cle) "
+                       "DO UPDATE SET valeur = excluded.valeur", (cle, valeur))
 
     def entries(self, statut: str | None = None) -> list[Entree]:
         sql = "SELECT * FROM actions" + (" WHERE statut = ?" if statut else "") + " ORDER BY id"
@@ -143,7 +175,7 @@ class Journal:
                       client=row["client"], factures=tuple(json.loads(row["factures"])),
                       etape=row["etape"], canal=row["canal"], destinataire=row["destinataire"],
                       fichier=row["fichier"], message_id=row["message_id"],
-                      statut=row["statut"], detail=row["detail"])
+                      statut=row["statut"], detail=row["detail"], montant=row["montant"])
 
     # -------------------------------------------------------------- writing
 
@@ -174,8 +206,10 @@ class Journal:
             if name:
                 db.execute("UPDATE actions SET fichier = ? WHERE id = ?", (name, action_id))
             try:
-                db.executemany("INSERT INTO faits (action_id, facture, cle) VALUES (?, ?, ?)",
-                               [(action_id, f, c) for f, c in zip(action.factures, action.cles)])
+                db.executemany(
+                    "INSERT INTO faits (action_id, client, facture, cle) VALUES (?, ?, ?, ?)",
+                    [(action_id, client_key(action.client), f, c)
+                     for f, c in zip(action.factures, action.cles)])
             except sqlite3.IntegrityError:
                 raise AlreadyDone(f"{action.client} : « {action.etape} » déjà au journal "
                                   f"pour {', '.join(action.factures)}") from None
@@ -192,8 +226,9 @@ class Journal:
                     "statut) VALUES (?, ?, ?, ?, ?, ?, 'repris')",
                     (fait.jour.isoformat(), now.isoformat(timespec="seconds"), fait.client,
                      json.dumps([fait.facture], ensure_ascii=False), fait.etape, fait.canal))
-                db.execute("INSERT OR IGNORE INTO faits (action_id, facture, cle) VALUES (?, ?, ?)",
-                           (cursor.lastrowid, fait.facture, fait.cle))
+                db.execute("INSERT OR IGNORE INTO faits (action_id, client, facture, cle) "
+                           "VALUES (?, ?, ?, ?)",
+                           (cursor.lastrowid, client_key(fait.client), fait.facture, fait.cle))
 
     def finish(self, action_id: int, statut: str, detail: str = "") -> None:
         with self._transaction() as db:
@@ -261,9 +296,37 @@ class _Tx:
         return False
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Journals written before steps were keyed by client: add the client to each fact."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(faits)")]
+    if not columns or "client" in columns:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = db.execute("SELECT f.action_id, a.client, f.facture, f.cle FROM faits f "
+                          "JOIN actions a ON a.id = f.action_id").fetchall()
+        db.execute("ALTER TABLE faits RENAME TO faits_avant_client")
+        db.execute("DROP INDEX IF EXISTS faits_action")
+        for statement in FAITS.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.executemany("INSERT OR IGNORE INTO faits (action_id, client, facture, cle) "
+                       "VALUES (?, ?, ?, ?)",
+                       [(a, client_key(c), f, k) for a, c, f, k in rows])
+        db.execute("DROP TABLE faits_avant_client")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def iter_sheet_rows(entries: list[Entree]) -> Iterator[tuple]:
-    """The Journal sheet's rows (SPEC §3): Date, Client, Factures, Étape, Canal, Destinataire,
-    Fichier, Résultat."""
+    """The Journal sheet's rows (SPEC §3): N°, Date, Client, Factures, Étape, Canal,
+    Destinataire, Montant, Fichier, Résultat."""
     for e in entries:
-        yield (e.jour, e.client, ", ".join(e.factures), e.etape, e.canal, e.destinataire,
-               e.fichier, e.resultat)
+        try:
+            montant = Decimal(e.montant) if e.montant else None
+        except ArithmeticError:
+            montant = None
+        yield (e.id, e.jour, e.client, ", ".join(e.factures), e.etape, e.canal, e.destinataire,
+               montant, e.fichier, e.resultat)

@@ -62,12 +62,17 @@ class _History:
     """The journal's facts, indexed the ways the rules ask for them."""
 
     def __init__(self, faits: Iterable[Fait]):
-        self.by_facture: dict[str, list[Fait]] = defaultdict(list)
+        # Keyed by (client, invoice number): the same number for another client is another
+        # invoice, never "already reminded".
+        self.by_facture: dict[tuple[str, str], list[Fait]] = defaultdict(list)
         self.messages_by_client: dict[str, list[Fait]] = defaultdict(list)
         for fait in faits:
-            self.by_facture[fait.facture].append(fait)
+            self.by_facture[(client_key(fait.client), fait.facture)].append(fait)
             if fait.canal in ("email", "courrier"):
                 self.messages_by_client[client_key(fait.client)].append(fait)
+
+    def of(self, facture: Facture) -> list[Fait]:
+        return self.by_facture.get((client_key(facture.client), facture.numero), [])
 
     def last_message(self, client: str) -> datetime.date | None:
         faits = self.messages_by_client.get(client_key(client))
@@ -178,8 +183,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     for facture in classeur.factures:
         client = classeur.client_of(facture)
         key = client_key(facture.client)
-        step = _next_step(facture, client, balances[key], past.by_facture.get(facture.numero, ()),
-                          today, config)
+        step = _next_step(facture, client, balances[key], past.of(facture), today, config)
         if step.due(today):
             clients[key] = client
             due[(key, step.etape.canal)].append((facture, step))
@@ -241,18 +245,18 @@ def _where(facture: Facture, client: Client, from_factures: bool) -> tuple[str, 
 _ETAPE_CELL = re.compile(r"^\s*([a-z0-9_]+)\s*\((\d{1,2}/\d{1,2}/\d{4})\)\s*$")
 
 
-def taken_over(classeur: Classeur, known: set[str], config: Config) -> list[Fait]:
+def taken_over(classeur: Classeur, known: set[tuple[str, str]], config: Config) -> list[Fait]:
     """Steps a user recorded by hand in the Étape column, for invoices the journal never saw.
 
     A user who starts with relances mid-way writes `dernier_rappel (05/11/2026)` in Étape and
     the schedule goes on from there instead of starting over with a first reminder. `known`
-    holds every invoice the journal mentions, failed attempts included: for those, the Étape
-    cell is the tool's own writing and the journal is the truth.
+    holds every (client key, invoice number) the journal mentions, failed attempts included:
+    for those, the Étape cell is the tool's own writing and the journal is the truth.
     """
     faits = []
     for facture in classeur.factures:
         match = _ETAPE_CELL.match(facture.etape_classeur)
-        if facture.numero in known or not match:
+        if (client_key(facture.client), facture.numero) in known or not match:
             continue
         etape = config.etape(match.group(1))
         try:
@@ -268,13 +272,14 @@ def taken_over(classeur: Classeur, known: set[str], config: Config) -> list[Fait
 
 def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
               config: Config) -> dict[str, Suivi]:
-    """The tool-owned cells of every invoice row, from the journal (including today's actions)."""
+    """The tool-owned cells of every invoice, by invoice number, from the journal (including
+    today's actions)."""
     past = _History(history)
     balances = _balances(classeur)
     suivis: dict[str, Suivi] = {}
     for facture in classeur.factures:
         client = classeur.client_of(facture)
-        faits = past.by_facture.get(facture.numero, [])
+        faits = past.of(facture)
         messages = [f for f in faits if f.canal in ("email", "courrier")]
         latest = max(faits, key=lambda f: (f.jour, _rank(f.etape, config)), default=None)
         step = _next_step(facture, client, balances[client_key(facture.client)], faits, today,

@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import logging
 import os
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +30,7 @@ from .policy import decide, follow_up, taken_over
 from .records import (PROMESSE_NON_TENUE, Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .render import LANGUES, Renderer, Rendu
-from .workbook import Ecriture, WorkbookChanged, check_not_open, read_classeur, write_back
+from .xlsx import Ecriture, WorkbookChanged, check_not_open, read_classeur, write_back
 
 log = logging.getLogger("relances")
 
@@ -198,6 +199,7 @@ def _plan_only(config: Config, today: datetime.date) -> tuple[Resultat, list[Fai
     lecture = read_classeur(config.classeur, config.colonnes)
     journal = Journal.open(config.journal, readonly=True)
     try:
+        bind(journal, lecture, config, readonly=True)
         history = journal.history()
         history += taken_over(lecture.classeur, journal.known_factures(), config)
         plan = decide(lecture.classeur, history, today, config)
@@ -254,11 +256,57 @@ def _expediteur(config: Config, plan: Plan):
         f"{config.path.name}: envoi.expediteur")
 
 
+IDENTIFIANT, CONFIRME = "classeur", "classeur_confirme"
+
+
+def bind(journal: Journal, lecture, config: Config, readonly: bool = False) -> str:
+    """The identifier that ties the workbook to this journal; refuse a workbook not its own.
+
+    The journal remembers the identifier; the workbook carries it in its custom properties
+    once a write-back has stored it there ("confirmed"). A workbook with another identifier, or
+    none after the journal's own was confirmed, is another workbook: its invoices must not be
+    taken for the ones this journal has chased (a number shared by chance is not the same
+    invoice), so nothing is done and the user is told what to do.
+    """
+    ours = journal.meta(IDENTIFIANT)
+    theirs = lecture.identifiant
+    name, journal_name = config.classeur.name, config.journal.name
+    if ours is not None:
+        if theirs == ours:
+            if not readonly and journal.meta(CONFIRME) != "1":
+                journal.set_meta(CONFIRME, "1")
+            return ours
+        if theirs is None and journal.meta(CONFIRME) != "1":
+            return ours  # the first write-back did not happen yet: still ours to label
+        raise WorkbookError(_not_ours(name, journal_name, theirs is None))
+    if theirs is not None and not journal.is_empty():
+        raise WorkbookError(_not_ours(name, journal_name, False))
+    identifiant = theirs or str(uuid.uuid4())
+    if not readonly:
+        journal.set_meta(IDENTIFIANT, identifiant)
+        if theirs is not None:
+            journal.set_meta(CONFIRME, "1")
+    return identifiant
+
+
+def _not_ours(name: str, journal_name: str, unlabelled: bool) -> str:
+    why = ("il ne porte pas l'identifiant que relances a inscrit dans le classeur suivi par ce "
+           "journal (nouveau classeur, ou copie enregistrée par un outil qui perd les propriétés "
+           "du document)" if unlabelled else
+           "il porte l'identifiant d'un autre journal")
+    return (f"{name} n'est pas le classeur de ce journal ({journal_name}) : {why}. Rien n'a été "
+            f"fait, pour ne pas prendre ses factures pour celles déjà relancées. Pour passer à "
+            f"un nouveau classeur, déplacez {journal_name} dans un autre dossier (il garde "
+            f"l'historique de l'ancien) et relancez ; pour revenir à l'ancien classeur, remettez-le "
+            f"à sa place (voir « Passer à votre propre classeur » dans le README).")
+
+
 def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                 start_progress: Callable[[int], Progress] | None, delivery) -> Resultat:
     lecture = read_classeur(config.classeur, config.colonnes)
     journal = Journal.open(config.journal)
     try:
+        identifiant = bind(journal, lecture, config)
         journal.recover(delivery.delivered)
         incertains = journal.entries("incertain")
         journal.take_over(taken_over(lecture.classeur, journal.known_factures(), config), now)
@@ -290,7 +338,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         finally:
             delivery.close()
         _print_file(config, today, resultat)
-        _write_back(config, lecture, journal, today, resultat)
+        _write_back(config, lecture, journal, today, resultat, identifiant)
         return resultat
     finally:
         journal.close()
@@ -388,21 +436,33 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
 
 
 def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
-                resultat: Resultat) -> None:
+                resultat: Resultat, identifiant: str) -> None:
     """Bring the workbook up to date from the journal; never over an edit saved meanwhile."""
     for _attempt in range(WRITE_ATTEMPTS):
         history = journal.history()
         suivis = follow_up(lecture.classeur, history, today, config)
+        by_row = {f.row: (f.numero, suivis[f.numero]) for f in lecture.classeur.factures
+                  if f.row is not None and f.numero in suivis}
         rows = list(iter_sheet_rows(journal.entries()))
         try:
-            resultat.ecriture = write_back(config.classeur, lecture.empreinte, suivis, rows,
-                                           config.colonnes)
-            return
+            resultat.ecriture = write_back(config.classeur, lecture.empreinte, by_row, rows,
+                                           config.colonnes, identifiant=identifiant)
         except WorkbookChanged:
             log.info("classeur modifié pendant l'exécution : relecture")
             lecture = read_classeur(config.classeur, config.colonnes)
+            if lecture.identifiant not in (None, identifiant):
+                resultat.ecriture_erreur = _not_ours(config.classeur.name, config.journal.name,
+                                                     False)
+                return
+            continue
         except WorkbookError as exc:
             resultat.ecriture_erreur = str(exc)
             return
+        journal.set_meta(CONFIRME, "1")
+        for ref in resultat.ecriture.formules:
+            resultat.avertissements.append(Anomalie(
+                "Factures", int("".join(c for c in ref if c.isdigit())),
+                f"{ref} : une formule occupe une colonne de l'outil ; laissée telle quelle"))
+        return
     resultat.ecriture_erreur = (f"{config.classeur.name} : modifié sans cesse pendant l'exécution, "
                                 "non mis à jour ; la prochaine exécution le fera depuis le journal")

@@ -1,0 +1,92 @@
+"""The workbook's vocabulary: sheet names, the headers users type, and how they are matched.
+
+One mapping from sheet headers to record fields lives here; the reader and the writer both use
+it, so a column is found the same way when it is read and when the tool writes into it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from ..cells import is_empty
+from ..records import normalise
+
+FACTURES, CLIENTS, JOURNAL = "Factures", "Clients", "Journal"
+
+# Field -> the header SPEC §3 gives it (written when the tool adds the column) and other
+# spellings users commonly type. Matching is case-, accent-, space- and punctuation-insensitive.
+FACTURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "client": ("Client", "Nom client", "Raison sociale"),
+    "numero": ("N° facture", "No facture", "Numéro facture", "Numéro de facture", "N° de facture",
+               "Num facture", "Facture", "Référence facture"),
+    "date_facture": ("Date facture", "Date de facture", "Date d'émission", "Date émission"),
+    "echeance": ("Échéance", "Date d'échéance", "Date échéance", "Date limite de paiement"),
+    "montant": ("Montant TTC", "Montant", "Total TTC", "Montant facture"),
+    "paye": ("Payé", "Montant payé", "Réglé", "Encaissé", "Déjà payé"),
+    "reste_du": ("Reste dû", "Reste à payer", "Solde", "Restant dû"),
+    "jours_retard": ("Jours de retard", "Retard", "Jours retard", "Retard (jours)"),
+    "statut": ("Statut", "État"),
+    "etape": ("Étape", "Étape de relance"),
+    "relances_envoyees": ("Relances envoyées", "Nombre de relances", "Nb relances"),
+    "derniere_relance": ("Dernière relance", "Date dernière relance"),
+    "prochaine_action": ("Prochaine action",),
+    "promesse": ("Promesse de paiement", "Promesse", "Date promise", "Paiement promis le"),
+    "notes": ("Notes", "Note", "Commentaire", "Commentaires", "Remarques"),
+    "email": ("Email", "E-mail", "Courriel", "Adresse e-mail", "Mail"),
+    "fichier": ("Fichier facture", "PDF facture", "Fichier PDF"),
+}
+CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "client": ("Client", "Nom", "Nom client", "Raison sociale"),
+    "contact": ("Contact", "Interlocuteur", "Nom du contact"),
+    "email": ("Email", "E-mail", "Courriel", "Adresse e-mail", "Mail"),
+    "telephone": ("Téléphone", "Tél", "Tel", "Portable"),
+    "adresse": ("Adresse", "Adresse postale"),
+    "langue": ("Langue",),
+    "type": ("Type", "Type de client"),
+    "profil": ("Profil",),
+    "pause": ("Pause jusqu'au", "Pause", "En pause jusqu'au"),
+}
+REQUIRED = ("client", "numero", "echeance", "montant")
+TOOL_FIELDS = ("etape", "relances_envoyees", "derniere_relance", "prochaine_action")
+JOURNAL_HEADERS = ("Date", "Client", "Factures", "Étape", "Canal", "Destinataire", "Fichier",
+                   "Résultat")
+
+
+def _index(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {normalise(header): name for name, headers in columns.items() for header in headers}
+
+
+FIELD_BY_HEADER = _index(FACTURE_COLUMNS)
+CLIENT_FIELD_BY_HEADER = _index(CLIENT_COLUMNS)
+
+DATE_FORMAT = "DD/MM/YYYY"
+EURO_FORMAT = '#,##0.00\\ "€";[Red]\\-#,##0.00\\ "€"'
+BACKUPS_KEPT = 5
+
+
+
+def find_header(rows: list[list[object]], fields: dict[str, str], colonnes: dict[str, str],
+                needed: Sequence[str]) -> tuple[int, dict[str, int]]:
+    """The header is row 1; a title above it is tolerated within the first rows."""
+    best: tuple[int, dict[str, int]] = (0, {})
+    for index, row in enumerate(rows[:10]):
+        found = match_headers(row, fields, colonnes)
+        if all(name in found for name in needed):
+            return index, found
+        if len(found) > len(best[1]):
+            best = (index, found)
+    return best
+
+
+def match_headers(headers: Iterable[object], fields: dict[str, str],
+                  colonnes: dict[str, str] | None = None) -> dict[str, int]:
+    """Field name -> column index (0-based), first match wins."""
+    found: dict[str, int] = {}
+    for position, header in enumerate(headers):
+        if is_empty(header):
+            continue
+        key = normalise(str(header))
+        name = (colonnes or {}).get(key) or fields.get(key)
+        if name and name not in found:
+            found[name] = position
+    return found

@@ -1,0 +1,304 @@
+"""Write-back stage: the tool's cells and sheets patched into the user's package, atomically.
+
+Only the tool-owned cells of Factures (Étape, Relances envoyées, Dernière relance, Prochaine
+action, and Reste dû / Jours de retard where they are not formulas), the Journal sheet and the
+identifier in the custom properties change. Every other part is copied as it was. The result is
+checked (relationships, content types, well-formed XML, cell count) before it replaces the file;
+a check that fails refuses the save, and the journal keeps what the next run needs.
+
+A run that would change nothing does not touch the file at all.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Sequence
+
+from ..cells import read_text
+from ..errors import WorkbookError, WorkbookLocked
+from ..records import Suivi, normalise
+from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
+                       FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header)
+from .lecture import check_not_open, fingerprint
+from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
+                      WORKSHEET_REL, Package, xml_attr)
+from .proprietes import write_identifiant
+from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells,
+                    read_shared_strings, read_widths)
+from .styles import Styles
+
+JOURNAL_COLONNES = (
+    Colonne("N°", 7), Colonne("Date", 12, DATE_FORMAT), Colonne("Client", 28),
+    Colonne("Factures", 26), Colonne("Étape", 20), Colonne("Canal", 13),
+    Colonne("Destinataire", 30), Colonne("Montant", 14, EURO_FORMAT), Colonne("Fichier", 50),
+    Colonne("Résultat", 40),
+)
+NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26}
+
+
+@dataclass(frozen=True)
+class Ecriture:
+    """What a write-back did, for the summary."""
+
+    chemin: Path
+    sauvegarde: Path | None
+    lignes: int  # invoice rows whose tool cells changed
+    ecrit: bool = True  # False: nothing had changed, the file was left untouched
+    formules: tuple[str, ...] = field(default=())  # tool cells left alone: they hold formulas
+
+
+class WorkbookChanged(WorkbookError):
+    def __init__(self, path: Path):
+        super().__init__(f"{path.name} : le classeur a été modifié pendant l'exécution")
+
+
+def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
+               journal: Sequence[tuple], colonnes: dict[str, str] | None = None,
+               sauvegardes: Path | None = None, identifiant: str | None = None) -> Ecriture:
+    """Patch tool-owned cells and the Journal sheet into the workbook, atomically.
+
+    `suivis` maps a Factures row number to (invoice number, its tool cells). `empreinte` is the
+    fingerprint of the file the caller's records were read from: if the file on disk differs
+    (the user saved meanwhile), `WorkbookChanged` is raised and the caller re-reads and tries
+    again, so the user's edit is kept.
+    """
+    path = Path(path)
+    check_not_open(path)
+    if fingerprint(path) != empreinte:
+        raise WorkbookChanged(path)
+    package = Package.open(path)
+    where = path.name
+    sheet = package.sheet(FACTURES, normalise)
+    if sheet is None:
+        raise WorkbookError(f"{where} : feuille « {FACTURES} » introuvable à l'écriture")
+    styles_part = package.part_of_type(package.workbook_part, STYLES_REL)
+    styles = Styles(package.parts.get(styles_part) if styles_part else None,
+                    f"{where}:{styles_part or 'styles'}")
+    shared_part = package.part_of_type(package.workbook_part, SHARED_STRINGS_REL)
+    shared = read_shared_strings(package.parts.get(shared_part) if shared_part else None)
+    date1904 = _date1904(package.parts[package.workbook_part])
+
+    before = package.parts[sheet.part]
+    patch = SheetPatch(before, shared, styles, date1904, f"{where}:{sheet.name}")
+    header_row, tool_columns = _patch_factures(patch, suivis, colonnes or {}, where, sheet.name)
+    after = patch.bytes()
+    lignes = len(patch.rows_changed - {header_row})
+    if after is not None:
+        if count_cells(after) != count_cells(before) + patch.cells_added:
+            raise WorkbookError(f"{where}:{sheet.name} : écriture refusée, le nombre de cellules "
+                                "ne correspond pas à ce qui devait changer ; classeur laissé tel "
+                                "quel, le journal garde tout")
+        package.replace(sheet.part, after)
+    _write_journal_sheet(package, styles, journal, date1904)
+    if identifiant:
+        write_identifiant(package, identifiant)
+    if styles.changed:
+        if styles_part is None:
+            styles_part = "xl/styles.xml"
+            package.add_override(styles_part, STYLES_CT)
+            package.add_relationship(package.workbook_part, STYLES_REL, styles_part)
+        package.replace(styles_part, styles.bytes())
+    formules = tuple(f"{column_letter(c)}{r}" for r, c in patch.formula_refused
+                     if c in tool_columns)
+    if not package.changed:
+        return Ecriture(path, None, 0, ecrit=False, formules=formules)
+    if after is not None:
+        _ask_recalculation(package)
+    problems = package.check()
+    if problems:
+        raise WorkbookError(f"{where} : écriture refusée, le résultat serait abîmé "
+                            f"({'; '.join(problems[:3])}) ; classeur laissé tel quel, le journal "
+                            "garde tout")
+    backup = _save(package, path, empreinte, sauvegardes or path.parent / "sauvegardes")
+    return Ecriture(path, backup, lignes, formules=formules)
+
+
+def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
+                    colonnes: dict[str, str], where: str, sheet: str) -> tuple[int, set[int]]:
+    """Wish every invoice row its tool cells; (header row, tool columns)."""
+    rows = patch.values(1, 10)
+    header_index, found = find_header(rows, FIELD_BY_HEADER, colonnes, REQUIRED)
+    header_row = header_index + 1
+    columns = {name: position + 1 for name, position in found.items()}
+    if "numero" not in columns:
+        raise WorkbookError(f"{where}:{sheet} : colonne « N° facture » introuvable à l'écriture")
+    header_cells = {c.column: c for c in patch.cells(header_row)}
+    last = max([patch.last_column(), *columns.values(), *header_cells])
+    model = header_cells.get(max(found.values()) + 1) if found else None
+    for name in TOOL_FIELDS:
+        if name not in columns:
+            last += 1
+            columns[name] = last
+            patch.set(header_row, last, FACTURE_COLUMNS[name][0],
+                      style=model.style if model is not None and model.style else None)
+            patch.width(last, NEW_COLUMN_WIDTHS.get(name, 16))
+
+    numero_col = columns["numero"]
+    for row, (numero, suivi) in sorted(suivis.items()):
+        found_numero = {c.column: c.value for c in patch.cells(row)}.get(numero_col)
+        if _text(found_numero) != numero:
+            raise WorkbookError(f"{where}:{sheet}!{row} : la ligne ne porte plus la facture "
+                                f"« {numero} » ; classeur laissé tel quel, le journal garde tout")
+        patch.set(row, columns["etape"], suivi.etape or None)
+        patch.set(row, columns["relances_envoyees"], suivi.relances_envoyees)
+        patch.set(row, columns["derniere_relance"], suivi.derniere_relance, DATE_FORMAT)
+        patch.set(row, columns["prochaine_action"], suivi.prochaine_action or None)
+        # "Reste dû" and "Jours de retard" are the user's when they hold a formula: the
+        # patcher never overwrites a formula.
+        if "reste_du" in columns:
+            patch.set(row, columns["reste_du"], suivi.reste_du, EURO_FORMAT)
+        if "jours_retard" in columns:
+            patch.set(row, columns["jours_retard"], suivi.jours_retard)
+    return header_row, {columns[name] for name in TOOL_FIELDS}
+
+
+def _text(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(int(value)) if value == value.to_integral_value() else str(value)
+    return read_text(value)
+
+
+def _date1904(workbook: bytes) -> bool:
+    found = re.search(rb"<(?:\w+:)?workbookPr\b[^>]*date1904\s*=\s*[\"'](1|true)[\"']", workbook)
+    return found is not None
+
+
+def _write_journal_sheet(package: Package, styles: Styles, rows: Sequence[tuple],
+                         date1904: bool) -> None:
+    """The Journal sheet is the tool's: rebuilt from the journal database on every write."""
+    existing = package.sheet(JOURNAL, normalise)
+    old = package.parts.get(existing.part) if existing else None
+    # The user's widths are kept, when the sheet has our columns (not an older layout's).
+    same_layout = old is not None and JOURNAL_COLONNES[0].titre.encode() in old[:20000]
+    widths = read_widths(old) if same_layout else None
+    data = build_sheet(JOURNAL_COLONNES, rows, styles, date1904, widths)
+    if existing is not None:
+        if old == data:
+            return
+        if old and re.search(rb"<(?:\w+:)?f\b", old):
+            _drop_calc_chain(package)  # its entries could point at formulas that are gone
+        package.replace(existing.part, data)
+        rels = existing.part.rsplit("/", 1)
+        rels_part = f"{rels[0]}/_rels/{rels[1]}.rels"
+        if rels_part in package.parts:
+            package.remove(rels_part)  # the rebuilt sheet refers to no other part
+        return
+    part = package.new_part_name("xl/worksheets/sheet{n}.xml")
+    package.replace(part, data)
+    package.add_override(part, WORKSHEET_CT)
+    rel_id = package.add_relationship(package.workbook_part, WORKSHEET_REL, part)
+    workbook = package.parts[package.workbook_part]
+    sheet_id = max([0, *(s.sheet_id for s in package.sheets)]) + 1
+    prefix = _prefix_of(workbook, MAIN_NS)
+    r_prefix = _prefix_of(workbook, REL_NS)
+    if r_prefix is None:
+        r_attr = f'xmlns:rr="{REL_NS}" rr:id="{rel_id}"'
+    else:
+        r_attr = f'{r_prefix}:id="{rel_id}"'
+    p = f"{prefix}:" if prefix else ""
+    entry = f'<{p}sheet name={xml_attr(JOURNAL)} sheetId="{sheet_id}" {r_attr}/>'.encode()
+    end = re.search(rb"</(?:\w+:)?sheets\s*>", workbook)
+    if end is None:
+        raise WorkbookError(f"{package.path.name} : liste des feuilles introuvable")
+    package.replace(package.workbook_part, workbook[:end.start()] + entry + workbook[end.start():])
+
+
+def _prefix_of(data: bytes, namespace: str) -> str | None:
+    """The prefix the root element binds to `namespace` ('' for the default), or None."""
+    root = re.search(rb"<(?:\w+:)?\w+\b[^>]*>", data[data.find(b"<", data.find(b"?>") + 1):])
+    tag = root.group(0) if root else b""
+    for match in re.finditer(rb'xmlns(?::(\w+))?\s*=\s*["\']([^"\']*)["\']', tag):
+        if match.group(2).decode() == namespace:
+            return (match.group(1) or b"").decode()
+    return None
+
+
+def _drop_calc_chain(package: Package) -> None:
+    from .package import CALC_CHAIN_REL
+
+    part = package.part_of_type(package.workbook_part, CALC_CHAIN_REL)
+    if part is None:
+        return
+    package.remove(part)
+    package.remove_override(part)
+    package.remove_relationships_to(package.workbook_part, part)
+
+
+def _ask_recalculation(package: Package) -> None:
+    """Ask Excel and LibreOffice to recalculate on open: formulas may read the cells we wrote."""
+    workbook = package.parts[package.workbook_part]
+    calc = re.search(rb"<((?:\w+:)?)calcPr\b([^>]*?)(/?)>", workbook)
+    if calc is not None:
+        attrs = calc.group(2)
+        if re.search(rb'fullCalcOnLoad\s*=\s*["\'](1|true)["\']', attrs):
+            return
+        attrs = re.sub(rb'\sfullCalcOnLoad\s*=\s*("[^"]*"|\'[^\']*\')', b"", attrs)
+        tag = b"<" + calc.group(1) + b"calcPr" + attrs + b' fullCalcOnLoad="1"' + calc.group(3) + b">"
+        package.replace(package.workbook_part, workbook[:calc.start()] + tag + workbook[calc.end():])
+        return
+    prefix = _prefix_of(workbook, MAIN_NS) or ""
+    p = f"{prefix}:".encode() if prefix else b""
+    for after in (b"definedNames", b"externalReferences", b"functionGroups", b"sheets"):
+        end = re.search(rb"</(?:\w+:)?" + after + rb"\s*>", workbook)
+        if end is not None:
+            entry = b"<" + p + b'calcPr fullCalcOnLoad="1"/>'
+            package.replace(package.workbook_part,
+                            workbook[:end.end()] + entry + workbook[end.end():])
+            return
+
+
+def _save(package: Package, path: Path, empreinte: str, folder: Path) -> Path:
+    handle, temporary = tempfile.mkstemp(prefix=".relances-", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    temporary = Path(temporary)
+    try:
+        package.write(temporary)
+        with open(temporary, "rb") as saved:
+            os.fsync(saved.fileno())
+        # Last look before replacing: a save by the user since we read the file wins.
+        if fingerprint(path) != empreinte:
+            raise WorkbookChanged(path)
+        backup = _backup(path, folder)
+        try:
+            shutil.copymode(path, temporary)
+            os.replace(temporary, path)
+        except PermissionError:
+            raise WorkbookLocked(f"{path.name} : écriture refusée, le classeur est sans doute "
+                                 "ouvert dans Excel. Fermez-le : la prochaine exécution le "
+                                 "mettra à jour depuis le journal.") from None
+        _fsync_folder(path.parent)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return backup
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # Windows: folders cannot be opened; os.replace is already durable there
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def _backup(path: Path, folder: Path) -> Path:
+    """Copy the current workbook aside before replacing it; keep the newest few."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+    target = folder / f"{path.stem}-{stamp}{path.suffix}"
+    shutil.copy2(path, target)
+    backups = sorted(folder.glob(f"{path.stem}-*{path.suffix}"), key=lambda p: p.name)
+    for old in backups[:-BACKUPS_KEPT]:
+        old.unlink(missing_ok=True)
+    return target

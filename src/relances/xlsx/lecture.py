@@ -1,0 +1,236 @@
+"""Reading stage: the user's workbook (pandas + calamine) turned into records.
+
+Reading goes through pandas' calamine engine, many times faster than openpyxl. Unreadable rows
+become anomalies (sheet, row, reason) and the run goes on. Rows keep their sheet row number,
+which is how the writer finds them again (the file's fingerprint proves it has not moved).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+from ..cells import CellError, read_date, read_montant, read_text, split_emails
+from ..errors import WorkbookError, WorkbookLocked
+from ..records import STATUTS, Anomalie, Classeur, Client, Facture, client_key, normalise
+from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, FACTURE_COLUMNS, FACTURES,
+                       FIELD_BY_HEADER, REQUIRED, find_header)
+from .package import inspect
+from .proprietes import read_identifiant
+
+
+@dataclass(frozen=True)
+class Lecture:
+    """A read workbook: its records, the fingerprint of the bytes they came from, and the
+    identifier that binds it to its journal (None until a first run stored one)."""
+
+    classeur: Classeur
+    empreinte: str
+    identifiant: str | None = None
+
+
+# ---------------------------------------------------------------- reading
+
+
+def fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_not_open(path: Path) -> None:
+    """Excel and LibreOffice leave a lock file beside a workbook they have open."""
+    for lock in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
+        if lock.exists():
+            raise WorkbookLocked(
+                f"{path.name} : le classeur est ouvert dans Excel ou LibreOffice ({lock.name}). "
+                "Fermez-le puis relancez ; s'il n'est ouvert nulle part, supprimez ce fichier."
+            )
+
+
+def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture:
+    """Read sheets Factures and Clients into records; unreadable rows become anomalies."""
+    import pandas as pd  # heavy import, paid only by the stage that needs it
+
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError(
+            f"{path} : classeur introuvable. Copiez relances.xlsx.example sous ce nom, "
+            "ou indiquez le bon fichier avec --classeur ou la clé classeur de config.toml."
+        )
+    inspect(path)  # .xls, .xlsb, .ods, Strict, CSV renamed: refused before anything else
+    try:
+        empreinte = fingerprint(path)
+        identifiant = read_identifiant(path)
+        book = pd.ExcelFile(path, engine="calamine")
+        names = {normalise(name): name for name in book.sheet_names}
+        factures_name = names.get(normalise(FACTURES))
+        if factures_name is None:
+            raise WorkbookError(
+                f"{path.name} : feuille « {FACTURES} » introuvable "
+                f"(feuilles présentes : {', '.join(book.sheet_names)})"
+            )
+        factures_rows = _sheet_rows(pd, book, factures_name)
+        clients_name = names.get(normalise(CLIENTS))
+        clients_rows = _sheet_rows(pd, book, clients_name) if clients_name else []
+    except WorkbookError:
+        raise
+    except Exception as exc:  # calamine raises its own types for corrupt or foreign files
+        raise WorkbookError(f"{path.name} : lecture impossible ({exc})") from None
+
+    anomalies: list[Anomalie] = []
+    clients = _read_clients(clients_name or CLIENTS, clients_rows, anomalies)
+    factures = _read_factures(factures_name, factures_rows, colonnes or {}, anomalies, path.name)
+    return Lecture(Classeur(tuple(factures), clients, tuple(anomalies)), empreinte, identifiant)
+
+
+def _sheet_rows(pd, book, name: str) -> list[list[object]]:
+    frame = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
+    return frame.to_numpy(dtype=object).tolist()
+
+
+def _cell(row: list[object], columns: dict[str, int], name: str) -> object:
+    position = columns.get(name)
+    if position is None or position >= len(row):
+        return None
+    return row[position]
+
+
+def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie]) -> dict[str, Client]:
+    if not rows:
+        return {}
+    header_index, columns = find_header(rows, CLIENT_FIELD_BY_HEADER, {}, ("client",))
+    if "client" not in columns:
+        anomalies.append(Anomalie(sheet, header_index + 1,
+                                  "colonne « Client » introuvable : feuille Clients ignorée"))
+        return {}
+    clients: dict[str, Client] = {}
+    for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        nom = read_text(_cell(row, columns, "client"))
+        if not nom:
+            continue
+
+        def problem(message: str) -> None:
+            anomalies.append(Anomalie(sheet, index, f"{nom} : {message}"))
+
+        langue = normalise(read_text(_cell(row, columns, "langue"))) or "fr"
+        if langue not in ("fr", "en"):
+            problem(f"Langue inconnue « {read_text(_cell(row, columns, 'langue'))} » "
+                    "(fr ou en) : français utilisé")
+            langue = "fr"
+        type_ = normalise(read_text(_cell(row, columns, "type"))) or "professionnel"
+        if type_ not in ("professionnel", "particulier"):
+            problem(f"Type inconnu « {read_text(_cell(row, columns, 'type'))} » "
+                    "(professionnel ou particulier) : professionnel retenu")
+            type_ = "professionnel"
+        profil_raw = read_text(_cell(row, columns, "profil"))
+        profil = {"mauvaispayeur": "mauvais payeur", "strategique": "stratégique"}.get(
+            normalise(profil_raw), "")
+        if profil_raw and not profil:
+            problem(f"Profil inconnu « {profil_raw} » (mauvais payeur ou stratégique) : ignoré")
+        try:
+            pause = read_date(_cell(row, columns, "pause"))
+        except CellError as exc:
+            # A pause we cannot read must not silently let the chase go on.
+            problem(f"Pause jusqu'au : {exc} ; client traité comme en pause")
+            pause = datetime.date.max
+        key = client_key(nom)
+        if key in clients:
+            problem("client en double dans la feuille Clients : première ligne retenue")
+            continue
+        clients[key] = Client(
+            nom=nom,
+            contact=read_text(_cell(row, columns, "contact")),
+            emails=split_emails(_cell(row, columns, "email")),
+            telephone=read_text(_cell(row, columns, "telephone")),
+            adresse=read_text(_cell(row, columns, "adresse")),
+            langue=langue,
+            type=type_,
+            profil=profil,
+            pause_jusqu_au=pause,
+            row=index,
+        )
+    return clients
+
+
+def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str],
+                   anomalies: list[Anomalie], filename: str) -> list[Facture]:
+    header_index, columns = find_header(rows, FIELD_BY_HEADER, colonnes, REQUIRED)
+    missing = [name for name in REQUIRED if name not in columns]
+    if missing:
+        labels = ", ".join(f"« {FACTURE_COLUMNS[name][0]} »" for name in missing)
+        raise WorkbookError(
+            f"{filename}:{sheet} : colonne(s) {labels} introuvable(s) en ligne {header_index + 1}. "
+            "Renommez l'en-tête ou associez-le dans la section [colonnes] de config.toml."
+        )
+    factures: list[Facture] = []
+    for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        numero = read_text(_cell(row, columns, "numero"))
+        if not numero:
+            continue  # blank row, or a totals row
+        facture, problems = _read_facture(row, columns, numero, index)
+        anomalies.extend(Anomalie(sheet, index, message) for message in problems)
+        if facture is not None:
+            factures.append(facture)
+    counts = Counter(f.numero for f in factures)
+    duplicates = {numero for numero, count in counts.items() if count > 1}
+    for facture in factures:
+        if facture.numero in duplicates:
+            anomalies.append(Anomalie(sheet, facture.row, f"N° facture « {facture.numero} » en "
+                                      "double : aucune de ces lignes n'est relancée"))
+    return [f for f in factures if f.numero not in duplicates]
+
+
+def _read_facture(row: list[object], columns: dict[str, int], numero: str,
+                  index: int) -> tuple[Facture | None, list[str]]:
+    problems: list[str] = []
+
+    def field(name: str, label: str, reader: Callable[[object], object]) -> object:
+        try:
+            return reader(_cell(row, columns, name))
+        except CellError as exc:
+            problems.append(f"{label} : {exc} (facture {numero})")
+            return None
+
+    client = read_text(_cell(row, columns, "client"))
+    echeance = field("echeance", "Échéance", read_date)
+    montant = field("montant", "Montant TTC", read_montant)
+    paye = field("paye", "Payé", read_montant)
+    date_facture = field("date_facture", "Date facture", read_date)
+    promesse = field("promesse", "Promesse de paiement", read_date)
+    statut_raw = read_text(_cell(row, columns, "statut"))
+    if not client:
+        problems.append(f"Client vide (facture {numero})")
+    if echeance is None and not any("Échéance" in p for p in problems):
+        problems.append(f"Échéance vide (facture {numero})")
+    if montant is None and not any("Montant TTC" in p for p in problems):
+        problems.append(f"Montant TTC vide (facture {numero})")
+    statut = normalise(statut_raw)
+    if statut_raw and statut not in STATUTS:
+        problems.append(f"Statut inconnu « {statut_raw} » (facture {numero}) : "
+                        f"attendu vide ou {', '.join(STATUTS.values())}")
+    if problems:
+        return None, problems
+    return Facture(
+        numero=numero,
+        client=client,
+        echeance=echeance,
+        montant=montant,
+        paye=paye if paye is not None else Decimal("0.00"),
+        date_facture=date_facture,
+        statut=statut,
+        promesse=promesse,
+        emails=split_emails(_cell(row, columns, "email")),
+        etape_classeur=read_text(_cell(row, columns, "etape")),
+        fichier=read_text(_cell(row, columns, "fichier")),
+        row=index,
+    ), []
+
+

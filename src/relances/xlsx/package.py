@@ -1,0 +1,410 @@
+"""The .xlsx package as parts: read once, patched part by part, written back exactly.
+
+An .xlsx file is a zip of XML parts tied together by relationships (`_rels/*.rels`) and a
+content-type table (`[Content_Types].xml`). No Python library edits one in place without
+re-serialising everything it understands and dropping the rest, so this module keeps every part
+as the bytes it found and lets the writer replace or add only the parts it owns. Parts that are
+not replaced are written back unchanged, byte for byte.
+
+`inspect()` is also the gate for formats we cannot patch: `.xls`, `.xlsb`, `.ods`, Strict Open
+XML, an encrypted workbook or a CSV renamed are refused with a French message before anything
+is sent.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from lxml import etree
+
+from ..errors import WorkbookError
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+OFFICE_DOCUMENT = REL_NS + "/officeDocument"
+WORKSHEET_REL = REL_NS + "/worksheet"
+STYLES_REL = REL_NS + "/styles"
+SHARED_STRINGS_REL = REL_NS + "/sharedStrings"
+CALC_CHAIN_REL = REL_NS + "/calcChain"
+CUSTOM_PROPS_REL = REL_NS + "/custom-properties"
+WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+CUSTOM_PROPS_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+OPENABLE_MAIN_CT = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": ".xlsx",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml": ".xlsm",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": ".xltx",
+    "application/vnd.ms-excel.template.macroEnabled.main+xml": ".xltm",
+}
+XLSB_MAIN_CT = "application/vnd.ms-excel.sheet.binary.macroEnabled.main"
+
+# XML parsers for parts read from the user's file: no entities, no network, no huge trees.
+SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
+                              load_dtd=False)
+
+_SAVE_WHAT_TO_DO = ("Ouvrez-le dans Excel ou LibreOffice et enregistrez-le au format « Classeur "
+                    "Excel (.xlsx) », puis indiquez ce fichier dans config.toml.")
+
+
+def xml_attr(value: str) -> str:
+    return quoteattr(value)
+
+
+def xml_text(value: str) -> str:
+    return escape(value)
+
+
+def parse_xml(data: bytes, where: str) -> etree._Element:
+    """Parse one part; a DOCTYPE (entity declarations, external references) is refused."""
+    head = data[:4096].lstrip()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in data[:65536]:
+        raise WorkbookError(f"{where} : déclaration DOCTYPE ou ENTITY refusée (fichier suspect)")
+    try:
+        return etree.fromstring(data, SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise WorkbookError(f"{where} : XML illisible ({exc})") from None
+
+
+@dataclass
+class Sheet:
+    """One sheet of the workbook: its name as the user sees it and the part that holds it."""
+
+    name: str
+    part: str  # e.g. "xl/worksheets/sheet1.xml", no leading slash
+    sheet_id: int
+    rel_id: str
+
+
+@dataclass
+class Package:
+    """An .xlsx read into memory, part name -> bytes, with the workbook's sheet list.
+
+    `replace` and `add` record new bytes for a part; `save` writes every part, new or not.
+    """
+
+    path: Path
+    parts: dict[str, bytes]
+    order: list[str]
+    workbook_part: str
+    sheets: list[Sheet]
+    changed: set[str] = field(default_factory=set)
+    removed: set[str] = field(default_factory=set)
+
+    # ------------------------------------------------------------ reading
+
+    @classmethod
+    def open(cls, path: Path) -> "Package":
+        path = Path(path)
+        inspect(path)
+        with zipfile.ZipFile(path) as archive:
+            infos = [info for info in archive.infolist() if not info.is_dir()]
+        parts = _Parts(path, {info.filename: info for info in infos})
+        order = [info.filename for info in infos]
+        workbook_part = _workbook_part(parts, path.name)
+        package = cls(path, parts, order, workbook_part, [])
+        package.sheets = package._read_sheets()
+        return package
+
+    def _read_sheets(self) -> list[Sheet]:
+        root = parse_xml(self.parts[self.workbook_part], f"{self.path.name}:{self.workbook_part}")
+        targets = {rel_id: target for rel_id, (_, target) in self.rels(self.workbook_part).items()}
+        sheets = []
+        for element in root.iter(f"{{{MAIN_NS}}}sheet"):
+            rel_id = element.get(f"{{{REL_NS}}}id", "")
+            target = targets.get(rel_id)
+            if target is None:
+                continue  # a chartsheet or a broken entry: not ours to touch
+            sheets.append(Sheet(element.get("name", ""), target, int(element.get("sheetId", "0")),
+                                rel_id))
+        return sheets
+
+    def sheet(self, name: str, normalise) -> Sheet | None:
+        return next((s for s in self.sheets if normalise(s.name) == normalise(name)), None)
+
+    def rels(self, part: str) -> dict[str, tuple[str, str]]:
+        """Relationships of `part`: id -> (type, target part name), targets resolved."""
+        rels_part = rels_name(part)
+        data = self.parts.get(rels_part)
+        if data is None:
+            return {}
+        root = parse_xml(data, f"{self.path.name}:{rels_part}")
+        found = {}
+        for rel in root.iter(f"{{{PKG_REL_NS}}}Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") == "External":
+                found[rel.get("Id", "")] = (rel.get("Type", ""), "")
+                continue
+            found[rel.get("Id", "")] = (rel.get("Type", ""), resolve(part, target))
+        return found
+
+    def part_of_type(self, source: str, rel_type: str) -> str | None:
+        return next((t for kind, t in self.rels(source).values() if kind == rel_type), None)
+
+    def content_types(self) -> tuple[dict[str, str], dict[str, str]]:
+        """(defaults by extension, overrides by part name without leading slash)."""
+        root = parse_xml(self.parts["[Content_Types].xml"], f"{self.path.name}:[Content_Types].xml")
+        defaults = {d.get("Extension", "").lower(): d.get("ContentType", "")
+                    for d in root.iter(f"{{{CT_NS}}}Default")}
+        overrides = {o.get("PartName", "").lstrip("/"): o.get("ContentType", "")
+                     for o in root.iter(f"{{{CT_NS}}}Override")}
+        return defaults, overrides
+
+    # ------------------------------------------------------------ changing
+
+    def replace(self, part: str, data: bytes) -> None:
+        if self.parts.get(part) == data:
+            return
+        if part not in self.parts:
+            self.order.append(part)
+        self.parts[part] = data
+        self.changed.add(part)
+
+    def remove(self, part: str) -> None:
+        if part in self.parts:
+            del self.parts[part]
+            self.order.remove(part)
+            self.removed.add(part)
+
+    def add_override(self, part: str, content_type: str) -> None:
+        data = self.parts["[Content_Types].xml"]
+        entry = f'<Override PartName={xml_attr("/" + part)} ContentType={xml_attr(content_type)}/>'
+        self.replace("[Content_Types].xml", insert_before_end(data, "Types", entry))
+
+    def remove_override(self, part: str) -> None:
+        data = self.parts["[Content_Types].xml"]
+        pattern = re.compile(rb'<(?:\w+:)?Override\b[^>]*PartName="/' + re.escape(part.encode())
+                             + rb'"[^>]*/>')
+        self.replace("[Content_Types].xml", pattern.sub(b"", data))
+
+    def add_relationship(self, source: str, rel_type: str, target_part: str) -> str:
+        """Add a relationship from `source` to `target_part`; return its new id."""
+        rels_part = rels_name(source)
+        existing = self.rels(source)
+        number = 1
+        while f"rId{number}" in existing:
+            number += 1
+        rel_id = f"rId{number}"
+        target = posixpath.relpath(target_part, posixpath.dirname(source) or ".")
+        entry = (f'<Relationship Id="{rel_id}" Type={xml_attr(rel_type)} '
+                 f'Target={xml_attr(target)}/>')
+        data = self.parts.get(rels_part)
+        if data is None:
+            data = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                    b'<Relationships xmlns="' + PKG_REL_NS.encode() + b'"></Relationships>')
+            self.replace(rels_part, insert_before_end(data, "Relationships", entry))
+            if rels_part.startswith("_rels/") is False:
+                pass  # .rels parts are typed by the "rels" default every package has
+        else:
+            self.replace(rels_part, insert_before_end(data, "Relationships", entry))
+        return rel_id
+
+    def remove_relationships_to(self, source: str, target_part: str) -> None:
+        rels_part = rels_name(source)
+        data = self.parts.get(rels_part)
+        if data is None:
+            return
+        target = posixpath.relpath(target_part, posixpath.dirname(source) or ".")
+        names = {target, "/" + target_part}
+        pattern = re.compile(rb'<(?:\w+:)?Relationship\b[^>]*/>')
+
+        def drop(match: re.Match) -> bytes:
+            found = re.search(rb'Target="([^"]*)"', match.group(0))
+            return b"" if found and found.group(1).decode() in names else match.group(0)
+
+        self.replace(rels_part, pattern.sub(drop, data))
+
+    def new_part_name(self, pattern: str) -> str:
+        """`pattern` with {n} replaced by the first number not used by a part."""
+        number = 1
+        while pattern.format(n=number) in self.parts:
+            number += 1
+        return pattern.format(n=number)
+
+    # ------------------------------------------------------------ checking and saving
+
+    def check(self) -> list[str]:
+        """What is wrong with the package as it would be saved (French, one line each)."""
+        problems = []
+        defaults, overrides = self.content_types()
+        for part in self.order:
+            if part == "[Content_Types].xml":
+                continue
+            extension = part.rsplit(".", 1)[-1].lower() if "." in part else ""
+            if part not in overrides and extension not in defaults:
+                problems.append(f"la partie {part} n'a pas de type de contenu")
+        for part in overrides:
+            if part not in self.parts:
+                problems.append(f"type de contenu déclaré pour une partie absente : {part}")
+        for rels_part in [p for p in self.order if p.endswith(".rels")]:
+            source = source_of(rels_part)
+            if source and source not in self.parts:
+                continue  # relationships of a part that is gone: harmless, left as found
+            for rel_id, (kind, target) in self.rels(source).items():
+                if target and target not in self.parts:
+                    problems.append(f"{rels_part} : la relation {rel_id} vise une partie "
+                                    f"absente ({target})")
+        for part in self.changed:
+            if part.endswith((".xml", ".rels")) and part in self.parts:
+                try:
+                    parse_xml(self.parts[part], part)
+                except WorkbookError as exc:
+                    problems.append(str(exc))
+        return problems
+
+    def write(self, target: Path) -> None:
+        """Write every part to `target`; unchanged parts keep their bytes and compression."""
+        with zipfile.ZipFile(self.path) as source, \
+                zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+            infos = {info.filename: info for info in source.infolist()}
+            for part in self.order:
+                info = infos.get(part)
+                if info is not None and part not in self.changed:
+                    copy = zipfile.ZipInfo(part, date_time=info.date_time)
+                    copy.compress_type = info.compress_type
+                    copy.external_attr = info.external_attr
+                    data = self.parts.loaded(part)
+                    out.writestr(copy, data if data is not None else source.read(info))
+                else:
+                    out.writestr(zipfile.ZipInfo(part, date_time=(1980, 1, 1, 0, 0, 0)),
+                                 self.parts[part], compress_type=zipfile.ZIP_DEFLATED)
+
+
+class _Parts(dict):
+    """Part name -> bytes, each read from the zip the first time it is asked for.
+
+    Most parts of a big workbook (other sheets, images, pivot caches) are never looked at:
+    they are read only when the package is written back, one at a time.
+    """
+
+    def __init__(self, path: Path, infos: dict[str, zipfile.ZipInfo]):
+        super().__init__()
+        self._path, self._infos = path, infos
+        self._gone: set[str] = set()
+
+    def __missing__(self, part: str) -> bytes:
+        if part in self._gone or part not in self._infos:
+            raise KeyError(part)
+        with zipfile.ZipFile(self._path) as archive:
+            data = archive.read(self._infos[part])
+        self[part] = data
+        return data
+
+    def __contains__(self, part: object) -> bool:
+        return part not in self._gone and (dict.__contains__(self, part) or part in self._infos)
+
+    def get(self, part, default=None):
+        return self[part] if part in self else default
+
+    def __delitem__(self, part: str) -> None:
+        self._gone.add(part)
+        if dict.__contains__(self, part):
+            dict.__delitem__(self, part)
+
+    def __setitem__(self, part: str, data: bytes) -> None:
+        self._gone.discard(part)
+        dict.__setitem__(self, part, data)
+
+    def loaded(self, part: str) -> bytes | None:
+        """The part's bytes if they were read already, else None (the zip has them)."""
+        return dict.get(self, part)
+
+
+def rels_name(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def source_of(rels_part: str) -> str:
+    folder, name = posixpath.split(rels_part)
+    parent = posixpath.dirname(folder)
+    return posixpath.join(parent, name[: -len(".rels")]) if name != ".rels" else ""
+
+
+def resolve(source: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+
+
+def insert_before_end(data: bytes, local_name: str, entry: str) -> bytes:
+    """Insert `entry` just before the closing tag of the root element `local_name`."""
+    end = re.search(rb"</(?:\w+:)?" + local_name.encode() + rb"\s*>\s*$", data)
+    if end is None:
+        empty = re.search(rb"<((?:\w+:)?" + local_name.encode() + rb")\b([^>]*?)/>", data)
+        if empty is None:
+            raise WorkbookError(f"élément {local_name} introuvable")
+        tag = empty.group(1)
+        return (data[:empty.start()] + b"<" + tag + empty.group(2) + b">" + entry.encode()
+                + b"</" + tag + b">" + data[empty.end():])
+    prefix = end.group(0)[2:].split(b":")[0] + b":" if b":" in end.group(0) else b""
+    if prefix:
+        entry = re.sub(r"<(/?)(\w)", lambda m: f"<{m.group(1)}{prefix.decode()}{m.group(2)}", entry)
+    return data[:end.start()] + entry.encode() + data[end.start():]
+
+
+# ---------------------------------------------------------------- the format gate
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def inspect(path: Path) -> None:
+    """Refuse, with what to do, a file that is not an .xlsx/.xlsm package we can patch."""
+    name = path.name
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise WorkbookError(f"{name} : lecture impossible ({exc.strerror or exc})") from None
+    if head.startswith(_OLE2):
+        raise WorkbookError(f"{name} : classeur Excel 97-2003 (.xls) ou classeur protégé par mot "
+                            f"de passe : relances ne peut pas le mettre à jour. "
+                            f"{_SAVE_WHAT_TO_DO} (sans mot de passe)")
+    if not head.startswith(b"PK"):
+        raise WorkbookError(f"{name} : ce n'est pas un classeur Excel .xlsx (texte, CSV ou autre "
+                            f"format renommé ?). {_SAVE_WHAT_TO_DO}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names and b"opendocument" in archive.read("mimetype"):
+                raise WorkbookError(f"{name} : classeur OpenDocument (.ods) : relances ne sait "
+                                    f"mettre à jour que les classeurs .xlsx. {_SAVE_WHAT_TO_DO}")
+            if "[Content_Types].xml" not in names:
+                raise WorkbookError(f"{name} : archive zip sans [Content_Types].xml : ce n'est "
+                                    f"pas un classeur .xlsx. {_SAVE_WHAT_TO_DO}")
+            types = archive.read("[Content_Types].xml")
+    except zipfile.BadZipFile as exc:
+        raise WorkbookError(f"{name} : fichier zip abîmé ({exc}). {_SAVE_WHAT_TO_DO}") from None
+    if XLSB_MAIN_CT.encode() in types:
+        raise WorkbookError(f"{name} : classeur binaire Excel (.xlsb) : relances ne sait mettre à "
+                            f"jour que les classeurs .xlsx. {_SAVE_WHAT_TO_DO}")
+    if not any(ct.encode() in types for ct in OPENABLE_MAIN_CT):
+        raise WorkbookError(f"{name} : aucune feuille de calcul Excel dans ce fichier. "
+                            f"{_SAVE_WHAT_TO_DO}")
+
+
+def _workbook_part(parts: dict[str, bytes], name: str) -> str:
+    data = parts.get("_rels/.rels")
+    if data is None:
+        raise WorkbookError(f"{name} : _rels/.rels absent : classeur abîmé. {_SAVE_WHAT_TO_DO}")
+    root = parse_xml(data, f"{name}:_rels/.rels")
+    for rel in root.iter(f"{{{PKG_REL_NS}}}Relationship"):
+        if rel.get("Type", "").endswith("/officeDocument"):
+            part = resolve("", rel.get("Target", ""))
+            if part not in parts:
+                break
+            head = parts[part][:2048]
+            if STRICT_NS.encode() in head:
+                raise WorkbookError(f"{name} : classeur au format « Open XML strict » : relances "
+                                    "ne sait mettre à jour que les classeurs Excel ordinaires. "
+                                    f"{_SAVE_WHAT_TO_DO}")
+            return part
+    raise WorkbookError(f"{name} : classeur sans feuille principale (xl/workbook.xml). "
+                        f"{_SAVE_WHAT_TO_DO}")

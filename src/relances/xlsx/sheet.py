@@ -1,0 +1,527 @@
+"""One worksheet part: cells patched in place, or a tool-owned sheet built whole.
+
+`SheetPatch` works on the sheet's bytes. It finds the rows of `<sheetData>` once, and when a
+cell must change it rewrites only that `<c>` element (and, for a new column, the header row's
+new cell, the `<cols>` width and the `<dimension>`). Every other byte of the part — other cells,
+formulas with their cached values, merged cells, conditional formats, validations, extLst,
+print settings — is copied as it was. A cell that holds a formula is never overwritten.
+
+`build_sheet` writes a whole sheet for a tool-owned sheet such as Journal: header row, frozen
+pane, widths, dates and amounts with their formats, text always as text (inline strings).
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import html
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable, Sequence
+
+from ..errors import WorkbookError
+from .package import MAIN_NS, REL_NS, xml_attr, xml_text
+from .styles import Styles, attributes
+
+Value = str | int | Decimal | datetime.date | None
+
+_ROW = re.compile(rb"<((?:\w+:)?)row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row\s*>)", re.S)
+_CELL = re.compile(rb"<((?:\w+:)?)c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c\s*>)", re.S)
+_V = re.compile(rb"<(?:\w+:)?v\b[^>]*>(.*?)</(?:\w+:)?v\s*>", re.S)
+_V_EMPTY = re.compile(rb"<(?:\w+:)?v\b[^>]*/>")
+_T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t\s*>", re.S)
+_RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh\s*>", re.S)
+_F = re.compile(rb"<(?:\w+:)?f\b")
+_REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
+# Characters XML 1.0 cannot hold at all; they are dropped from text written into a cell.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+EXCEL_EPOCH = datetime.date(1899, 12, 30)
+EXCEL_EPOCH_1904 = datetime.date(1904, 1, 1)
+MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
+
+
+def column_letter(index: int) -> str:
+    """1 -> A, 27 -> AA."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    """"B12" -> (12, 2)."""
+    match = _REF.match(ref.upper().replace("$", ""))
+    if match is None:
+        raise ValueError(ref)
+    return int(match.group(2)), column_index(match.group(1))
+
+
+def clean_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+@dataclass
+class Cell:
+    """What a cell holds today, as read from the sheet's bytes."""
+
+    column: int
+    style: int | None
+    value: object  # str, Decimal, bool, "#ERR" text for errors, or None
+    formula: bool
+    raw: bytes
+
+
+def _decode(attrs: dict[str, str], body: bytes, shared: Sequence[str]) -> tuple[object, bool]:
+    kind = attrs.get("t", "n")
+    formula = bool(_F.search(body))
+    if kind == "inlineStr":
+        inline = _RPH.sub(b"", body)
+        return "".join(html.unescape(t.decode("utf-8")) for t in _T.findall(inline)), formula
+    match = _V.search(body)
+    text = html.unescape(match.group(1).decode("utf-8")) if match else None
+    if text is None:
+        return None, formula
+    if kind == "s":
+        try:
+            return shared[int(text)], formula
+        except (ValueError, IndexError):
+            return None, formula
+    if kind in ("str", "e", "d"):
+        return text, formula
+    if kind == "b":
+        return text.strip() in ("1", "true"), formula
+    try:
+        return Decimal(text.strip()), formula
+    except ArithmeticError:
+        return text, formula
+
+
+class SheetPatch:
+    """A worksheet's bytes and the cells to change in them.
+
+    `set(row, column, value, number_format)` records a wish; `bytes()` applies them all. A wish
+    that would not change the cell is dropped, so a second run on the same day changes nothing.
+    """
+
+    def __init__(self, data: bytes, shared: Sequence[str], styles: Styles, date1904: bool,
+                 where: str):
+        self.data, self.shared, self.styles, self.where = data, shared, styles, where
+        self.epoch = EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH
+        head = data[:200]
+        if b"encoding" in head and not re.search(rb'encoding=["\']utf-?8["\']', head, re.I):
+            raise WorkbookError(f"{where} : encodage XML autre qu'UTF-8, non pris en charge")
+        start = re.search(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>", data)
+        if start is None:
+            raise WorkbookError(f"{where} : feuille sans données (sheetData absent)")
+        self.prefix = start.group(1)
+        if start.group(2):  # <sheetData/>: no rows yet; opened so that rows can go in
+            tag = self.prefix + b"sheetData"
+            data = data[:start.start()] + b"<" + tag + b"></" + tag + b">" + data[start.end():]
+            self.data = data
+            self.body_start = self.body_end = start.start() + len(tag) + 2
+        else:
+            end = re.compile(rb"</(?:\w+:)?sheetData\s*>").search(data, start.end())
+            if end is None:
+                raise WorkbookError(f"{where} : XML de la feuille tronqué")
+            self.body_start, self.body_end = start.end(), end.start()
+        self.rows: dict[int, tuple[int, int]] = {}  # row number -> (start, end) in data
+        self.order: list[int] = []
+        previous = 0
+        for match in _ROW.finditer(data, self.body_start, self.body_end):
+            attrs = attributes(match.group(2))
+            number = int(attrs["r"]) if attrs.get("r", "").isdigit() else previous + 1
+            previous = number
+            self.rows[number] = (match.start(), match.end())
+            self.order.append(number)
+        if self.order != sorted(self.order):
+            raise WorkbookError(f"{where} : lignes dans le désordre, feuille non modifiable")
+        self._wishes: dict[int, dict[int, tuple[Value, str | None, int | None]]] = {}
+        self._widths: dict[int, float] = {}
+        self.formula_refused: list[tuple[int, int]] = []
+        self.cells_added = 0
+        self.rows_changed: set[int] = set()
+        self._cols = self._read_cols()
+
+    # ------------------------------------------------------------ reading
+
+    def cells(self, row: int) -> list[Cell]:
+        span = self.rows.get(row)
+        if span is None:
+            return []
+        return self._parse_row(self.data[span[0]:span[1]])[1]
+
+    def values(self, first: int, last: int) -> list[list[object]]:
+        """Rows `first`..`last` as value lists (column 1 at index 0), for finding the header."""
+        out = []
+        for number in range(first, last + 1):
+            cells = self.cells(number)
+            row: list[object] = [None] * (max((c.column for c in cells), default=0))
+            for cell in cells:
+                row[cell.column - 1] = cell.value
+            out.append(row)
+        return out
+
+    def last_column(self) -> int:
+        dimension = re.search(rb"<(?:\w+:)?dimension\b[^>]*ref=\"([^\"]*)\"", self.data)
+        if dimension:
+            last = dimension.group(1).decode().split(":")[-1]
+            try:
+                return split_ref(last)[1]
+            except ValueError:
+                pass
+        return 0
+
+    def _parse_row(self, raw: bytes) -> tuple[re.Match, list[Cell]]:
+        match = _ROW.match(raw)
+        cells, previous = [], 0
+        for cell in _CELL.finditer(match.group(3) or b""):
+            attrs = attributes(cell.group(2))
+            try:
+                column = split_ref(attrs["r"])[1] if "r" in attrs else previous + 1
+            except ValueError:
+                column = previous + 1
+            previous = column
+            style = int(attrs["s"]) if attrs.get("s", "").isdigit() else None
+            value, formula = _decode(attrs, cell.group(3) or b"", self.shared)
+            cells.append(Cell(column, style, value, formula, cell.group(0)))
+        return match, cells
+
+    def _read_cols(self) -> list[tuple[int, int, dict[str, str]]]:
+        block = re.search(rb"<(?:\w+:)?cols\b[^>]*>(.*?)</(?:\w+:)?cols\s*>", self.data, re.S)
+        if block is None:
+            return []
+        found = []
+        for col in re.finditer(rb"<(?:\w+:)?col\b([^>]*?)/?>", block.group(1)):
+            attrs = attributes(col.group(1))
+            try:
+                found.append((int(attrs["min"]), int(attrs["max"]), attrs))
+            except (KeyError, ValueError):
+                continue
+        return found
+
+    def _column_style(self, column: int) -> int:
+        for low, high, attrs in self._cols:
+            if low <= column <= high and attrs.get("style", "").isdigit():
+                return int(attrs["style"])
+        return 0
+
+    # ------------------------------------------------------------ wishing
+
+    def set(self, row: int, column: int, value: Value, number_format: str | None = None,
+            style: int | None = None) -> None:
+        """Cell (row, column) should hold `value`; a General format becomes `number_format`.
+
+        `style` forces a cell format (a new header cell copying its neighbour's)."""
+        if isinstance(value, str):
+            value = clean_text(value)
+        self._wishes.setdefault(row, {})[column] = (value, number_format, style)
+
+    def width(self, column: int, width: float) -> None:
+        """A width for a column the tool adds, unless the user's `<cols>` already covers it."""
+        if not any(low <= column <= high for low, high, _ in self._cols):
+            self._widths[column] = width
+
+    # ------------------------------------------------------------ writing
+
+    def bytes(self) -> bytes | None:
+        """The patched part, or None when no cell would change."""
+        pieces: list[tuple[int, int, bytes]] = []  # (start, end, replacement) in data
+        max_column = 0
+        max_row = 0
+        for number in sorted(self._wishes):
+            wishes = self._wishes[number]
+            span = self.rows.get(number)
+            if span is None:
+                new_row = self._new_row(number, wishes)
+                if new_row is None:
+                    continue
+                where = self._insert_point(number)
+                pieces.append((where, where, new_row))
+            else:
+                patched = self._patch_row(number, self.data[span[0]:span[1]], wishes)
+                if patched is None:
+                    continue
+                pieces.append((span[0], span[1], patched))
+            self.rows_changed.add(number)
+            max_column = max(max_column, *wishes)
+            max_row = max(max_row, number)
+        if not pieces:
+            return None
+        out, position = [], 0
+        for start, end, replacement in pieces:
+            out.append(self.data[position:start])
+            out.append(replacement)
+            position = end
+        out.append(self.data[position:])
+        data = b"".join(out)
+        data = self._extend_dimension(data, max_row, max_column)
+        if self._widths:
+            data = self._add_widths(data)
+        return data
+
+    def _insert_point(self, number: int) -> int:
+        index = bisect.bisect(self.order, number)
+        if index < len(self.order):
+            return self.rows[self.order[index]][0]
+        return self.body_end
+
+    def _encode(self, column: int, row: int, value: Value, style: int | None) -> bytes:
+        p = self.prefix.decode()
+        ref = f"{column_letter(column)}{row}"
+        s = f' s="{style}"' if style else ""
+        if value is None:
+            return f'<{p}c r="{ref}"{s}/>'.encode()
+        if isinstance(value, bool):
+            return f'<{p}c r="{ref}"{s} t="b"><{p}v>{int(value)}</{p}v></{p}c>'.encode()
+        if isinstance(value, datetime.datetime):
+            value = value.date()
+        if isinstance(value, datetime.date):
+            number = str((value - self.epoch).days)
+            return f'<{p}c r="{ref}"{s}><{p}v>{number}</{p}v></{p}c>'.encode()
+        if isinstance(value, (int, Decimal)):
+            number = format(Decimal(value).normalize(), "f") if isinstance(value, Decimal) else str(value)
+            return f'<{p}c r="{ref}"{s}><{p}v>{number}</{p}v></{p}c>'.encode()
+        text = clean_text(str(value))
+        space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+        return (f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t{space}>{xml_text(text)}'
+                f'</{p}t></{p}is></{p}c>').encode()
+
+    def _same(self, cell: Cell, value: Value) -> bool:
+        current = cell.value
+        if value is None or value == "":
+            return current is None or current == ""
+        if isinstance(value, datetime.date):
+            return isinstance(current, Decimal) and current == (value - self.epoch).days
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            return isinstance(current, Decimal) and current == Decimal(value)
+        return isinstance(current, str) and current == value
+
+    def _style_for(self, current: int | None, base: int, number_format: str | None,
+                   forced: int | None) -> int:
+        if forced is not None:
+            return forced
+        style = current if current is not None else base
+        if number_format and self.styles.is_general(style):
+            style = self.styles.with_format(style, number_format)
+        return style
+
+    def _patch_row(self, number: int, raw: bytes, wishes: dict) -> bytes | None:
+        match, cells = self._parse_row(raw)
+        row_attrs = attributes(match.group(2))
+        row_style = (int(row_attrs["s"]) if row_attrs.get("customFormat") in ("1", "true")
+                     and row_attrs.get("s", "").isdigit() else None)
+        by_column = {cell.column: cell for cell in cells}
+        replaced: dict[int, bytes] = {}
+        added: dict[int, bytes] = {}
+        for column, (value, number_format, forced) in wishes.items():
+            cell = by_column.get(column)
+            if cell is not None and cell.formula:
+                self.formula_refused.append((number, column))
+                continue
+            base = row_style if row_style is not None else self._column_style(column)
+            if cell is None:
+                if value is None or value == "":
+                    continue
+                style = self._style_for(None, base, number_format, forced)
+                added[column] = self._encode(column, number, value, style)
+                continue
+            style = self._style_for(cell.style, base, number_format, forced)
+            if self._same(cell, value) and style == (cell.style or 0):
+                continue
+            replaced[column] = self._encode(column, number, value, style)
+        if not replaced and not added:
+            return None
+        self.cells_added += len(added)
+        if added:
+            # Cells without a reference are placed by position: once a cell is inserted,
+            # each needs its reference.
+            for cell in cells:
+                if cell.column not in replaced and "r" not in attributes(
+                        _CELL.match(cell.raw).group(2)):
+                    ref = f' r="{column_letter(cell.column)}{number}"'.encode()
+                    replaced[cell.column] = re.sub(rb"^<((?:\w+:)?)c\b",
+                                                   lambda m: m.group(0) + ref, cell.raw, count=1)
+        content = match.group(3) or b""
+        out, position = [], 0
+        pending = sorted(added.items())
+        for cell_match, cell in zip(_CELL.finditer(content), cells):
+            while pending and pending[0][0] < cell.column:
+                out.append(content[position:cell_match.start()])
+                position = cell_match.start()
+                out.append(pending.pop(0)[1])
+            out.append(content[position:cell_match.start()])
+            out.append(replaced.get(cell.column, cell_match.group(0)))
+            position = cell_match.end()
+        out.append(content[position:])
+        out.extend(piece for _, piece in pending)
+        start_tag = self._row_start(match, row_attrs, cells, added)
+        tag = match.group(1)
+        return start_tag + b"".join(out) + b"</" + tag + b"row>"
+
+    def _row_start(self, match: re.Match, attrs: dict[str, str], cells: list[Cell],
+                   added: dict[int, bytes]) -> bytes:
+        raw = match.group(0)
+        start = raw[:raw.find(b">") + 1]
+        if start.endswith(b"/>"):
+            start = start[:-2].rstrip() + b">"
+        spans = attrs.get("spans")
+        if added and spans:
+            columns = [c.column for c in cells] + list(added)
+            new = f"{min(columns)}:{max(columns)}".encode()
+            start = re.sub(rb'spans\s*=\s*"[^"]*"', b'spans="' + new + b'"', start, count=1)
+        return start
+
+    def _new_row(self, number: int, wishes: dict) -> bytes | None:
+        cells = []
+        for column, (value, number_format, forced) in sorted(wishes.items()):
+            if value is None or value == "":
+                continue
+            style = self._style_for(None, self._column_style(column), number_format, forced)
+            cells.append(self._encode(column, number, value, style))
+        if not cells:
+            return None
+        self.cells_added += len(cells)
+        p = self.prefix
+        return b"<" + p + b'row r="' + str(number).encode() + b'">' + b"".join(cells) + \
+            b"</" + p + b"row>"
+
+    def _extend_dimension(self, data: bytes, max_row: int, max_column: int) -> bytes:
+        found = re.search(rb"(<(?:\w+:)?dimension\b[^>]*ref=\")([^\"]*)(\")", data)
+        if found is None:
+            return data
+        try:
+            parts = found.group(2).decode().split(":")
+            first = split_ref(parts[0])
+            last = split_ref(parts[-1])
+        except ValueError:
+            return data
+        new_last = (max(last[0], max_row), max(last[1], max_column))
+        if new_last == last:
+            return data
+        ref = f"{column_letter(first[1])}{first[0]}:{column_letter(new_last[1])}{new_last[0]}"
+        return data[:found.start(2)] + ref.encode() + data[found.end(2):]
+
+    def _add_widths(self, data: bytes) -> bytes:
+        p = self.prefix.decode()
+        entries = {column: f'<{p}col min="{column}" max="{column}" width="{width:g}" '
+                           f'customWidth="1"/>'.encode()
+                   for column, width in sorted(self._widths.items())}
+        block = re.search(rb"<((?:\w+:)?)cols\b[^>]*>(.*?)</(?:\w+:)?cols\s*>", data, re.S)
+        if block is None:
+            sheet_data = re.search(rb"<(?:\w+:)?sheetData\b", data)
+            new = (f"<{p}cols>".encode() + b"".join(entries.values()) + f"</{p}cols>".encode())
+            return data[:sheet_data.start()] + new + data[sheet_data.start():]
+        body = block.group(2)
+        out, position = [], 0
+        pending = sorted(entries.items())
+        for col in re.finditer(rb"<(?:\w+:)?col\b([^>]*?)/?>", body):
+            low = int(attributes(col.group(1)).get("min", "0") or 0)
+            while pending and pending[0][0] < low:
+                out.append(body[position:col.start()])
+                position = col.start()
+                out.append(pending.pop(0)[1])
+        out.append(body[position:])
+        out.extend(entry for _, entry in pending)
+        return data[:block.start(2)] + b"".join(out) + data[block.end(2):]
+
+
+# ---------------------------------------------------------------- a tool-owned sheet, whole
+
+@dataclass(frozen=True)
+class Colonne:
+    """One column of a tool-owned sheet: header, width, and the format of its numbers."""
+
+    titre: str
+    largeur: float
+    format: str | None = None
+
+
+def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], styles: Styles,
+                date1904: bool = False, widths: dict[int, float] | None = None) -> bytes:
+    """A whole worksheet part: bold header, frozen first row, text kept as text."""
+    epoch = EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH
+    header = styles.header()
+    formats = [styles.with_format(0, c.format) if c.format else 0 for c in colonnes]
+    out = [f'<row r="1">']
+    for column, colonne in enumerate(colonnes, start=1):
+        out.append(f'<c r="{column_letter(column)}1" s="{header}" t="inlineStr"><is><t>'
+                   f'{xml_text(colonne.titre)}</t></is></c>')
+    out.append("</row>")
+    count = 1
+    for count, row in enumerate(rows, start=2):
+        out.append(f'<row r="{count}">')
+        for column, value in enumerate(row, start=1):
+            ref = f"{column_letter(column)}{count}"
+            style = formats[column - 1] if column <= len(formats) else 0
+            s = f' s="{style}"' if style else ""
+            if value is None or value == "":
+                continue
+            if isinstance(value, datetime.date):
+                out.append(f'<c r="{ref}"{s}><v>{(value - epoch).days}</v></c>')
+            elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                number = format(value, "f") if isinstance(value, Decimal) else str(value)
+                out.append(f'<c r="{ref}"{s}><v>{number}</v></c>')
+            else:
+                text = clean_text(str(value))
+                space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+                out.append(f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{xml_text(text)}</t>'
+                           f'</is></c>')
+        out.append("</row>")
+    last = f"{column_letter(len(colonnes))}{count}"
+    widths = widths or {}
+    cols = "".join(
+        f'<col min="{i}" max="{i}" width="{widths.get(i, c.largeur):g}" customWidth="1"/>'
+        for i, c in enumerate(colonnes, start=1))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="A1:{last}"/>'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+        'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" '
+        'sqref="A2"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+        f'<cols>{cols}</cols><sheetData>{"".join(out)}</sheetData>'
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
+        'footer="0.3"/></worksheet>'
+    ).encode("utf-8")
+
+
+def read_widths(data: bytes) -> dict[int, float]:
+    """Column widths of an existing sheet (to keep the user's widths on a rebuilt tool sheet)."""
+    widths = {}
+    for col in re.finditer(rb"<(?:\w+:)?col\b([^>]*?)/?>", data):
+        attrs = attributes(col.group(1))
+        try:
+            low, high, width = int(attrs["min"]), int(attrs["max"]), float(attrs["width"])
+        except (KeyError, ValueError):
+            continue
+        for column in range(low, min(high, 64) + 1):
+            widths[column] = width
+    return widths
+
+
+_SI = re.compile(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si\s*>)", re.S)
+
+
+def read_shared_strings(data: bytes | None) -> list[str]:
+    """The shared string table: index -> text (rich text runs joined, phonetic runs left out)."""
+    if not data:
+        return []
+    return ["".join(html.unescape(t.decode("utf-8")) for t in _T.findall(_RPH.sub(b"", m.group(1) or b"")))
+            for m in _SI.finditer(data)]
+
+
+_CELL_START = re.compile(rb"<(?:\w+:)?c[\s>/]")
+
+
+def count_cells(data: bytes) -> int:
+    start = re.search(rb"<(?:\w+:)?sheetData\b", data)
+    return len(_CELL_START.findall(data, start.end() if start else 0))
