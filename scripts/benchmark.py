@@ -56,7 +56,7 @@ def main() -> None:
         folder = Path(tmp) / "exemple"
         folder.mkdir()
         prepare(folder)
-        shutil.copy(ROOT / "relances.xlsx.example", folder / "relances.xlsx")
+        shutil.copy(ROOT / "exemple" / "relances.xlsx.example", folder / "relances.xlsx")
         seconds, peak, status = timed_run(folder)
         print(f"exemple ({status=}) : {seconds:.2f} s, pic mémoire {peak:.0f} Mio")
 

@@ -60,8 +60,8 @@ def project(tmp_path: Path) -> Path:
     """A copy of the shipped config, templates and example workbook, in a temporary folder."""
     shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
     shutil.copytree(ROOT / "lettres", tmp_path / "lettres")
-    shutil.copy(ROOT / "relances.xlsx.example", tmp_path / "relances.xlsx")
-    shutil.copytree(ROOT / "factures", tmp_path / "factures")
+    shutil.copy(ROOT / "exemple" / "relances.xlsx.example", tmp_path / "relances.xlsx")
+    shutil.copytree(ROOT / "exemple" / "factures", tmp_path / "factures")
     return tmp_path
 
 

@@ -1,6 +1,6 @@
 """The example workbook: `relances.xlsx.example`, and large generated ones for benchmarks.
 
-`python -m relances.exemple relances.xlsx.example` rebuilds the shipped example. Its dates are
+`python -m relances.exemple exemple/relances.xlsx.example` rebuilds the shipped example. Its dates are
 set around 22 November 2026 (`REFERENCE`); `--aujourdhui` shifts every date so that the same
 cases happen on another day. Rows cover every rule of SPEC §5.
 """

@@ -26,9 +26,8 @@ from ..errors import WorkbookError, WorkbookLocked
 from ..records import Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header)
-from .lecture import check_not_open, fingerprint
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
-                      WORKSHEET_REL, Package, xml_attr)
+                      WORKSHEET_REL, Package, check_not_open, fingerprint, xml_attr)
 from .proprietes import write_identifiant
 from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells,
                     read_shared_strings, read_widths)
@@ -59,6 +58,24 @@ class WorkbookChanged(WorkbookError):
         super().__init__(f"{path.name} : le classeur a été modifié pendant l'exécution")
 
 
+def preflight(path: Path) -> None:
+    """Everything the write-back would refuse, checked before the first message is built.
+
+    The format (`package.inspect`, Strict Open XML), the parts the writer reads (workbook,
+    styles, the Factures sheet's rows) and the package's consistency: a workbook we could not
+    patch is refused now, not after the emails have left.
+    """
+    package = Package.open(path)
+    sheet = package.sheet(FACTURES, normalise)
+    if sheet is None:
+        return  # reported by the reader, with the sheets found
+    styles_part = package.part_of_type(package.workbook_part, STYLES_REL)
+    Styles(package.parts.get(styles_part) if styles_part else None,
+           f"{path.name}:{styles_part or 'styles'}")
+    SheetPatch(package.parts[sheet.part], [], Styles(None, ""), False,
+               f"{path.name}:{sheet.name}")
+
+
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                journal: Sequence[tuple], colonnes: dict[str, str] | None = None,
                sauvegardes: Path | None = None, identifiant: str | None = None) -> Ecriture:
@@ -75,6 +92,8 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
         raise WorkbookChanged(path)
     package = Package.open(path)
     where = path.name
+    # A reference already broken in the user's file is theirs; we refuse only what we break.
+    found_broken = set(package.check())
     sheet = package.sheet(FACTURES, normalise)
     if sheet is None:
         raise WorkbookError(f"{where} : feuille « {FACTURES} » introuvable à l'écriture")
@@ -111,7 +130,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
         return Ecriture(path, None, 0, ecrit=False, formules=formules)
     if after is not None:
         _ask_recalculation(package)
-    problems = package.check()
+    problems = [p for p in package.check() if p not in found_broken]
     if problems:
         raise WorkbookError(f"{where} : écriture refusée, le résultat serait abîmé "
                             f"({'; '.join(problems[:3])}) ; classeur laissé tel quel, le journal "

@@ -8,7 +8,6 @@ which is how the writer finds them again (the file's fingerprint proves it has n
 from __future__ import annotations
 
 import datetime
-import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,11 +15,12 @@ from pathlib import Path
 from typing import Callable
 
 from ..cells import CellError, read_date, read_montant, read_text, split_emails
-from ..errors import WorkbookError, WorkbookLocked
+from ..errors import WorkbookError
 from ..records import STATUTS, Anomalie, Classeur, Client, Facture, client_key, normalise
 from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, find_header)
-from .package import inspect
+from .ecriture import preflight
+from .package import check_not_open, fingerprint  # noqa: F401 (part of this stage's API)
 from .proprietes import read_identifiant
 
 
@@ -37,24 +37,6 @@ class Lecture:
 # ---------------------------------------------------------------- reading
 
 
-def fingerprint(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check_not_open(path: Path) -> None:
-    """Excel and LibreOffice leave a lock file beside a workbook they have open."""
-    for lock in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
-        if lock.exists():
-            raise WorkbookLocked(
-                f"{path.name} : le classeur est ouvert dans Excel ou LibreOffice ({lock.name}). "
-                "Fermez-le puis relancez ; s'il n'est ouvert nulle part, supprimez ce fichier."
-            )
-
-
 def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture:
     """Read sheets Factures and Clients into records; unreadable rows become anomalies."""
     import pandas as pd  # heavy import, paid only by the stage that needs it
@@ -62,10 +44,10 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture
     path = Path(path)
     if not path.exists():
         raise WorkbookError(
-            f"{path} : classeur introuvable. Copiez relances.xlsx.example sous ce nom, "
+            f"{path} : classeur introuvable. Mettez votre classeur à cet endroit, "
             "ou indiquez le bon fichier avec --classeur ou la clé classeur de config.toml."
         )
-    inspect(path)  # .xls, .xlsb, .ods, Strict, CSV renamed: refused before anything else
+    preflight(path)  # .xls, .xlsb, .ods, Strict, a sheet we could not patch: refused up front
     try:
         empreinte = fingerprint(path)
         identifiant = read_identifiant(path)

@@ -13,6 +13,7 @@ is sent.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import zipfile
@@ -22,7 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from ..errors import WorkbookError
+from ..errors import WorkbookError, WorkbookLocked
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -348,6 +349,28 @@ def insert_before_end(data: bytes, local_name: str, entry: str) -> bytes:
     if prefix:
         entry = re.sub(r"<(/?)(\w)", lambda m: f"<{m.group(1)}{prefix.decode()}{m.group(2)}", entry)
     return data[:end.start()] + entry.encode() + data[end.start():]
+
+
+# ---------------------------------------------------------------- the file itself
+
+
+def fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_not_open(path: Path) -> None:
+    """Excel and LibreOffice leave a lock file beside a workbook they have open."""
+    for lock in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
+        if lock.exists():
+            raise WorkbookLocked(
+                f"{path.name} : le classeur est ouvert dans Excel ou LibreOffice ({lock.name}). "
+                "Fermez-le puis relancez ; s'il n'est ouvert nulle part, supprimez ce fichier."
+            )
+
 
 
 # ---------------------------------------------------------------- the format gate

@@ -1,0 +1,206 @@
+"""The write-back keeps the user's workbook: every part but the tool's, byte for byte.
+
+Fixtures are workbooks as LibreOffice and Excel write them (tests/fixtures/fabriquer.py), not
+as openpyxl does. Each test runs the real command line on a copy, then compares the package part
+by part, and the Factures sheet cell by cell.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from relances.cli import relancer
+
+from conftest import ROOT
+
+FIXTURES = ROOT / "tests" / "fixtures"
+SOFFICE = shutil.which("soffice")
+needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice absent")
+
+# Parts a run may change: the tool's sheets and cells, and the tables that list parts.
+TOOL_PARTS = {"xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+              "[Content_Types].xml", "xl/styles.xml", "docProps/custom.xml"}
+TOOL_COLUMNS = {"Étape", "Relances envoyées", "Dernière relance", "Prochaine action",
+                "Reste dû", "Jours de retard"}
+
+
+def user_project(tmp_path: Path, fixture: str) -> Path:
+    config = (ROOT / "config.toml").read_text(encoding="utf-8")
+    config = config.replace('classeur = "relances.xlsx"', f'classeur = "{fixture}"')
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    shutil.copytree(ROOT / "lettres", tmp_path / "lettres")
+    (tmp_path / "factures").mkdir()
+    shutil.copy(FIXTURES / fixture, tmp_path / fixture)
+    return tmp_path / fixture
+
+
+def run(path: Path, date: str, *args: str):
+    result = CliRunner().invoke(relancer, ["--config", str(path.parent / "config.toml"),
+                                           "--date", date, *args])
+    assert "Traceback" not in result.output and result.exception is None or \
+        isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
+
+
+def cells(sheet: bytes) -> dict[str, bytes]:
+    return {(m.group(1) + m.group(2)).decode(): m.group(0) for m in CELL.finditer(sheet)}
+
+
+def header_letters(path: Path) -> dict[str, str]:
+    sheet = openpyxl.load_workbook(path)["Factures"]
+    return {cell.value: cell.column_letter for cell in sheet[1] if cell.value}
+
+
+def outside_sheet_data(sheet: bytes) -> bytes:
+    sheet = re.sub(rb"<sheetData>.*</sheetData>", b"", sheet, flags=re.S)
+    return re.sub(rb'<dimension ref="[^"]*"/>', b"", sheet)
+
+
+@pytest.fixture(params=["libreoffice.xlsx", "excel-extensions.xlsm"])
+def workbook(request, tmp_path) -> Path:
+    return user_project(tmp_path, request.param)
+
+
+# ------------------------------------------------------------ part by part
+
+def test_every_part_but_the_tools_is_kept_byte_for_byte(workbook):
+    before = parts(workbook)
+    result = run(workbook, "2026-11-22")
+    assert result.exit_code in (0, 1), result.output
+    after = parts(workbook)
+    assert set(before) <= set(after)
+    for name, data in before.items():
+        if name not in TOOL_PARTS:
+            assert after[name] == data, f"{name} a changé"
+    added = set(after) - set(before)
+    assert added == {"xl/worksheets/sheet5.xml"}  # the Journal sheet, nothing else
+
+
+def test_inside_factures_only_the_tools_cells_change(workbook):
+    before = parts(workbook)["xl/worksheets/sheet1.xml"]
+    letters = header_letters(workbook)
+    run(workbook, "2026-11-22")
+    after = parts(workbook)["xl/worksheets/sheet1.xml"]
+    tool = {letters[name] for name in TOOL_COLUMNS if name in letters}
+    old, new = cells(before), cells(after)
+    assert set(old) <= set(new)
+    changed = {ref for ref in old if old[ref] != new[ref]}
+    assert changed, "the run should have written its cells"
+    assert {re.match(r"[A-Z]+", ref).group(0) for ref in changed} <= tool
+    # Everything around the cells (merged cells, validations, conditional formats, extLst,
+    # print settings, panes, widths) is the same bytes.
+    assert outside_sheet_data(after) == outside_sheet_data(before)
+    # Formulas keep their cached values: the next run reads them.
+    assert b"<f aca=\"false\">SUM(Paiements!B2:B3)</f><v>1000</v>" in after
+
+
+def test_shared_tables_only_gain_entries(workbook):
+    before = parts(workbook)
+    run(workbook, "2026-11-22")
+    after = parts(workbook)
+
+    def entries(data: bytes, tag: str) -> set[bytes]:
+        root = etree.fromstring(data)
+        return {etree.tostring(e, method="c14n") for e in root.iter() if
+                etree.QName(e).localname == tag}
+
+    for name, tag in (("xl/_rels/workbook.xml.rels", "Relationship"),
+                      ("[Content_Types].xml", "Override"), ("[Content_Types].xml", "Default"),
+                      ("xl/workbook.xml", "sheet"), ("xl/workbook.xml", "definedName")):
+        assert entries(before[name], tag) <= entries(after[name], tag), name
+
+    def xfs(data: bytes) -> list[bytes]:
+        root = etree.fromstring(data)
+        cell_xfs = next(e for e in root if etree.QName(e).localname == "cellXfs")
+        return [etree.tostring(e, method="c14n") for e in cell_xfs]
+
+    old_xfs = xfs(before["xl/styles.xml"])
+    assert xfs(after["xl/styles.xml"])[:len(old_xfs)] == old_xfs  # never renumbered
+
+
+def test_a_macro_enabled_workbook_stays_one(tmp_path):
+    workbook = user_project(tmp_path, "excel-extensions.xlsm")
+    before = parts(workbook)
+    run(workbook, "2026-11-22")
+    after = parts(workbook)
+    assert b"application/vnd.ms-excel.sheet.macroEnabled.main+xml" in after["[Content_Types].xml"]
+    assert after["xl/vbaProject.bin"] == before["xl/vbaProject.bin"]
+    assert b"x14:dataBar" in after["xl/worksheets/sheet1.xml"]
+    assert b"x14:dataValidation " in after["xl/worksheets/sheet1.xml"]
+
+
+def test_the_result_opens_in_openpyxl(workbook):
+    run(workbook, "2026-11-22")
+    book = openpyxl.load_workbook(workbook)
+    assert book.sheetnames == ["Factures", "Clients", "Paiements", "Synthèse", "Journal"]
+    steps = {row[1].value: row[9].value for row in book["Factures"].iter_rows(min_row=2)}
+    assert steps["F-ALPHA"] == "rappel (22/11/2026)"
+    journal = [[c.value for c in row] for row in book["Journal"].iter_rows()]
+    assert journal[0][:3] == ["N°", "Date", "Client"]
+    assert journal[1][2] == "Alpha SARL"
+
+
+@needs_libreoffice
+def test_the_result_opens_in_libreoffice_without_repair(workbook, tmp_path):
+    run(workbook, "2026-11-22")
+    out = tmp_path / "lo"
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless",
+                               "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
+                               str(workbook)], capture_output=True, text=True, timeout=180)
+    converted = out / (workbook.stem + ".xlsx")
+    assert done.returncode == 0 and converted.exists(), done.stderr
+    book = openpyxl.load_workbook(converted)
+    assert "Journal" in book.sheetnames
+    steps = {row[1].value: row[9].value for row in book["Factures"].iter_rows(min_row=2)}
+    assert steps["F-ALPHA"] == "rappel (22/11/2026)"
+    assert book["Journal"]["C2"].value == "Alpha SARL"
+    assert book["Journal"]["B2"].number_format.upper().startswith("DD/MM/YYYY")
+
+
+# ------------------------------------------------------------ the formula that said "paid"
+
+def test_a_paid_invoice_whose_payé_is_a_formula_is_never_chased(tmp_path):
+    workbook = user_project(tmp_path, "libreoffice.xlsx")
+    for day in ("2026-11-22", "2026-11-23", "2026-12-10", "2027-01-15"):
+        result = run(workbook, day, "--json")
+        assert "F-PAYEE" not in result.output, (day, result.output)
+        if day == "2026-11-22":
+            assert "F-ALPHA" in result.output  # the run does chase what is due
+        run(workbook, day)
+    sheet = parts(workbook)["xl/worksheets/sheet1.xml"]
+    assert b"<f aca=\"false\">SUM(Paiements!B2:B3)</f><v>1000</v>" in sheet
+    db = sqlite3.connect(tmp_path / "libreoffice.journal.sqlite")
+    assert not db.execute("SELECT * FROM faits WHERE facture = 'F-PAYEE'").fetchall()
+
+
+def test_a_second_run_that_changes_nothing_leaves_the_file_untouched(workbook):
+    run(workbook, "2026-11-22")
+    data, mtime = workbook.read_bytes(), workbook.stat().st_mtime_ns
+    result = run(workbook, "2026-11-22")
+    assert "Classeur déjà à jour" in result.output
+    assert workbook.read_bytes() == data and workbook.stat().st_mtime_ns == mtime
+
+
+def test_user_formulas_are_asked_to_recalculate_on_open(workbook):
+    run(workbook, "2026-11-22")
+    assert re.search(rb'<calcPr[^>]*fullCalcOnLoad="1"', parts(workbook)["xl/workbook.xml"])
