@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 
 from conftest import ROOT
 
@@ -16,7 +20,31 @@ def test_ci_runs_exactly_the_readmes_test_command():
     assert install_and_test in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
 
 
-def test_the_readmes_first_command_runs_the_shipped_example():
+def test_the_readmes_first_command_runs_the_example_in_its_own_folder(tmp_path):
+    """The part of the first command after the install, run in a copy of the project."""
     first = shell_blocks()[0]
-    assert "cp relances.xlsx.example relances.xlsx" in first
-    assert "scripts/relancer.py --date 2026-11-22" in first
+    assert first.startswith("sh scripts/installer-systeme.sh && python3 -m venv .venv && "
+                            ".venv/bin/pip install -e . && ")
+    steps = first.split(" && ")[3:]
+    assert steps[0] == "cp exemple/relances.xlsx.example exemple/relances.xlsx"
+    for folder in ("exemple", "lettres", "scripts", "src"):
+        shutil.copytree(ROOT / folder, tmp_path / folder,
+                        ignore=shutil.ignore_patterns("relances.xlsx", "*.sqlite*", "sortie",
+                                                      "sauvegardes", "*.log", "__pycache__"))
+    for step in steps:
+        words = [sys.executable if w == ".venv/bin/python" else w for w in shlex.split(step)]
+        done = subprocess.run(words, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert done.returncode in (0, 1), done.stderr
+    assert "Café du Commerce : aucune adresse e-mail utilisable" in done.stdout
+    assert len(list((tmp_path / "exemple" / "sortie").rglob("*.eml"))) == 5
+    assert (tmp_path / "exemple" / "sortie" / "2026-11-22" / "2026-11-22-a-imprimer.pdf").exists()
+    assert (tmp_path / "exemple" / "relances.journal.sqlite").exists()
+    assert not (tmp_path / "relances.journal.sqlite").exists()  # the root stays the user's
+
+
+def test_the_examples_config_is_the_projects_but_for_its_paths():
+    ours = (ROOT / "config.toml").read_text(encoding="utf-8").splitlines()
+    example = (ROOT / "exemple" / "config.toml").read_text(encoding="utf-8").splitlines()
+    differ = [(a, b) for a, b in zip(ours, example) if a != b]
+    assert len(ours) == len(example)
+    assert [a.split("=")[0].strip() for a, _ in differ] == ["classeur", "lettres"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .adresses import PORTS, SECURITES, parse_expediteur
 from .errors import ConfigError
 from .penalites import Regime, Semestre, TableTaux, read_table
 from .records import PROMESSE_NON_TENUE, Etape, normalise
@@ -267,8 +268,6 @@ def _read_entreprise(r: _Reader, base: Path) -> Entreprise:
 
 
 def _read_envoi(r: _Reader, base: Path) -> Envoi:
-    from .delivery import PORTS, SECURITES, parse_expediteur
-
     r.check_keys(KNOWN_KEYS["envoi"])
     if "mot_de_passe" in r.table:
         raise ConfigError(

@@ -17,25 +17,15 @@ import tempfile
 import unicodedata
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 
-from .errors import ConfigError, DeliveryError
+from .errors import DeliveryError
 from .journal import Entree
 from .render import Rendu
 
 POLICY = email.policy.SMTP  # CRLF line ends, as an .eml file and the wire both expect
-
-
-def parse_expediteur(text: str, where: str) -> Address:
-    """`Atelier Dupont — Comptabilité <compta@atelier-dupont.fr>` -> Address."""
-    name, addr = parseaddr(text)
-    if "@" not in addr or any(c in text for c in "\r\n"):
-        raise ConfigError(f"{where} : adresse d'expéditeur invalide « {text} » "
-                          "(exemple : \"Atelier Dupont <compta@atelier-dupont.fr>\")")
-    user, _, domain = addr.rpartition("@")
-    return Address(display_name=name, username=user, domain=domain)
 
 
 def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
@@ -130,8 +120,6 @@ class DossierDelivery:
 
 # ------------------------------------------------------------------ SMTP
 
-SECURITES = ("starttls", "ssl", "aucune")
-PORTS = {"starttls": 587, "ssl": 465, "aucune": 25}
 TIMEOUT = 30  # seconds a server may take to answer one command
 RETRIES = 3  # attempts for a transient (4xx) refusal
 RETRY_PAUSE = 2.0  # seconds before the first retry, doubled at each one

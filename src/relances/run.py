@@ -20,9 +20,10 @@ from typing import Callable, Mapping
 
 from filelock import FileLock, Timeout
 
+from .adresses import parse_expediteur
 from .config import Config
 from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email,
-                       parse_expediteur, read_password, slug, write_atomic)
+                       read_password, slug, write_atomic)
 from .errors import DeliveryError, RelancesError, WorkbookError, WorkbookLocked
 from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import merge, render_pdfs

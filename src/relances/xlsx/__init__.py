@@ -7,7 +7,8 @@ is the only package that knows the file format.
 
 from .colonnes import FIELD_BY_HEADER, JOURNAL
 from .ecriture import Ecriture, WorkbookChanged, write_back
-from .lecture import Lecture, check_not_open, fingerprint, read_classeur
+from .lecture import Lecture, read_classeur
+from .package import check_not_open, fingerprint
 
 __all__ = ["FIELD_BY_HEADER", "JOURNAL", "Ecriture", "Lecture", "WorkbookChanged",
            "check_not_open", "fingerprint", "read_classeur", "write_back"]

@@ -20,7 +20,7 @@ from ..records import STATUTS, Anomalie, Classeur, Client, Facture, client_key, 
 from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, find_header)
 from .ecriture import preflight
-from .package import check_not_open, fingerprint  # noqa: F401 (part of this stage's API)
+from .package import fingerprint
 from .proprietes import read_identifiant
 
 

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Iterable, Sequence
 
 from ..errors import WorkbookError
-from .package import MAIN_NS, REL_NS, xml_attr, xml_text
+from .package import MAIN_NS, REL_NS, xml_text
 from .styles import Styles, attributes
 
 Value = str | int | Decimal | datetime.date | None
@@ -452,7 +452,7 @@ def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], st
     epoch = EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH
     header = styles.header()
     formats = [styles.with_format(0, c.format) if c.format else 0 for c in colonnes]
-    out = [f'<row r="1">']
+    out = ['<row r="1">']
     for column, colonne in enumerate(colonnes, start=1):
         out.append(f'<c r="{column_letter(column)}1" s="{header}" t="inlineStr"><is><t>'
                    f'{xml_text(colonne.titre)}</t></is></c>')
