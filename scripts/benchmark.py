@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Benchmark of the daily run: wall time and peak memory, on the example and on a large workbook.
+"""Benchmark of the daily run: wall time and peak memory, on the example and on large workbooks.
 
-    python scripts/benchmark.py [--factures 10000] [--courriers 100]
+    python scripts/benchmark.py [--tailles 1000,10000,50000] [--courriers 100] [--smtp 200]
 
-Each run is a separate `scripts/relancer.py` process in a temporary folder, so that the peak
-resident memory reported is that run's alone. Figures go to the issue notes, not to tests.
+For each size, a generated workbook is measured, each measure in its own process so that the
+peak resident memory is that process's alone: openpyxl's load (memory) and load + save (time)
+of the file, the tool's write-back alone (every invoice row's cells change), a full daily run,
+and a second run the same day (which must not rewrite the file). Figures go to the issue notes,
+not to tests.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import shutil
 import subprocess
 import sys
@@ -30,54 +33,96 @@ def prepare(folder: Path) -> None:
     shutil.copytree(ROOT / "lettres", folder / "lettres")
 
 
+def measured(command: list[str]) -> tuple[float, float, int, str]:
+    """(seconds, peak resident MiB, exit status, stdout) of one child process, on its own."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, child.returncode, out
+
+
 def timed_run(folder: Path, *args: str) -> tuple[float, float, int]:
     """(seconds, peak MiB, exit status) of one run of the script."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    seconds, peak, status, _ = measured(
+        [sys.executable, str(ROOT / "scripts" / "relancer.py"), "--config",
+         str(folder / "config.toml"), "--date", REFERENCE.isoformat(), *args])
+    return seconds, peak, status
+
+
+OPENPYXL_LOAD = "import openpyxl, sys; openpyxl.load_workbook(sys.argv[1])"
+OPENPYXL_LOAD_SAVE = ("import openpyxl, sys, time; t = time.perf_counter(); "
+                      "b = openpyxl.load_workbook(sys.argv[1]); b.save(sys.argv[2]); "
+                      "print(time.perf_counter() - t)")
+
+
+def write_back_only(path: str) -> None:
+    """Child process: the write-back of a run that changes every invoice row, timed alone."""
+    from relances.config import load_config
+    from relances.policy import follow_up
+    from relances.xlsx import write_back
+
+    config = load_config(Path(path).parent / "config.toml")
+    lecture = read_classeur(Path(path))
+    suivis = follow_up(lecture.classeur, [], REFERENCE, config)
+    rows = {f.row: (f.numero, suivis[f.numero]) for f in lecture.classeur.factures}
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "relancer.py"),
-                           "--config", str(folder / "config.toml"),
-                           "--date", REFERENCE.isoformat(), *args],
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024, done.returncode
+    ecriture = write_back(Path(path), lecture.empreinte, rows, [], identifiant="benchmark")
+    print(time.perf_counter() - start, ecriture.lignes)
+
+
+def bench_sizes(sizes: list[int]) -> None:
+    """Write-back and full run against openpyxl's load + save of the same file."""
+    print("factures | openpyxl charge+enregistre | écriture relances (ratio) | "
+          "exécution complète | pic mémoire openpyxl (chargement) | pic exécution (ratio) | "
+          "2e exécution")
+    for count in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            prepare(folder)
+            workbook = folder / "relances.xlsx"
+            build_large(workbook, count)
+            pristine = folder / "pristine.xlsx"
+            shutil.copy(workbook, pristine)
+            _, openpyxl_peak, _, _ = measured([sys.executable, "-c", OPENPYXL_LOAD, str(workbook)])
+            _, _, _, out = measured([sys.executable, "-c", OPENPYXL_LOAD_SAVE, str(workbook),
+                                     str(folder / "openpyxl.xlsx")])
+            openpyxl_seconds = float(out)
+            _, _, _, out = measured([sys.executable, __file__, "--ecriture", str(workbook)])
+            write_seconds = float(out.split()[0])
+            shutil.copy(pristine, workbook)
+            seconds, peak, status = timed_run(folder)
+            mtime = workbook.stat().st_mtime_ns
+            again, _, _ = timed_run(folder)
+            untouched = "non réécrit" if workbook.stat().st_mtime_ns == mtime else "RÉÉCRIT"
+            print(f"{count:>8} | {openpyxl_seconds:8.2f} s | {write_seconds:6.2f} s "
+                  f"({write_seconds / openpyxl_seconds:.2f} ×) | {seconds:7.2f} s (statut "
+                  f"{status}) | {openpyxl_peak:6.0f} Mio | {peak:6.0f} Mio "
+                  f"({peak / openpyxl_peak:.2f} ×) | {again:.2f} s, {untouched}", flush=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--factures", type=int, default=10_000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--tailles", default="1000,10000,50000",
+                        help="nombres de factures des classeurs générés")
     parser.add_argument("--courriers", type=int, default=100)
     parser.add_argument("--smtp", type=int, default=200)
+    parser.add_argument("--ecriture", help=argparse.SUPPRESS)
     options = parser.parse_args()
-    bench_letters(options.courriers)
-    bench_smtp(options.smtp)
-
+    if options.ecriture:
+        write_back_only(options.ecriture)
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "exemple"
-        folder.mkdir()
+        folder = Path(tmp)
         prepare(folder)
         shutil.copy(ROOT / "exemple" / "relances.xlsx.example", folder / "relances.xlsx")
+        shutil.copytree(ROOT / "exemple" / "factures", folder / "factures")
         seconds, peak, status = timed_run(folder)
-        print(f"exemple ({status=}) : {seconds:.2f} s, pic mémoire {peak:.0f} Mio")
-
-        folder = Path(tmp) / "grand"
-        folder.mkdir()
-        prepare(folder)
-        start = time.perf_counter()
-        build_large(folder / "relances.xlsx", options.factures)
-        print(f"génération de {options.factures} factures : {time.perf_counter() - start:.2f} s")
-        start = time.perf_counter()
-        lecture = read_classeur(folder / "relances.xlsx")
-        print(f"lecture seule (pandas + calamine) : {time.perf_counter() - start:.2f} s, "
-              f"{len(lecture.classeur.factures)} factures")
-        seconds, peak, status = timed_run(folder, "--dry-run")
-        print(f"simulation ({status=}) : {seconds:.2f} s, pic mémoire {peak:.0f} Mio")
-        seconds, peak, status = timed_run(folder)
-        emails = len(list((folder / "sortie").rglob("*.eml")))
-        print(f"exécution complète ({status=}) : {seconds:.2f} s, pic mémoire {peak:.0f} Mio, "
-              f"{emails} e-mails écrits")
-        seconds, peak, status = timed_run(folder)
-        print(f"deuxième exécution le même jour ({status=}) : {seconds:.2f} s")
+        print(f"exemple ({status=}) : {seconds:.2f} s, pic mémoire {peak:.0f} Mio", flush=True)
+    bench_sizes([int(n) for n in options.tailles.split(",") if n])
+    bench_letters(options.courriers)
+    bench_smtp(options.smtp)
 
 
 def bench_smtp(count: int) -> None:

@@ -17,11 +17,9 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Sequence
 
-from ..cells import read_text
 from ..errors import WorkbookError, WorkbookLocked
 from ..records import Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
@@ -161,10 +159,7 @@ def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
 
     numero_col = columns["numero"]
     for row, (numero, suivi) in sorted(suivis.items()):
-        found_numero = {c.column: c.value for c in patch.cells(row)}.get(numero_col)
-        if _text(found_numero) != numero:
-            raise WorkbookError(f"{where}:{sheet}!{row} : la ligne ne porte plus la facture "
-                                f"« {numero} » ; classeur laissé tel quel, le journal garde tout")
+        patch.expect(row, numero_col, numero)
         patch.set(row, columns["etape"], suivi.etape or None)
         patch.set(row, columns["relances_envoyees"], suivi.relances_envoyees)
         patch.set(row, columns["derniere_relance"], suivi.derniere_relance, DATE_FORMAT)
@@ -176,12 +171,6 @@ def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
         if "jours_retard" in columns:
             patch.set(row, columns["jours_retard"], suivi.jours_retard)
     return header_row, {columns[name] for name in TOOL_FIELDS}
-
-
-def _text(value: object) -> str:
-    if isinstance(value, Decimal):
-        return str(int(value)) if value == value.to_integral_value() else str(value)
-    return read_text(value)
 
 
 def _date1904(workbook: bytes) -> bool:

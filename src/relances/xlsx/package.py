@@ -19,6 +19,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
@@ -72,6 +73,17 @@ def parse_xml(data: bytes, where: str) -> etree._Element:
         return etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
         raise WorkbookError(f"{where} : XML illisible ({exc})") from None
+
+
+def well_formed(data: bytes, where: str) -> str:
+    """'' if `data` is well-formed XML, else a French line saying where it breaks (expat: a
+    checking pass that builds no tree, twice as fast as parsing it)."""
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        return f"{where} : XML mal formé ({expat.ErrorString(exc.code)}, ligne {exc.lineno})"
+    return ""
 
 
 @dataclass
@@ -254,10 +266,9 @@ class Package:
                                     f"absente ({target})")
         for part in self.changed:
             if part.endswith((".xml", ".rels")) and part in self.parts:
-                try:
-                    parse_xml(self.parts[part], part)
-                except WorkbookError as exc:
-                    problems.append(str(exc))
+                problem = well_formed(self.parts[part], part)
+                if problem:
+                    problems.append(problem)
         return problems
 
     def write(self, target: Path) -> None:

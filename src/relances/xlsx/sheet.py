@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import functools
 import html
 import re
 from dataclasses import dataclass
@@ -33,13 +34,39 @@ _V_EMPTY = re.compile(rb"<(?:\w+:)?v\b[^>]*/>")
 _T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t\s*>", re.S)
 _RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh\s*>", re.S)
 _F = re.compile(rb"<(?:\w+:)?f\b")
+_R = re.compile(rb"\br\s*=\s*[\"'](\d+)[\"']")
+_CELL_OPEN = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_S_ATTR = re.compile(rb'\ss="(\d+)"')
+_T_ATTR = re.compile(rb'\st="(\w+)"')
+_CELL_REF = re.compile(rb"<(?:\w+:)?c r=\"([A-Z]+)\d+\"")
 _REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 # Characters XML 1.0 cannot hold at all; they are dropped from text written into a cell.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
+_UNKNOWN = object()
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
 EXCEL_EPOCH_1904 = datetime.date(1904, 1, 1)
 MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
+
+
+def _widen_spans(start_tag: bytes, columns: list[int]) -> bytes:
+    """A row's `spans="a:b"` hint widened to cover `columns` (left alone when absent)."""
+    found = re.search(rb'spans\s*=\s*"(\d+):(\d+)"', start_tag)
+    if found is None:
+        return start_tag
+    low = min(int(found.group(1)), *columns)
+    high = max(int(found.group(2)), *columns)
+    return start_tag[:found.start()] + f'spans="{low}:{high}"'.encode() + start_tag[found.end():]
+
+
+@functools.lru_cache(maxsize=None)
+def _letters(column: int) -> bytes:
+    return column_letter(column).encode()
+
+
+@functools.lru_cache(maxsize=None)
+def _index(letters: bytes) -> int:
+    return column_index(letters.decode())
 
 
 def column_letter(index: int) -> str:
@@ -138,8 +165,8 @@ class SheetPatch:
         self.order: list[int] = []
         previous = 0
         for match in _ROW.finditer(data, self.body_start, self.body_end):
-            attrs = attributes(match.group(2))
-            number = int(attrs["r"]) if attrs.get("r", "").isdigit() else previous + 1
+            found = _R.search(match.group(2))
+            number = int(found.group(1)) if found else previous + 1
             previous = number
             self.rows[number] = (match.start(), match.end())
             self.order.append(number)
@@ -147,10 +174,12 @@ class SheetPatch:
             raise WorkbookError(f"{where} : lignes dans le désordre, feuille non modifiable")
         self._wishes: dict[int, dict[int, tuple[Value, str | None, int | None]]] = {}
         self._widths: dict[int, float] = {}
+        self._expected: dict[int, tuple[int, str]] = {}
         self.formula_refused: list[tuple[int, int]] = []
         self.cells_added = 0
         self.rows_changed: set[int] = set()
         self._cols = self._read_cols()
+        self._column_styles: dict[int, int] = {}
 
     # ------------------------------------------------------------ reading
 
@@ -159,6 +188,48 @@ class SheetPatch:
         if span is None:
             return []
         return self._parse_row(self.data[span[0]:span[1]])[1]
+
+    def cell(self, row: int, column: int) -> Cell | None:
+        """One cell, found by its reference without parsing the rest of the row."""
+        span = self.rows.get(row)
+        if span is None:
+            return None
+        located = self._locate(row, column, span)
+        if located is None:
+            return None
+        if located is _UNKNOWN:
+            return next((c for c in self.cells(row) if c.column == column), None)
+        return self._cell_of(located, column)
+
+    def _locate(self, row: int, column: int, span: tuple[int, int]):
+        """The cell's match in data, None when the row has no such cell, or _UNKNOWN when the
+        row's cells are not all referenced (then only a full parse can tell)."""
+        start, end = span
+        key = b"<" + self.prefix + b'c r="' + f"{column_letter(column)}{row}".encode() + b'"'
+        position = self.data.find(key, start, end)
+        if position >= 0:
+            return _CELL.match(self.data, position, end)
+        return None if self._referenced(span) else _UNKNOWN
+
+    def _referenced(self, span: tuple[int, int]) -> bool:
+        """Every cell of the row starts `<c r="…"` and the row is not self-closing."""
+        start, end = span
+        data = self.data
+        if data[end - 2:end] == b"/>":
+            return False
+        cell = b"<" + self.prefix + b"c"
+        opened = (data.count(cell + b" ", start, end) + data.count(cell + b">", start, end)
+                  + data.count(cell + b"/", start, end) + data.count(cell + b"\t", start, end)
+                  + data.count(cell + b"\n", start, end) + data.count(cell + b"\r", start, end))
+        return opened == data.count(cell + b' r="', start, end)
+
+    def _cell_of(self, match: re.Match, column: int) -> Cell:
+        head = match.group(2)
+        found_s, found_t = _S_ATTR.search(head), _T_ATTR.search(head)
+        attrs = {"t": found_t.group(1).decode()} if found_t else {}
+        style = int(found_s.group(1)) if found_s else None
+        value, formula = _decode(attrs, match.group(3) or b"", self.shared)
+        return Cell(column, style, value, formula, match.group(0))
 
     def values(self, first: int, last: int) -> list[list[object]]:
         """Rows `first`..`last` as value lists (column 1 at index 0), for finding the header."""
@@ -210,10 +281,12 @@ class SheetPatch:
         return found
 
     def _column_style(self, column: int) -> int:
-        for low, high, attrs in self._cols:
-            if low <= column <= high and attrs.get("style", "").isdigit():
-                return int(attrs["style"])
-        return 0
+        style = self._column_styles.get(column)
+        if style is None:
+            style = next((int(attrs["style"]) for low, high, attrs in self._cols
+                          if low <= column <= high and attrs.get("style", "").isdigit()), 0)
+            self._column_styles[column] = style
+        return style
 
     # ------------------------------------------------------------ wishing
 
@@ -225,6 +298,21 @@ class SheetPatch:
         if isinstance(value, str):
             value = clean_text(value)
         self._wishes.setdefault(row, {})[column] = (value, number_format, style)
+
+    def expect(self, row: int, column: int, text: str) -> None:
+        """The row must still hold `text` in `column` (the invoice number it was read with);
+        checked while patching, refused with WorkbookError otherwise."""
+        self._expected[row] = (column, text)
+
+    def _check_expected(self, number: int, value: object) -> None:
+        column, text = self._expected[number]
+        found = value
+        if isinstance(found, Decimal):
+            found = str(int(found)) if found == found.to_integral_value() else str(found)
+        found = "" if found is None else str(found).strip()
+        if found != text:
+            raise WorkbookError(f"{self.where}!{number} : la ligne ne porte plus la facture "
+                                f"« {text} » ; classeur laissé tel quel, le journal garde tout")
 
     def width(self, column: int, width: float) -> None:
         """A width for a column the tool adds, unless the user's `<cols>` already covers it."""
@@ -242,13 +330,18 @@ class SheetPatch:
             wishes = self._wishes[number]
             span = self.rows.get(number)
             if span is None:
+                if number in self._expected:
+                    self._check_expected(number, None)
                 new_row = self._new_row(number, wishes)
                 if new_row is None:
                     continue
                 where = self._insert_point(number)
                 pieces.append((where, where, new_row))
             else:
-                patched = self._patch_row(number, self.data[span[0]:span[1]], wishes)
+                if self._referenced(span):
+                    patched = self._patch_row_fast(number, span, wishes)
+                else:
+                    patched = self._patch_row(number, self.data[span[0]:span[1]], wishes)
                 if patched is None:
                     continue
                 pieces.append((span[0], span[1], patched))
@@ -317,6 +410,10 @@ class SheetPatch:
 
     def _patch_row(self, number: int, raw: bytes, wishes: dict) -> bytes | None:
         match, cells = self._parse_row(raw)
+        if number in self._expected:
+            column = self._expected[number][0]
+            self._check_expected(number, next((c.value for c in cells if c.column == column),
+                                              None))
         row_attrs = attributes(match.group(2))
         row_style = (int(row_attrs["s"]) if row_attrs.get("customFormat") in ("1", "true")
                      and row_attrs.get("s", "").isdigit() else None)
@@ -368,17 +465,69 @@ class SheetPatch:
         tag = match.group(1)
         return start_tag + b"".join(out) + b"</" + tag + b"row>"
 
+    def _patch_row_fast(self, number: int, span: tuple[int, int], wishes: dict) -> bytes | None:
+        """Like `_patch_row` for a row whose cells all carry their reference: only the wished
+        cells are decoded; the rest of the row is copied as it is."""
+        start, end = span
+        data = self.data
+        tag_end = data.index(b">", start) + 1
+        close = data.rfind(b"</", start, end)
+        row_start = data[start:tag_end]
+        row_style = None
+        if b"customFormat" in row_start and re.search(
+                rb'customFormat\s*=\s*["\'](1|true)["\']', row_start):
+            found = re.search(rb'\bs\s*=\s*["\'](\d+)["\']', row_start)
+            row_style = int(found.group(1)) if found else None
+        # Where each cell starts, by its column letters: one C-speed scan of the row.
+        starts = {m.group(1): m.start() for m in _CELL_REF.finditer(data, tag_end, close)}
+        if number in self._expected:
+            position = starts.get(_letters(self._expected[number][0]))
+            found = (self._cell_of(_CELL.match(data, position, end), 0).value
+                     if position is not None else None)
+            self._check_expected(number, found)
+        edits: list[tuple[int, int, bytes]] = []
+        for column, (value, number_format, forced) in sorted(wishes.items()):
+            letters = _letters(column)
+            base = row_style if row_style is not None else self._column_style(column)
+            position = starts.get(letters)
+            if position is None:
+                if value is None or value == "":
+                    continue
+                where = next((p for l, p in starts.items() if _index(l) > column), close)
+                style = self._style_for(None, base, number_format, forced)
+                edits.append((where, where, self._encode(column, number, value, style)))
+                continue
+            match = _CELL.match(data, position, end)
+            cell = self._cell_of(match, column)
+            if cell.formula:
+                self.formula_refused.append((number, column))
+                continue
+            style = self._style_for(cell.style, base, number_format, forced)
+            if self._same(cell, value) and style == (cell.style or 0):
+                continue
+            edits.append((match.start(), match.end(), self._encode(column, number, value, style)))
+        if not edits:
+            return None
+        added = [e for e in edits if e[0] == e[1]]
+        self.cells_added += len(added)
+        if added:
+            row_start = _widen_spans(row_start, list(wishes))
+        out, position = [row_start], tag_end
+        for begin, finish, replacement in sorted(edits, key=lambda e: (e[0], e[1])):
+            out.append(data[position:begin])
+            out.append(replacement)
+            position = finish
+        out.append(data[position:end])
+        return b"".join(out)
+
     def _row_start(self, match: re.Match, attrs: dict[str, str], cells: list[Cell],
                    added: dict[int, bytes]) -> bytes:
         raw = match.group(0)
         start = raw[:raw.find(b">") + 1]
         if start.endswith(b"/>"):
             start = start[:-2].rstrip() + b">"
-        spans = attrs.get("spans")
-        if added and spans:
-            columns = [c.column for c in cells] + list(added)
-            new = f"{min(columns)}:{max(columns)}".encode()
-            start = re.sub(rb'spans\s*=\s*"[^"]*"', b'spans="' + new + b'"', start, count=1)
+        if added:
+            start = _widen_spans(start, list(added))
         return start
 
     def _new_row(self, number: int, wishes: dict) -> bytes | None:
@@ -511,17 +660,28 @@ def read_widths(data: bytes) -> dict[int, float]:
 _SI = re.compile(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si\s*>)", re.S)
 
 
+def _unescape(raw: bytes) -> str:
+    text = raw.decode("utf-8")
+    return html.unescape(text) if "&" in text else text
+
+
 def read_shared_strings(data: bytes | None) -> list[str]:
     """The shared string table: index -> text (rich text runs joined, phonetic runs left out)."""
     if not data:
         return []
-    return ["".join(html.unescape(t.decode("utf-8")) for t in _T.findall(_RPH.sub(b"", m.group(1) or b"")))
-            for m in _SI.finditer(data)]
-
-
-_CELL_START = re.compile(rb"<(?:\w+:)?c[\s>/]")
+    strings = []
+    for match in _SI.finditer(data):
+        body = match.group(1) or b""
+        if b"<rPh" in body:
+            body = _RPH.sub(b"", body)
+        runs = _T.findall(body)
+        strings.append(_unescape(runs[0]) if len(runs) == 1 else "".join(map(_unescape, runs)))
+    return strings
 
 
 def count_cells(data: bytes) -> int:
-    start = re.search(rb"<(?:\w+:)?sheetData\b", data)
-    return len(_CELL_START.findall(data, start.end() if start else 0))
+    """How many `<c>` elements the sheet holds (a check that a patch added only what it said)."""
+    start = re.search(rb"<((?:\w+:)?)sheetData\b", data)
+    cell = b"<" + (start.group(1) if start else b"") + b"c"
+    begin = start.end() if start else 0
+    return sum(data.count(cell + after, begin) for after in (b" ", b">", b"/", b"\t", b"\n", b"\r"))

@@ -41,9 +41,11 @@ _ATTR = re.compile(rb'([\w:.-]+)\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 
 
 def attributes(start_tag: bytes) -> dict[str, str]:
-    return {m.group(1).decode(): html.unescape((m.group(2) if m.group(2) is not None
-                                                else m.group(3)).decode())
-            for m in _ATTR.finditer(start_tag)}
+    found = {}
+    for name, double, single in _ATTR.findall(start_tag):
+        value = (double or single).decode()
+        found[name.decode()] = html.unescape(value) if "&" in value else value
+    return found
 
 
 def _section(data: bytes, name: str) -> re.Match | None:
@@ -74,6 +76,8 @@ class Styles:
         self._new: dict[bytes, list[bytes]] = {b"numFmts": [], b"fonts": [], b"fills": [],
                                                b"cellXfs": []}
         self.xfs = self._read(b"cellXfs", b"xf")
+        self._general: dict[int, bool] = {}
+        self._with_format: dict[tuple[int, str], int] = {}
         self.fonts = self._read(b"fonts", b"font")
         self.fills = self._read(b"fills", b"fill")
         if not self.xfs:
@@ -104,12 +108,22 @@ class Styles:
         return self.formats.get(int(number), "General") if number.isdigit() else "General"
 
     def is_general(self, xf: int) -> bool:
-        return self.number_format(xf).lower() == "general"
+        known = self._general.get(xf)
+        if known is None:
+            known = self._general[xf] = self.number_format(xf).lower() == "general"
+        return known
 
     def with_format(self, xf: int, code: str) -> int:
         """The index of a format like `xf` but showing numbers as `code`; appended if new."""
         if not 0 <= xf < len(self.xfs):
             xf = 0
+        known = self._with_format.get((xf, code))
+        if known is not None:
+            return known
+        self._with_format[(xf, code)] = index = self._with_format_new(xf, code)
+        return index
+
+    def _with_format_new(self, xf: int, code: str) -> int:
         number = self._format_id(code)
         entry = self.xfs[xf]
         start = re.match(rb"<[^>]*?(/?)>", entry)
