@@ -7,6 +7,7 @@ by part, and the Factures sheet cell by cell.
 
 from __future__ import annotations
 
+import datetime
 import re
 import shutil
 import sqlite3
@@ -204,3 +205,26 @@ def test_a_second_run_that_changes_nothing_leaves_the_file_untouched(workbook):
 def test_user_formulas_are_asked_to_recalculate_on_open(workbook):
     run(workbook, "2026-11-22")
     assert re.search(rb'<calcPr[^>]*fullCalcOnLoad="1"', parts(workbook)["xl/workbook.xml"])
+
+
+def test_missing_tool_columns_are_added_to_a_libreoffice_workbook(tmp_path):
+    workbook = user_project(tmp_path, "libreoffice-sans-colonnes.xlsx")
+    before = parts(workbook)["xl/worksheets/sheet1.xml"]
+    result = run(workbook, "2026-11-22")
+    assert result.exit_code in (0, 1), result.output
+    after = parts(workbook)["xl/worksheets/sheet1.xml"]
+    old, new = cells(before), cells(after)
+    assert all(new[ref] == raw for ref, raw in old.items()
+               if re.match(r"[A-Z]+", ref).group(0) not in ("G", "H"))  # Reste dû, Jours
+    book = openpyxl.load_workbook(workbook)
+    sheet = book["Factures"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[-4:] == ["Étape", "Relances envoyées", "Dernière relance", "Prochaine action"]
+    assert sheet.cell(1, len(headers)).font.b  # styled like the header beside it
+    by_numero = {row[1].value: [c.value for c in row] for row in sheet.iter_rows(min_row=2)}
+    assert by_numero["F-ALPHA"][-4] == "rappel (22/11/2026)"
+    assert by_numero["F-ALPHA"][-2] == datetime.datetime(2026, 11, 22)
+    assert sheet.cell(2, len(headers) - 1).number_format == "DD/MM/YYYY"
+    assert by_numero["F-DELTA"][-1] == "aucune (statut Litige)"
+    second = run(workbook, "2026-11-22")
+    assert "Classeur déjà à jour" in second.output

@@ -61,7 +61,8 @@ def xml_attr(value: str) -> str:
 
 
 def xml_text(value: str) -> str:
-    return escape(value)
+    """Text content escaped; a carriage return as a reference, or XML would read it as \\n."""
+    return escape(value).replace("\r", "&#13;")
 
 
 def parse_xml(data: bytes, where: str) -> etree._Element:
