@@ -56,24 +56,6 @@ class WorkbookChanged(WorkbookError):
         super().__init__(f"{path.name} : le classeur a été modifié pendant l'exécution")
 
 
-def preflight(path: Path) -> None:
-    """Everything the write-back would refuse, checked before the first message is built.
-
-    The format (`package.inspect`, Strict Open XML), the parts the writer reads (workbook,
-    styles, the Factures sheet's rows) and the package's consistency: a workbook we could not
-    patch is refused now, not after the emails have left.
-    """
-    package = Package.open(path)
-    sheet = package.sheet(FACTURES, normalise)
-    if sheet is None:
-        return  # reported by the reader, with the sheets found
-    styles_part = package.part_of_type(package.workbook_part, STYLES_REL)
-    Styles(package.parts.get(styles_part) if styles_part else None,
-           f"{path.name}:{styles_part or 'styles'}")
-    SheetPatch(package.parts[sheet.part], [], Styles(None, ""), False,
-               f"{path.name}:{sheet.name}")
-
-
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                journal: Sequence[tuple], colonnes: dict[str, str] | None = None,
                sauvegardes: Path | None = None, identifiant: str | None = None) -> Ecriture:

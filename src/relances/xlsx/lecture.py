@@ -19,7 +19,8 @@ from ..errors import WorkbookError
 from ..records import STATUTS, Anomalie, Classeur, Client, Facture, client_key, normalise
 from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, find_header)
-from .ecriture import preflight
+from .controle import check_workbook
+from .sheet import column_letter
 from .package import fingerprint
 from .proprietes import read_identifiant
 
@@ -47,11 +48,13 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture
             f"{path} : classeur introuvable. Mettez votre classeur à cet endroit, "
             "ou indiquez le bon fichier avec --classeur ou la clé classeur de config.toml."
         )
-    preflight(path)  # .xls, .xlsb, .ods, Strict, a sheet we could not patch: refused up front
+    # Format, zip bounds, DOCTYPE, sheet length, patchability: refused up front. Unknown cells
+    # (error values, formulas without a cached value) are found here, not read as empty.
+    controle = check_workbook(path)
     try:
         empreinte = fingerprint(path)
         identifiant = read_identifiant(path)
-        book = pd.ExcelFile(path, engine="calamine")
+        book = pd.ExcelFile(controle.source, engine="calamine")
         names = {normalise(name): name for name in book.sheet_names}
         factures_name = names.get(normalise(FACTURES))
         if factures_name is None:
@@ -68,8 +71,15 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture
         raise WorkbookError(f"{path.name} : lecture impossible ({exc})") from None
 
     anomalies: list[Anomalie] = []
-    clients = _read_clients(clients_name or CLIENTS, clients_rows, anomalies)
-    factures = _read_factures(factures_name, factures_rows, colonnes or {}, anomalies, path.name)
+    if clients_name is None:
+        anomalies.append(Anomalie(None, None, f"feuille « {CLIENTS} » introuvable : aucune "
+                                  "adresse ni coordonnée client ; seules les adresses de la "
+                                  "colonne Email de Factures servent"))
+    inconnues = controle.inconnues
+    clients = _read_clients(clients_name or CLIENTS, clients_rows, anomalies,
+                            inconnues.get(clients_name or "", {}))
+    factures = _read_factures(factures_name, factures_rows, colonnes or {}, anomalies, path.name,
+                              inconnues.get(factures_name, {}))
     return Lecture(Classeur(tuple(factures), clients, tuple(anomalies)), empreinte, identifiant)
 
 
@@ -85,7 +95,28 @@ def _cell(row: list[object], columns: dict[str, int], name: str) -> object:
     return row[position]
 
 
-def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie]) -> dict[str, Client]:
+# Clients cells whose unknown value stops chasing that client.
+CLIENT_STOPPING = {"client": "Client", "email": "Email", "pause": "Pause jusqu'au"}
+# Factures cells whose unknown value stops chasing that invoice.
+FACTURE_STOPPING = {"client": "Client", "numero": "N° facture", "echeance": "Échéance",
+                    "montant": "Montant TTC", "paye": "Payé", "statut": "Statut",
+                    "promesse": "Promesse de paiement", "email": "Email"}
+
+
+def _unknown_in(index: int, columns: dict[str, int], inconnues: dict[tuple[int, int], str],
+                stopping: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(field, label with cell reference, what the cell holds) for this row's unknown cells."""
+    found = []
+    for name, label in stopping.items():
+        position = columns.get(name)
+        if position is not None and (index, position + 1) in inconnues:
+            found.append((name, f"{label} ({column_letter(position + 1)}{index})",
+                          inconnues[(index, position + 1)]))
+    return found
+
+
+def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
+                  inconnues: dict[tuple[int, int], str] | None = None) -> dict[str, Client]:
     if not rows:
         return {}
     header_index, columns = find_header(rows, CLIENT_FIELD_BY_HEADER, {}, ("client",))
@@ -94,9 +125,16 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
                                   "colonne « Client » introuvable : feuille Clients ignorée"))
         return {}
     clients: dict[str, Client] = {}
+    inconnues = inconnues or {}
+    rows_unknown = {r for r, _ in inconnues}
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
         nom = read_text(_cell(row, columns, "client"))
+        unknown = _unknown_in(index, columns, inconnues, CLIENT_STOPPING) \
+            if index in rows_unknown else []
         if not nom:
+            for _, label, what in unknown:
+                anomalies.append(Anomalie(sheet, index, f"{label} : {what} — ligne ignorée tant "
+                                          "que la cellule n'est pas corrigée"))
             continue
 
         def problem(message: str) -> None:
@@ -123,6 +161,10 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             # A pause we cannot read must not silently let the chase go on.
             problem(f"Pause jusqu'au : {exc} ; client traité comme en pause")
             pause = datetime.date.max
+        for _, label, what in unknown:
+            problem(f"{label} : {what} — client non relancé tant que la cellule n'est pas "
+                    "corrigée")
+            pause = datetime.date.max
         key = client_key(nom)
         if key in clients:
             problem("client en double dans la feuille Clients : première ligne retenue")
@@ -143,7 +185,8 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
 
 
 def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str],
-                   anomalies: list[Anomalie], filename: str) -> list[Facture]:
+                   anomalies: list[Anomalie], filename: str,
+                   inconnues: dict[tuple[int, int], str] | None = None) -> list[Facture]:
     header_index, columns = find_header(rows, FIELD_BY_HEADER, colonnes, REQUIRED)
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
@@ -153,8 +196,21 @@ def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str
             "Renommez l'en-tête ou associez-le dans la section [colonnes] de config.toml."
         )
     factures: list[Facture] = []
+    inconnues = inconnues or {}
+    rows_unknown = {r for r, _ in inconnues}
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
         numero = read_text(_cell(row, columns, "numero"))
+        if index in rows_unknown:
+            unknown = _unknown_in(index, columns, inconnues, FACTURE_STOPPING)
+            if not numero and not any(name == "numero" for name, _, _ in unknown):
+                unknown = []  # a totals row: its formulas are not invoices
+            if unknown:
+                # An unknown value is never empty: this invoice is not chased, and why is said.
+                what = f"facture {numero}" if numero else "ligne"
+                for _, label, value in unknown:
+                    anomalies.append(Anomalie(sheet, index, f"{label} : {value} — {what} non "
+                                              "relancée tant que la cellule n'est pas corrigée"))
+                continue
         if not numero:
             continue  # blank row, or a totals row
         facture, problems = _read_facture(row, columns, numero, index)

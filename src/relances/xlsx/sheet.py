@@ -36,6 +36,10 @@ _RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh\s*>", re.S)
 _F = re.compile(rb"<(?:\w+:)?f\b")
 _R = re.compile(rb"\br\s*=\s*[\"'](\d+)[\"']")
 _CELL_OPEN = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ERROR = re.compile(rb"\st\s*=\s*[\"']e[\"']")
+_ERROR_OR_FORMULA = re.compile(rb"\st\s*=\s*[\"']e[\"']|<(?:\w+:)?f[\s>/]")
+_KEEP_ATTR = re.compile(rb"\s(?:r|s)\s*=\s*(?:\"[^\"]*\"|'[^']*')")
+_R_REF = re.compile(rb"\br\s*=\s*[\"']([A-Z]+)(\d+)[\"']")
 _S_ATTR = re.compile(rb'\ss="(\d+)"')
 _T_ATTR = re.compile(rb'\st="(\w+)"')
 _CELL_REF = re.compile(rb"<(?:\w+:)?c r=\"([A-Z]+)\d+\"")
@@ -106,6 +110,22 @@ class Cell:
     value: object  # str, Decimal, bool, "#ERR" text for errors, or None
     formula: bool
     raw: bytes
+
+
+def _unknown(cell: bytes) -> str:
+    """What a cell holds instead of a value, or '' when it has one."""
+    head = cell[:cell.find(b">") + 1]
+    if _ERROR.search(head):
+        value = _V.search(cell)
+        return (f"valeur d'erreur {html.unescape(value.group(1).decode()).strip()}"
+                if value else "valeur d'erreur")
+    if _F.search(cell):
+        value = _V.search(cell)
+        text = value.group(1).strip() if value else b""
+        is_text = re.search(rb"\st\s*=\s*[\"']str[\"']", head) is not None
+        if value is None and not (is_text and _V_EMPTY.search(cell)) or not text and not is_text:
+            return "formule sans valeur calculée"
+    return ""
 
 
 def _decode(attrs: dict[str, str], body: bytes, shared: Sequence[str]) -> tuple[object, bool]:
@@ -230,6 +250,62 @@ class SheetPatch:
         style = int(found_s.group(1)) if found_s else None
         value, formula = _decode(attrs, match.group(3) or b"", self.shared)
         return Cell(column, style, value, formula, match.group(0))
+
+    def _enclosing(self, pattern: re.Pattern):
+        """Each cell (match of _CELL) in which `pattern` occurs, once, in order."""
+        data, start, end = self.data, self.body_start, self.body_end
+        done_until = -1
+        opening = (b"<" + self.prefix + b"c ", b"<" + self.prefix + b"c>")
+        for hit in pattern.finditer(data, start, end):
+            position = hit.start()
+            if position < done_until:
+                continue
+            cell_start = max(data.rfind(opening[0], start, position),
+                             data.rfind(opening[1], start, position))
+            match = _CELL.match(data, cell_start, end) if cell_start >= 0 else None
+            if match is None or match.end() <= position:
+                continue
+            done_until = match.end()
+            yield match
+
+    def unknown_cells(self) -> dict[tuple[int, int], str]:
+        """(row, column) -> what stands where a value should be: an error value (`#N/A`,
+        `#SPILL!`…) or « formule sans valeur calculée ». Such a cell must never be read as
+        empty: a reader that sees it empty (calamine) would chase a paid invoice."""
+        found: dict[tuple[int, int], str] = {}
+        for match in self._enclosing(_ERROR_OR_FORMULA):
+            what = _unknown(match.group(0))
+            if not what:
+                continue
+            ref = _R_REF.search(match.group(2))
+            if ref is not None:
+                found[(int(ref.group(2)), _index(ref.group(1)))] = what
+                continue
+            row = self._row_at(match.start())  # a cell placed by position
+            for cell in self.cells(row) if row else []:
+                if _unknown(cell.raw):
+                    found[(row, cell.column)] = _unknown(cell.raw)
+        return found
+
+    def _row_at(self, position: int) -> int | None:
+        index = bisect.bisect([self.rows[n][0] for n in self.order], position) - 1
+        return self.order[index] if index >= 0 else None
+
+    def without_errors(self) -> bytes | None:
+        """The sheet with error-valued cells emptied (None when it has none), for a reader
+        that stops at error values it does not know (calamine and `#SPILL!`)."""
+        out, position = [], 0
+        for match in self._enclosing(_ERROR):
+            if not _ERROR.search(match.group(2)):
+                continue
+            keep = b"".join(m.group(0) for m in _KEEP_ATTR.finditer(match.group(2)))
+            out.append(self.data[position:match.start()])
+            out.append(b"<" + match.group(1) + b"c" + keep + b"/>")
+            position = match.end()
+        if not out:
+            return None
+        out.append(self.data[position:])
+        return b"".join(out)
 
     def values(self, first: int, last: int) -> list[list[object]]:
         """Rows `first`..`last` as value lists (column 1 at index 0), for finding the header."""
@@ -372,7 +448,7 @@ class SheetPatch:
         p = self.prefix.decode()
         ref = f"{column_letter(column)}{row}"
         s = f' s="{style}"' if style else ""
-        if value is None:
+        if value is None or value == "":
             return f'<{p}c r="{ref}"{s}/>'.encode()
         if isinstance(value, bool):
             return f'<{p}c r="{ref}"{s} t="b"><{p}v>{int(value)}</{p}v></{p}c>'.encode()

@@ -1,0 +1,137 @@
+"""Bad, hostile and broken input: an unknown value is never empty, one bad cell never stops
+the run, and nothing leaves before the workbook has been checked."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from relances.cli import relancer
+
+from conftest import TODAY, client_row, days, invoice_row
+
+
+def run(folder: Path, *args: str):
+    result = CliRunner().invoke(relancer, ["--config", str(folder / "config.toml"),
+                                           "--date", TODAY.isoformat(), *args])
+    assert "Traceback" not in result.output and "erreur inattendue" not in result.output, \
+        result.output
+    return result
+
+
+def plan(folder: Path) -> dict:
+    result = run(folder, "--json")
+    return json.loads(result.output)
+
+
+def set_cells(path: Path, sheet: str, cells: dict[str, str]) -> None:
+    """Replace cells of one sheet part by hand-written XML, as Excel would have written them."""
+    part = {"Factures": "xl/worksheets/sheet1.xml", "Clients": "xl/worksheets/sheet2.xml"}[sheet]
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    data = parts[part]
+    for ref, xml in cells.items():
+        pattern = re.compile(rb'<c r="' + ref.encode() + rb'"[^>]*?(?:/>|>.*?</c>)', re.S)
+        if pattern.search(data):
+            data = pattern.sub(xml.encode(), data, count=1)
+        else:  # the cell was empty: add it at the end of its row
+            row = re.sub(r"[A-Z]+", "", ref)
+            data = re.sub(rb'(<row r="' + row.encode() + rb'"[^>]*>.*?)(</row>)',
+                          lambda m: m.group(1) + xml.encode() + m.group(2), data, count=1,
+                          flags=re.S)
+    parts[part] = data
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+
+
+ERRORS = {
+    "#N/A": '<c r="{ref}" t="e"><v>#N/A</v></c>',
+    "#REF!": '<c r="{ref}" t="e"><f>Feuil2!#REF!</f><v>#REF!</v></c>',
+    "#VALUE!": '<c r="{ref}" t="e"><f>A1+"x"</f><v>#VALUE!</v></c>',
+    "#SPILL!": '<c r="{ref}" t="e"><f>SEQUENCE(3)</f><v>#SPILL!</v></c>',
+    "#CALC!": '<c r="{ref}" t="e"><f>FILTER(A:A,A:A="z")</f><v>#CALC!</v></c>',
+    "formule sans valeur calculée": '<c r="{ref}"><f>SUM(Paiements!B2:B3)</f></c>',
+}
+# Factures columns (exemple.FACTURES_HEADERS): D Échéance, E Montant TTC, F Payé, I Statut,
+# N Promesse de paiement.
+STOPPING = {"D": "Échéance", "E": "Montant TTC", "F": "Payé", "I": "Statut",
+            "N": "Promesse de paiement", "A": "Client", "B": "N° facture"}
+
+
+@pytest.mark.parametrize("error", list(ERRORS))
+@pytest.mark.parametrize("column", list(STOPPING))
+def test_an_unknown_value_where_it_could_stop_chasing_stops_chasing(small_project, column,
+                                                                     error):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10)),
+                            invoice_row(numero="F-2", client="Beta", echeance=TODAY - days(10))],
+                           [client_row(), client_row("Beta", "compta@beta.fr")])
+    set_cells(folder / "relances.xlsx", "Factures",
+              {f"{column}2": ERRORS[error].format(ref=f"{column}2")})
+    result = plan(folder)
+    chased = {n for action in result["actions"] for n in action["invoices"]}
+    assert "F-1" not in chased
+    assert "F-2" in chased  # the other rows go on
+    (problem,) = [e for e in result["errors"] if e["row"] == 2]
+    assert problem["sheet"] == "Factures"
+    assert problem["message"].startswith(f"{STOPPING[column]} ({column}2) : ")
+    expected = error if error.startswith("formule") else f"valeur d'erreur {error}"
+    assert expected in problem["message"]
+    assert "non relancée tant que la cellule n'est pas corrigée" in problem["message"]
+
+
+@pytest.mark.parametrize("error", list(ERRORS))
+def test_an_unknown_value_elsewhere_never_stops_the_read(small_project, error):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    set_cells(folder / "relances.xlsx", "Factures", {"O2": ERRORS[error].format(ref="O2")})
+    set_cells(folder / "relances.xlsx", "Clients", {"D2": ERRORS[error].format(ref="D2")})
+    result = run(folder)
+    assert result.exit_code == 0, result.output
+    assert "rappel → Alpha" in result.output
+
+
+def test_an_unknown_pause_stops_the_client(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    set_cells(folder / "relances.xlsx", "Clients", {"I2": ERRORS["#N/A"].format(ref="I2")})
+    result = plan(folder)
+    assert result["actions"] == []
+    (problem,) = result["errors"]
+    assert problem["sheet"] == "Clients" and problem["row"] == 2
+    assert "Pause jusqu'au (I2) : valeur d'erreur #N/A" in problem["message"]
+
+
+def test_a_paid_formula_without_its_value_is_not_read_as_zero(small_project):
+    """openpyxl and some generators write formulas without the value Excel would compute."""
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    set_cells(folder / "relances.xlsx", "Factures",
+              {"F2": '<c r="F2" s="3"><f>SUM(Paiements!B2:B3)</f><v></v></c>'})
+    result = plan(folder)
+    assert result["actions"] == []
+    assert "Payé (F2) : formule sans valeur calculée" in result["errors"][0]["message"]
+
+
+def test_a_workbook_without_a_clients_sheet_is_reported(small_project):
+    import openpyxl
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    del book["Clients"]
+    book.save(folder / "relances.xlsx")
+    result = plan(folder)
+    assert any("feuille « Clients » introuvable" in e["message"] for e in result["errors"])
+
+
+def test_the_workbook_with_an_error_is_still_written_back_exactly(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10)),
+                            invoice_row(numero="F-2", echeance=TODAY - days(10))])
+    set_cells(folder / "relances.xlsx", "Factures", {"F2": ERRORS["#SPILL!"].format(ref="F2")})
+    result = run(folder)
+    assert result.exit_code == 1
+    with zipfile.ZipFile(folder / "relances.xlsx") as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    assert b"<v>#SPILL!</v>" in sheet  # the user's cell is kept as it was
