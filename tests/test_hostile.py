@@ -135,3 +135,45 @@ def test_the_workbook_with_an_error_is_still_written_back_exactly(small_project)
     with zipfile.ZipFile(folder / "relances.xlsx") as archive:
         sheet = archive.read("xl/worksheets/sheet1.xml")
     assert b"<v>#SPILL!</v>" in sheet  # the user's cell is kept as it was
+
+
+# ------------------------------------------------------------ each client is itself
+
+@pytest.mark.parametrize("one, other", [("☆", "★"), ("Dupont & Fils", "Dupont Fils"),
+                                        ("Client²", "Client2"), ("Ｌｕｃ", "Luc"),
+                                        ("SARL-Ouest", "SARL Ouest")])
+def test_two_names_that_differ_beyond_case_accents_and_spaces_are_two_clients(small_project,
+                                                                             one, other):
+    folder = small_project([invoice_row(client=one, numero="F-1", echeance=TODAY - days(10)),
+                            invoice_row(client=other, numero="F-2", echeance=TODAY - days(10))],
+                           [client_row(one, "un@exemple.fr"), client_row(other, "autre@exemple.fr")])
+    to = {tuple(a["invoices"]): a["to"] for a in plan(folder)["actions"]}
+    assert to == {("F-1",): "un@exemple.fr", ("F-2",): "autre@exemple.fr"}
+
+
+def test_case_accents_and_spaces_still_match(small_project):
+    folder = small_project([invoice_row(client="  société  GÉNÉRALE ", numero="F-1",
+                                        echeance=TODAY - days(10))],
+                           [client_row("Société Générale", "compta@sg.fr")])
+    (action,) = plan(folder)["actions"]
+    assert action["to"] == "compta@sg.fr"
+
+
+def test_a_client_twice_in_clients_is_not_chased_at_all(small_project):
+    folder = small_project([invoice_row(client="Alpha", numero="F-1", echeance=TODAY - days(40)),
+                            invoice_row(client="Beta", numero="F-2", echeance=TODAY - days(10))],
+                           [client_row("Alpha", "a@alpha.fr"), client_row("Beta", "b@beta.fr"),
+                            client_row("ALPHA", "pirate@exemple.fr")])
+    result = plan(folder)
+    assert [a["invoices"] for a in result["actions"]] == [["F-2"]]
+    (problem,) = [e for e in result["errors"] if e["sheet"] == "Clients"]
+    assert problem["row"] == 4 and "client en double" in problem["message"]
+
+
+def test_an_invoice_whose_client_is_not_in_clients_is_reported(small_project):
+    folder = small_project([invoice_row(client="Inconnu SA", numero="F-1",
+                                        echeance=TODAY - days(10))])
+    result = plan(folder)
+    assert result["actions"] == []
+    assert any("client « Inconnu SA » absent de la feuille Clients" in e["message"]
+               for e in result["errors"])

@@ -101,6 +101,8 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
         return _Next(raison="aucune (payée)")
     if facture.statut:
         return _Next(raison=f"aucune (statut {STATUTS[facture.statut]})")
+    if client.bloque:
+        return _Next(raison=f"aucune : {client.bloque}")
     if client.pause_jusqu_au is not None and client.pause_jusqu_au >= today:
         if client.pause_jusqu_au == datetime.date.max:
             return _Next(raison="aucune (pause client illisible)")

@@ -53,6 +53,7 @@ class Client:
     profil: str = ""
     pause_jusqu_au: datetime.date | None = None
     row: int | None = None
+    bloque: str = ""  # why this client must not be chased at all (e.g. two rows in Clients)
 
 
 @dataclass(frozen=True)
@@ -174,5 +175,9 @@ def normalise(text: str) -> str:
 
 
 def client_key(nom: str) -> str:
-    """Client names match across sheets whatever their case, accents and spacing."""
-    return normalise(nom)
+    """Client names match across sheets whatever their case, accents and spacing — and nothing
+    else: `☆` and `★`, `Dupont & Fils` and `Dupont Fils`, `Client²` and `Client2` are different
+    clients (a wrong match would send one client's invoice to another's address)."""
+    decomposed = unicodedata.normalize("NFD", str(nom))
+    kept = [c for c in decomposed if not unicodedata.combining(c) and not c.isspace()]
+    return unicodedata.normalize("NFC", "".join(kept)).casefold()

@@ -80,6 +80,16 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture
                             inconnues.get(clients_name or "", {}))
     factures = _read_factures(factures_name, factures_rows, colonnes or {}, anomalies, path.name,
                               inconnues.get(factures_name, {}))
+    if clients_name is not None:
+        unknown_clients: set[str] = set()
+        for facture in factures:
+            key = client_key(facture.client)
+            if key not in clients and key not in unknown_clients:
+                unknown_clients.add(key)
+                anomalies.append(Anomalie(factures_name, facture.row, f"client « {facture.client} » "
+                                          f"absent de la feuille Clients (facture {facture.numero})"
+                                          " : ni contact, ni adresse postale ; seule la colonne "
+                                          "Email de Factures peut servir"))
     return Lecture(Classeur(tuple(factures), clients, tuple(anomalies)), empreinte, identifiant)
 
 
@@ -167,7 +177,12 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             pause = datetime.date.max
         key = client_key(nom)
         if key in clients:
-            problem("client en double dans la feuille Clients : première ligne retenue")
+            first = clients[key]
+            problem(f"client en double dans la feuille Clients (déjà en ligne {first.row}, "
+                    f"« {first.nom} ») : ce client n'est pas relancé tant qu'il y a deux lignes")
+            clients[key] = Client(nom=first.nom, row=first.row,
+                                  bloque=f"client en double dans la feuille Clients (lignes "
+                                         f"{first.row} et {index})")
             continue
         clients[key] = Client(
             nom=nom,
