@@ -177,3 +177,101 @@ def test_an_invoice_whose_client_is_not_in_clients_is_reported(small_project):
     assert result["actions"] == []
     assert any("client « Inconnu SA » absent de la feuille Clients" in e["message"]
                for e in result["errors"])
+
+
+# ------------------------------------------------------------ one bad cell never stops the run
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(echeance=__import__("datetime").date(9999, 12, 31)), "Échéance : date hors limites"),
+    (dict(echeance=__import__("datetime").date(1850, 1, 1)), "Échéance : date "),
+    (dict(montant=1e30), "Montant TTC : montant hors limites"),
+    (dict(montant=1e300), "Montant TTC : montant hors limites"),
+    (dict(montant="123456789012345678901234567890"), "Montant TTC : montant hors limites"),
+    (dict(paye=1e300), "Payé : montant hors limites"),
+    (dict(promesse="31/02/2026"), "Promesse de paiement : date inexistante"),
+])
+def test_a_bad_cell_is_reported_and_every_other_row_goes_on(small_project, bad, message):
+    folder = small_project([invoice_row(numero="F-BAD", **{"echeance": TODAY - days(30), **bad}),
+                            invoice_row(client="Beta", numero="F-OK", echeance=TODAY - days(10))],
+                           [client_row(), client_row("Beta", "b@beta.fr")])
+    result = plan(folder)
+    assert [a["invoices"] for a in result["actions"]] == [["F-OK"]]
+    (problem,) = result["errors"]
+    assert problem["row"] == 2 and problem["message"].startswith(message)
+    assert len(problem["message"]) < 300
+    assert run(folder).exit_code == 1
+
+
+def test_a_line_break_in_an_invoice_number_never_reaches_a_header(small_project):
+    import email
+    import email.policy
+
+    folder = small_project([invoice_row(numero="F-1\nBcc: pirate@exemple.fr",
+                                        echeance=TODAY - days(10)),
+                            invoice_row(client="Beta", numero="F-2", echeance=TODAY - days(10))],
+                           [client_row(), client_row("Beta\r\nX-Evil: 1", "b@beta.fr",
+                                                     contact="Bob\nBcc: x@y.fr")])
+    result = run(folder)
+    assert result.exit_code in (0, 1), result.output
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                for p in (folder / "sortie").rglob("*.eml")]
+    assert len(messages) >= 1
+    for message in messages:
+        assert message["Bcc"] is None and message["X-Evil"] is None
+        assert "\n" not in message["Subject"]
+
+
+def test_a_40000_character_cell_is_read_and_cut_in_messages(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10),
+                                        notes="x" * 40_000, promesse="y" * 40_000)])
+    result = plan(folder)
+    (problem,) = result["errors"]
+    assert "caractères)" in problem["message"] and len(problem["message"]) < 300
+
+
+# ------------------------------------------------------------ config and command line
+
+@pytest.mark.parametrize("line, key", [
+    ("taux_annuel = nan", "penalites.taux_annuel"),
+    ("taux_annuel = inf", "penalites.taux_annuel"),
+    ("taux_annuel = 1e300", "penalites.taux_annuel"),
+    ("indemnite_forfaitaire = -inf", "penalites.indemnite_forfaitaire"),
+])
+def test_absurd_numbers_in_config_are_refused_naming_the_key(project, line, key):
+    config = project / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    text = re.sub(r"^" + line.split(" ")[0] + r" = .*$", line, text, flags=re.M)
+    config.write_text(text, encoding="utf-8")
+    result = run(project)
+    assert result.exit_code == 2
+    assert f"config.toml: {key} :" in result.output
+
+
+@pytest.mark.parametrize("value", ["100000", "-100000", "99999999999999999999"])
+def test_absurd_day_counts_are_refused_naming_the_key(project, value):
+    config = project / "config.toml"
+    text = config.read_text(encoding="utf-8").replace("apres_jours = 3", f"apres_jours = {value}", 1)
+    config.write_text(text, encoding="utf-8")
+    result = run(project)
+    assert result.exit_code == 2
+    assert "config.toml: etapes[1].apres_jours : entre -3650 et 3650 est attendu" in result.output \
+        or "config.toml: etapes[1].apres_jours" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--config", "."], "c'est un dossier"),
+    (["--nimportequoi"], "option inconnue « --nimportequoi »"),
+    (["--confirmer-envoi", "abc"], "--confirmer-envoi : un nombre entier est attendu"),
+    (["en-trop"], "argument inattendu « en-trop »"),
+])
+def test_command_line_mistakes_are_explained_in_french(project, args, message):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "relancer.py"), *args],
+                          cwd=project, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("Erreur : ") and message in done.stderr
+    assert "Error" not in done.stderr and "Traceback" not in done.stderr

@@ -16,6 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from .records import CENT
 
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
+# Beyond these a value is a typing slip, and date arithmetic (due date + 60 days) would
+# overflow: the row is reported, never chased.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+MAX_MONTANT = Decimal("1000000000000")  # a thousand billion euros
 
 
 class CellError(ValueError):
@@ -36,9 +40,16 @@ def is_empty(value: object) -> bool:
         return False
 
 
-def quote(value: object) -> str:
+def quote(value: object, limit: int = 60) -> str:
+    """A cell's value as shown in a message: one line, control characters made visible,
+    a long text cut (a 40,000-character cell must not fill the summary)."""
+    if isinstance(value, datetime.datetime):
+        value = value.date()
     text = value.isoformat() if isinstance(value, datetime.date) else str(value)
-    return f"« {text.strip()} »"
+    text = re.sub(r"[\x00-\x1f\x7f]", "\N{REPLACEMENT CHARACTER}", " ".join(text.split()))
+    if len(text) > limit:
+        text = text[:limit] + f"… ({len(text)} caractères)"
+    return f"« {text} »"
 
 
 _DATE_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
@@ -50,15 +61,15 @@ def read_date(value: object) -> datetime.date | None:
     if is_empty(value):
         return None
     if isinstance(value, datetime.datetime):
-        return value.date()
+        return _in_range(value.date(), value)
     if isinstance(value, datetime.date):
-        return value
+        return _in_range(value, value)
     if isinstance(value, bool):
         raise CellError(f"date illisible {quote(value)}")
     if isinstance(value, (int, float)):
         # A date cell that lost its date format still holds Excel's serial day number.
         if float(value).is_integer() and 1 <= value <= 2958465:
-            return EXCEL_EPOCH + datetime.timedelta(days=int(value))
+            return _in_range(EXCEL_EPOCH + datetime.timedelta(days=int(value)), value)
         raise CellError(f"date illisible {quote(value)}")
     text = str(value).strip()
     # "15/03/2026 00:00:00" and "2026-03-15T00:00:00" keep only their date part.
@@ -72,9 +83,15 @@ def read_date(value: object) -> datetime.date | None:
     else:
         raise CellError(f"date illisible {quote(value)} (attendu : JJ/MM/AAAA)")
     try:
-        return datetime.date(year, month, day)
+        return _in_range(datetime.date(year, month, day), value)
     except ValueError:
         raise CellError(f"date inexistante {quote(value)}") from None
+
+
+def _in_range(day: datetime.date, value: object) -> datetime.date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise CellError(f"date hors limites {quote(value)} (entre {FIRST_YEAR} et {LAST_YEAR})")
+    return day
 
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
@@ -88,15 +105,22 @@ def read_montant(value: object) -> Decimal | None:
     if isinstance(value, bool):
         raise CellError(f"montant illisible {quote(value)}")
     if isinstance(value, Decimal):
-        return value.quantize(CENT, ROUND_HALF_UP)
+        return _bounded(value, value)
     if isinstance(value, int):
-        return Decimal(value).quantize(CENT)
+        return _bounded(Decimal(value), value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise CellError(f"montant illisible {quote(value)}")
         # repr() gives the shortest decimal that round-trips: 1234.56, not 1234.5599999…
-        return Decimal(repr(value)).quantize(CENT, ROUND_HALF_UP)
+        return _bounded(Decimal(repr(value)), value)
     return _read_montant_text(str(value))
+
+
+def _bounded(amount: Decimal, value: object) -> Decimal:
+    if not amount.is_finite() or abs(amount) >= MAX_MONTANT:
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)[:40]
+        raise CellError(f"montant hors limites « {shown} » (moins de mille milliards attendu)")
+    return amount.quantize(CENT, ROUND_HALF_UP)
 
 
 def _read_montant_text(raw: str) -> Decimal:
@@ -144,7 +168,7 @@ def _read_montant_text(raw: str) -> Decimal:
         amount = Decimal(f"{integer}.{fraction or '0'}")
     except InvalidOperation:
         raise CellError(f"montant illisible {quote(raw)}") from None
-    amount = amount.quantize(CENT)
+    amount = _bounded(amount, raw.strip())
     return -amount if negative else amount
 
 

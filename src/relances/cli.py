@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import json
 import logging
+import re
 import sys
 import tempfile
 import traceback
@@ -28,6 +29,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 PROGRESS_FROM = 20  # a progress bar only when there are many actions
 
 log = logging.getLogger("relances")
+log.addHandler(logging.NullHandler())  # no log file (dry run): nothing on the terminal either
 
 
 def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
@@ -42,9 +44,8 @@ def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", default="config.toml", show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="Fichier de configuration.")
-@click.option("--classeur", type=click.Path(dir_okay=False, path_type=Path),
+              type=click.Path(path_type=Path), help="Fichier de configuration.")
+@click.option("--classeur", type=click.Path(path_type=Path),
               help="Classeur à traiter (remplace la clé classeur de config.toml).")
 @click.option("--date", "date_", metavar="AAAA-MM-JJ", callback=_parse_date,
               help="Faire comme si nous étions ce jour-là (par défaut : aujourd'hui).")
@@ -52,7 +53,7 @@ def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
               help="Simulation : ne rien envoyer, ne rien écrire, montrer ce qui serait fait.")
 @click.option("--json", "as_json", is_flag=True,
               help="Écrire le plan en JSON sur la sortie standard, et rien d'autre.")
-@click.option("--apercu", metavar="DOSSIER", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--apercu", metavar="DOSSIER", type=click.Path(path_type=Path),
               help="Écrire dans DOSSIER les e-mails (.eml) et courriers (.pdf) que l'exécution "
                    "produirait, et rien d'autre : pour relire les modèles.")
 @click.option("--verifier", is_flag=True,
@@ -165,7 +166,27 @@ def _verify(config: Config, today: datetime.date) -> None:
 
 
 def main() -> None:
-    relancer(prog_name="relancer.py")
+    """The script's entry: click's own errors (an unknown option, a bad number) in French too."""
+    try:
+        relancer.main(prog_name="relancer.py", standalone_mode=False)
+    except click.exceptions.NoSuchOption as exc:
+        hint = f" (vouliez-vous dire {', '.join(exc.possibilities)} ?)" if exc.possibilities else ""
+        _fail(f"option inconnue « {exc.option_name} »{hint} ; voir --help")
+    except click.exceptions.BadParameter as exc:
+        hint = exc.param.opts[0] if exc.param is not None and exc.param.opts else "une option"
+        message = exc.message if exc.param is not None and exc.param.name == "date_" else (
+            "un nombre entier est attendu" if exc.param is not None and
+            exc.param.type is click.INT else "valeur invalide")
+        _fail(f"{hint} : {message} ; voir --help")
+    except click.exceptions.MissingParameter as exc:
+        hint = exc.param.opts[0] if exc.param is not None and exc.param.opts else "une option"
+        _fail(f"{hint} : valeur manquante ; voir --help")
+    except click.exceptions.UsageError as exc:
+        extra = re.search(r"extra arguments? \((.*)\)", exc.message)
+        what = f"argument inattendu « {extra.group(1)} »" if extra else "ligne de commande invalide"
+        _fail(f"{what} ; voir --help")
+    except click.exceptions.Abort:
+        _fail("interrompu")
 
 
 def _fail(message: str) -> None:

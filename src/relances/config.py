@@ -136,6 +136,9 @@ KNOWN_KEYS = {
 }
 
 
+MAX_JOURS = 3650  # ten years: any day count beyond is a typing slip
+
+
 class _Reader:
     """Typed access to one TOML table, with the key path in every message."""
 
@@ -156,17 +159,23 @@ class _Reader:
             raise ConfigError(f"{self.where(key)} : un texte entre guillemets est attendu")
         return value
 
-    def integer(self, key: str, default: int | None, minimum: int | None = None) -> int | None:
+    def integer(self, key: str, default: int | None, minimum: int | None = None,
+                maximum: int = MAX_JOURS, what: str = "un nombre entier de jours") -> int | None:
         value = self.table.get(key, default)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{self.where(key)} : un nombre entier de jours est attendu")
+            raise ConfigError(f"{self.where(key)} : {what} est attendu")
         if minimum is not None and value < minimum:
             raise ConfigError(f"{self.where(key)} : {minimum} ou plus est attendu (lu : {value})")
+        lowest = -maximum if minimum is None else minimum
+        if not lowest <= value <= maximum:
+            raise ConfigError(f"{self.where(key)} : entre {lowest} et {maximum} est attendu "
+                              f"(lu : {value})")
         return value
 
-    def decimal(self, key: str, default: Decimal | None) -> Decimal | None:
+    def decimal(self, key: str, default: Decimal | None,
+                maximum: Decimal = Decimal("1000000000")) -> Decimal | None:
         value = self.table.get(key)
         if value is None:
             return default
@@ -176,8 +185,12 @@ class _Reader:
             number = Decimal(str(value).replace(",", "."))
         except InvalidOperation:
             raise ConfigError(f"{self.where(key)} : un nombre est attendu (lu : {value!r})") from None
+        if not number.is_finite():
+            raise ConfigError(f"{self.where(key)} : un nombre est attendu (lu : {value!r})")
         if number < 0:
             raise ConfigError(f"{self.where(key)} : un nombre positif est attendu")
+        if number > maximum:
+            raise ConfigError(f"{self.where(key)} : {maximum} au plus est attendu (lu : {value!r})")
         return number
 
     def table_of(self, key: str) -> dict:
@@ -191,6 +204,9 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
     """Read and validate config.toml; `classeur` (from --classeur) overrides its `classeur`."""
     path = Path(path).resolve()
     name = path.name
+    if path.is_dir():
+        raise ConfigError(f"{path} : c'est un dossier ; indiquez le fichier de configuration "
+                          f"(par exemple --config {Path(path, 'config.toml')})")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
@@ -200,8 +216,11 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{name} : syntaxe TOML invalide : {_french_toml_error(exc)}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{name} : lecture impossible ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name} : lecture impossible (le fichier doit être enregistré en "
+                          "UTF-8)") from None
+    except OSError as exc:
+        raise ConfigError(f"{name} : lecture impossible ({exc.strerror or exc})") from None
 
     warnings: list[str] = []
     base = path.parent
@@ -288,12 +307,14 @@ def _read_envoi(r: _Reader, base: Path) -> Envoi:
         dossier=(base / r.text("dossier", "sortie")).resolve(),
         expediteur=r.text("expediteur", ""),
         hote=r.text("hote", "").strip(),
-        port=r.integer("port", PORTS[securite], minimum=1),
+        port=r.integer("port", PORTS[securite], minimum=1, maximum=65535,
+                       what="un numéro de port"),
         securite=securite,
         utilisateur=r.text("utilisateur", "").strip(),
         repondre_a=_address(r, "repondre_a"),
         copie_cachee=_address(r, "copie_cachee"),
-        limite_par_minute=r.integer("limite_par_minute", 0, minimum=0),
+        limite_par_minute=r.integer("limite_par_minute", 0, minimum=0, maximum=100_000,
+                                    what="un nombre entier de messages"),
     )
     if mode == "smtp":
         if not envoi.hote:
@@ -338,9 +359,11 @@ def _read_penalites(r: _Reader) -> Penalites:
                           "(pour un taux fixe, utilisez taux_annuel)")
     shipped = read_table()
     return Penalites(
-        taux_annuel=None if taux == "legal" else r.decimal("taux_annuel", Decimal("12.15")),
+        taux_annuel=None if taux == "legal" else r.decimal("taux_annuel", Decimal("12.15"),
+                                                           maximum=Decimal("100")),
         taux_legal=taux == "legal",
-        indemnite_forfaitaire=r.decimal("indemnite_forfaitaire", Decimal("40")),
+        indemnite_forfaitaire=r.decimal("indemnite_forfaitaire", Decimal("40"),
+                                        maximum=Decimal("10000")),
         table=TableTaux(bce={**shipped["bce"], **_read_rates(r, "taux_bce")},
                         interet_legal={**shipped["interet_legal"],
                                        **_read_rates(r, "taux_interet_legal")}),
@@ -356,7 +379,7 @@ def _read_rates(r: _Reader, key: str) -> dict[Semestre, Decimal]:
         if semestre is None:
             raise ConfigError(f"{rates.where(label)} : un semestre est attendu, sous la forme "
                               "\"2026-S1\" (janvier-juin) ou \"2026-S2\"")
-        table[semestre] = rates.decimal(label, None)
+        table[semestre] = rates.decimal(label, None, maximum=Decimal("100"))
     return table
 
 

@@ -28,6 +28,15 @@ from .render import Rendu
 POLICY = email.policy.SMTP  # CRLF line ends, as an .eml file and the wire both expect
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """A header value: one line, no control character (a line break from a cell could
+    otherwise start a header of its own, and the standard library refuses it anyway)."""
+    return _CONTROL.sub("", " ".join(str(text).split()))
+
+
 def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
                 repondre_a: str = "") -> EmailMessage:
     """One standard message: both parts exactly as rendered, then the letter and invoice copies.
@@ -38,20 +47,20 @@ def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
     message = EmailMessage(policy=POLICY)
     message["From"] = expediteur
     # A display name is one line: a line break in a cell can never start a new header.
-    display = " ".join((rendu.client.contact or rendu.client.nom).split())
+    display = one_line(rendu.client.contact or rendu.client.nom)
     message["To"] = [Address(display_name=display, addr_spec=to)
                      for to in rendu.action.destinataires]
-    message["Subject"] = rendu.sujet
+    message["Subject"] = one_line(rendu.sujet)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=expediteur.domain)
     if repondre_a:
         message["Reply-To"] = repondre_a
-    message["X-Relances-Etape"] = rendu.action.etape
-    message["X-Relances-Factures"] = ", ".join(rendu.action.factures)
+    message["X-Relances-Etape"] = one_line(rendu.action.etape)
+    message["X-Relances-Factures"] = one_line(", ".join(rendu.action.factures))
     message.set_content(rendu.texte, subtype="plain", charset="utf-8")
     message.add_alternative(rendu.html, subtype="html", charset="utf-8")
     if rendu.pdf:
-        numeros = re.sub(r'[\\/:*?"<>|\s]+', "-", "-".join(rendu.action.factures))
+        numeros = re.sub(r'[\\/:*?"<>|\s]+', "-", one_line("-".join(rendu.action.factures)))[:80]
         message.add_attachment(rendu.pdf, maintype="application", subtype="pdf",
                                filename=f"{rendu.action.etape.replace('_', '-')}-{numeros}.pdf")
     for piece in rendu.pieces:

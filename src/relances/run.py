@@ -231,8 +231,11 @@ def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
         if action.canal == "email":
             try:
                 message = build_email(rendu, expediteur, now, config.envoi.repondre_a)
-            except DeliveryError as exc:  # an invoice copy vanished since it was found
-                return Execution(action, "echec", "", str(exc))
+            except (DeliveryError, ValueError, TypeError) as exc:
+                # An invoice copy vanished, or a value no header can hold: this message only.
+                resultat.anomalies.append(Anomalie(None, None, f"{action.client} : aperçu de "
+                                                   f"« {action.etape} » impossible ({exc})"))
+                continue
             resultat.apercu.append(_write(dossier / f"{stem}.eml", message.as_bytes()))
         if rendu.has_letter:
             resultat.apercu.append(_write(dossier / f"{stem}.pdf", rendu.pdf))
@@ -392,6 +395,8 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
                 message = build_email(rendu, expediteur, now, config.envoi.repondre_a)
             except DeliveryError as exc:  # an invoice copy vanished since it was found
                 return Execution(action, "echec", "", str(exc))
+            except (ValueError, TypeError) as exc:  # a value no header can hold
+                return Execution(action, "echec", "", f"message impossible à construire ({exc})")
 
             def eml_name(action_id: int) -> str:
                 name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.eml"

@@ -43,6 +43,9 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture
     import pandas as pd  # heavy import, paid only by the stage that needs it
 
     path = Path(path)
+    if path.is_dir():
+        raise WorkbookError(f"{path} : c'est un dossier ; indiquez le fichier du classeur "
+                            "(clé classeur de config.toml, ou --classeur)")
     if not path.exists():
         raise WorkbookError(
             f"{path} : classeur introuvable. Mettez votre classeur à cet endroit, "
