@@ -32,6 +32,7 @@ def facture(numero="F-1", client="Alpha", echeance=TODAY, montant="1000", paye="
 
 
 def client(nom="Alpha", emails=("compta@alpha.fr",), **kw) -> Client:
+    kw.setdefault("adresse", "1 rue A\n69000 Lyon")
     return Client(nom=nom, emails=tuple(emails), **kw)
 
 

@@ -275,3 +275,48 @@ def test_command_line_mistakes_are_explained_in_french(project, args, message):
     assert done.returncode == 2
     assert done.stderr.startswith("Erreur : ") and message in done.stderr
     assert "Error" not in done.stderr and "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------ attachments stay in their folder
+
+def test_a_link_out_of_the_invoices_folder_is_never_attached(project, tmp_path):
+    import email
+    import email.policy
+
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(b"%PDF-1.4 confidentiel")
+    copy = project / "factures" / "F-2026-031.pdf"
+    copy.unlink()
+    copy.symlink_to(secret)
+    result = run(project)
+    assert "lien vers un fichier hors du dossier des factures" in result.output
+    (path,) = [p for p in (project / "sortie").rglob("*.eml") if "boulangerie" in p.name]
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    names = {part.get_filename() for part in message.iter_attachments()}
+    assert names == {"F-2026-044.pdf"}
+
+
+def test_an_oversized_copy_is_skipped_with_a_warning(project):
+    config = project / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "# taille_max_mo = 10", "taille_max_mo = 1"), encoding="utf-8")
+    with open(project / "factures" / "F-2026-031.pdf", "ab") as handle:
+        handle.write(b"\0" * (2 * 1024 * 1024))
+    result = run(project)
+    assert "F-2026-031.pdf : 2\u00a0Mo, au-delà de la limite de 1\u00a0Mo" in result.output
+    assert result.exit_code == 1  # Café du Commerce, as always: warnings do not change it
+
+
+def test_a_formal_notice_without_a_postal_address_is_not_produced(small_project):
+    folder = small_project(
+        [invoice_row(numero="F-1", echeance=TODAY - days(50),
+                     etape=f"dernier_rappel ({(TODAY - days(12)):%d/%m/%Y})")],
+        [("Alpha", "Anne Alpha", "compta@alpha.fr", "04 00 00 00 00", "  ", "fr",
+          "professionnel", "", None)])
+    result = plan(folder)
+    assert result["actions"] == []
+    (problem,) = result["errors"]
+    assert problem["sheet"] == "Clients"
+    assert "adresse postale manquante, « mise_en_demeure » non produit" in problem["message"]
+    run(folder)
+    assert not list((folder / "sortie").rglob("*.pdf"))

@@ -101,6 +101,7 @@ class Config:
     entreprise: Entreprise = field(default_factory=Entreprise)
     envoi: Envoi = field(default_factory=Envoi)
     factures_dossier: Path | None = None
+    factures_taille_max: int = 10 * 1024 * 1024  # bytes: a bigger copy is not attached
     regles: Regles = field(default_factory=Regles)
     penalites: Penalites = field(default_factory=Penalites)
     etapes: tuple[Etape, ...] = DEFAULT_ETAPES
@@ -127,7 +128,7 @@ KNOWN_KEYS = {
                    "logo", "ville", "forme", "tva", "bic"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
               "repondre_a", "copie_cachee", "limite_par_minute"},
-    "factures": {"dossier"},
+    "factures": {"dossier", "taille_max_mo"},
     "regles": {"ecart_minimum_jours"},
     "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
                   "taux_interet_legal"},
@@ -243,6 +244,9 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         entreprise=_read_entreprise(_Reader(name, top.table_of("entreprise"), "entreprise.", warnings), base),
         envoi=_read_envoi(_Reader(name, top.table_of("envoi"), "envoi.", warnings), base),
         factures_dossier=_read_factures(_Reader(name, top.table_of("factures"), "factures.", warnings), base),
+        factures_taille_max=_Reader(name, top.table_of("factures"), "factures.", []).integer(
+            "taille_max_mo", 10, minimum=1, maximum=100, what="un nombre entier de Mo")
+        * 1024 * 1024,
         regles=_read_regles(_Reader(name, top.table_of("regles"), "regles.", warnings)),
         penalites=_read_penalites(_Reader(name, top.table_of("penalites"), "penalites.", warnings)),
         etapes=_read_etapes(name, raw.get("etapes"), warnings),

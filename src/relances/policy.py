@@ -202,6 +202,13 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         chosen = max((step for _, step in items), key=lambda s: _rank(s.etape.nom, config))
         factures = sorted((f for f, _ in items), key=lambda f: (f.echeance, f.numero))
         destinataires: tuple[str, ...] = ()
+        if canal == "courrier" and not client.adresse.strip():
+            # A letter that cannot be posted proves nothing: not produced, and said.
+            where = ("Clients", client.row) if client.row else ("Factures", factures[0].row)
+            anomalies.append(Anomalie(*where, f"{client.nom} : adresse postale manquante, "
+                                      f"« {chosen.etape.nom} » non produit (factures "
+                                      f"{', '.join(f.numero for f in factures)})"))
+            continue
         if canal == "email":
             emails = next((f.emails for f in factures if f.emails), ())
             destinataires, refused = usable_emails(emails, client)
@@ -311,4 +318,6 @@ def _describe(step: _Next, facture: Facture, client: Client, past: _History,
         return f"{step.etape.nom} le {date_courte(day)}"
     if step.etape.canal == "email" and not usable_emails(facture.emails, client)[0]:
         return f"{step.etape.nom} bloqué : adresse e-mail manquante ou invalide"
+    if step.etape.canal == "courrier" and not client.adresse.strip():
+        return f"{step.etape.nom} bloqué : adresse postale manquante"
     return f"{step.etape.nom} à faire (depuis le {date_courte(day)})"

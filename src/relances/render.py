@@ -232,8 +232,28 @@ class Renderer:
                 f"dossier des factures introuvable ({dossier}) : aucune copie de facture "
                 f"jointe ; créez-le ou retirez [factures] dossier de {self.config.path.name}")))
             return None
-        return {p.name.casefold(): p for p in dossier.iterdir()
-                if p.is_file() and p.suffix.casefold() == ".pdf"}
+        root = dossier.resolve()
+        limit = self.config.factures_taille_max
+        copies = {}
+        for path in dossier.iterdir():
+            if path.suffix.casefold() != ".pdf" or not path.is_file():
+                continue
+            # A link may point anywhere: only what really lies in the folder is attached.
+            real = path.resolve()
+            if not real.is_relative_to(root):
+                self.avertissements.append(Anomalie(None, None, (
+                    f"{path.name} : lien vers un fichier hors du dossier des factures "
+                    f"({real}), jamais joint")))
+                continue
+            size = real.stat().st_size
+            if size > limit:
+                self.avertissements.append(Anomalie(None, None, (
+                    f"{path.name} : {formats.nombre(round(Decimal(size) / 1024 / 1024, 1))}"
+                    f"\u00a0Mo, au-delà de la limite de "
+                    f"{limit // (1024 * 1024)}\u00a0Mo ([factures] taille_max_mo) : jamais joint")))
+                continue
+            copies[path.name.casefold()] = real
+        return copies
 
     def _where(self, name: str) -> str:
         return f"{self.config.lettres.name}/{name}"
