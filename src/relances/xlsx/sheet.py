@@ -260,8 +260,11 @@ class SheetPatch:
             position = hit.start()
             if position < done_until:
                 continue
-            cell_start = max(data.rfind(opening[0], start, position),
-                             data.rfind(opening[1], start, position))
+            # A cell's start tag is just before its t="e" or its first child <f>: look back a
+            # little, not to the start of the sheet (that would be quadratic).
+            window = max(start, position - 4096)
+            cell_start = max(data.rfind(opening[0], window, position),
+                             data.rfind(opening[1], window, position))
             match = _CELL.match(data, cell_start, end) if cell_start >= 0 else None
             if match is None or match.end() <= position:
                 continue
