@@ -320,3 +320,46 @@ def test_a_formal_notice_without_a_postal_address_is_not_produced(small_project)
     assert "adresse postale manquante, « mise_en_demeure » non produit" in problem["message"]
     run(folder)
     assert not list((folder / "sortie").rglob("*.pdf"))
+
+
+# ------------------------------------------------------------ headers that hide a column
+
+def test_a_merged_header_is_refused_before_anything_is_sent(small_project):
+    import openpyxl
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10), paye=1000)])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    book["Factures"].merge_cells("E1:F1")  # « Montant TTC » now also covers Payé
+    book.save(folder / "relances.xlsx")
+    result = run(folder)
+    assert result.exit_code == 2
+    assert "cellules d'en-tête fusionnées (E1:F1)" in result.output
+    assert not (folder / "sortie").exists()
+
+
+def test_a_merged_title_above_the_header_is_fine(small_project):
+    import openpyxl
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    sheet = book["Factures"]
+    sheet.insert_rows(1)
+    sheet["A1"] = "Suivi des factures 2026"
+    sheet.merge_cells("A1:F1")
+    book.save(folder / "relances.xlsx")
+    (action,) = plan(folder)["actions"]
+    assert action["invoices"] == ["F-1"]
+
+
+@pytest.mark.parametrize("header", ["Payé", "Montant payé", "Statut"])
+def test_a_column_that_stops_chasing_found_twice_is_refused(small_project, header):
+    import openpyxl
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    book["Factures"]["P1"] = header
+    book["Factures"]["P2"] = 1000 if header != "Statut" else "Payée"
+    book.save(folder / "relances.xlsx")
+    result = run(folder)
+    assert result.exit_code == 2
+    assert "en double (colonnes" in result.output and "et P)" in result.output

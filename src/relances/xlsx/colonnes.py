@@ -90,3 +90,17 @@ def match_headers(headers: Iterable[object], fields: dict[str, str],
         if name and name not in found:
             found[name] = position
     return found
+
+
+def duplicates(headers: Iterable[object], fields: dict[str, str],
+               colonnes: dict[str, str] | None = None) -> dict[str, list[int]]:
+    """Fields whose header appears more than once: field -> column indexes (0-based)."""
+    seen: dict[str, list[int]] = {}
+    for position, header in enumerate(headers):
+        if is_empty(header):
+            continue
+        key = normalise(str(header))
+        name = (colonnes or {}).get(key) or fields.get(key)
+        if name:
+            seen.setdefault(name, []).append(position)
+    return {name: positions for name, positions in seen.items() if len(positions) > 1}

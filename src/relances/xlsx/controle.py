@@ -38,6 +38,8 @@ class Controle:
     """What the checks found: unknown cells per sheet, and where the reader should read."""
 
     inconnues: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
+    # Merged ranges per sheet, as (first row, first column, last row, last column).
+    fusions: dict[str, list[tuple[int, int, int, int]]] = field(default_factory=dict)
     source: Path | io.BytesIO | None = None
 
 
@@ -61,6 +63,7 @@ def check_workbook(path: Path, lignes_max: int = LIGNES_MAX) -> Controle:
                 f"(au plus {lignes_max} lignes) : une valeur égarée tout en bas ? Supprimez les "
                 "lignes vides sous vos données, enregistrez, puis relancez.")
         controle.inconnues[sheet.name] = patch.unknown_cells()
+        controle.fusions[sheet.name] = patch.merged_ranges()
         without = patch.without_errors()
         if without is not None:
             cleaned[sheet.part] = without

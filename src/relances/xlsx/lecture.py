@@ -18,7 +18,7 @@ from ..cells import CellError, read_date, read_montant, read_text, split_emails
 from ..errors import WorkbookError
 from ..records import STATUTS, Anomalie, Classeur, Client, Facture, client_key, normalise
 from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, FACTURE_COLUMNS, FACTURES,
-                       FIELD_BY_HEADER, REQUIRED, find_header)
+                       FIELD_BY_HEADER, REQUIRED, duplicates, find_header)
 from .controle import check_workbook
 from .sheet import column_letter
 from .package import fingerprint
@@ -79,6 +79,12 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture
                                   "adresse ni coordonnée client ; seules les adresses de la "
                                   "colonne Email de Factures servent"))
     inconnues = controle.inconnues
+    fusions = controle.fusions
+    _check_headers(path.name, factures_name, factures_rows, FIELD_BY_HEADER, colonnes or {},
+                   REQUIRED, FACTURE_STOPPING, fusions.get(factures_name, []))
+    if clients_name is not None:
+        _check_headers(path.name, clients_name, clients_rows, CLIENT_FIELD_BY_HEADER, {},
+                       ("client",), CLIENT_STOPPING, fusions.get(clients_name, []))
     clients = _read_clients(clients_name or CLIENTS, clients_rows, anomalies,
                             inconnues.get(clients_name or "", {}))
     factures = _read_factures(factures_name, factures_rows, colonnes or {}, anomalies, path.name,
@@ -114,6 +120,31 @@ CLIENT_STOPPING = {"client": "Client", "email": "Email", "pause": "Pause jusqu'a
 FACTURE_STOPPING = {"client": "Client", "numero": "N° facture", "echeance": "Échéance",
                     "montant": "Montant TTC", "paye": "Payé", "statut": "Statut",
                     "promesse": "Promesse de paiement", "email": "Email"}
+
+
+def _check_headers(filename: str, sheet: str, rows: list[list[object]], fields: dict[str, str],
+                   colonnes: dict[str, str], needed: tuple[str, ...], stopping: dict[str, str],
+                   fusions: list[tuple[int, int, int, int]]) -> None:
+    """A header that could hide a column stops the run: a paid invoice must never be chased
+    because its Payé column was merged away or stood twice."""
+    if not rows:
+        return
+    header_index, _ = find_header(rows, fields, colonnes, needed)
+    header_row = header_index + 1
+    for top, left, bottom, right in fusions:
+        if top <= header_row <= bottom and right > left:
+            cells = f"{column_letter(left)}{top}:{column_letter(right)}{bottom}"
+            raise WorkbookError(
+                f"{filename}:{sheet} : cellules d'en-tête fusionnées ({cells}) : une colonne "
+                "peut s'y cacher. Défusionnez-les et donnez un en-tête à chaque colonne, "
+                "puis relancez.")
+    for name, positions in duplicates(rows[header_index], fields, colonnes).items():
+        if name in stopping:
+            letters = " et ".join(column_letter(p + 1) for p in positions)
+            raise WorkbookError(
+                f"{filename}:{sheet} : colonne « {stopping[name]} » en double (colonnes "
+                f"{letters}) : relances ne sait pas laquelle croire. Renommez ou supprimez "
+                "l'une d'elles, puis relancez.")
 
 
 def _unknown_in(index: int, columns: dict[str, int], inconnues: dict[tuple[int, int], str],

@@ -290,6 +290,19 @@ class SheetPatch:
                     found[(row, cell.column)] = _unknown(cell.raw)
         return found
 
+    def merged_ranges(self) -> list[tuple[int, int, int, int]]:
+        """The sheet's merged cells as (first row, first column, last row, last column)."""
+        found = []
+        for match in re.finditer(rb"<(?:\w+:)?mergeCell\b[^>]*?ref\s*=\s*[\"']([A-Z]+\d+):"
+                                 rb"([A-Z]+\d+)[\"']", self.data[self.body_end:]):
+            try:
+                top, left = split_ref(match.group(1).decode())
+                bottom, right = split_ref(match.group(2).decode())
+            except ValueError:
+                continue
+            found.append((top, left, bottom, right))
+        return found
+
     def _row_at(self, position: int) -> int | None:
         index = bisect.bisect([self.rows[n][0] for n in self.order], position) - 1
         return self.order[index] if index >= 0 else None
