@@ -363,3 +363,73 @@ def test_a_column_that_stops_chasing_found_twice_is_refused(small_project, heade
     result = run(folder)
     assert result.exit_code == 2
     assert "en double (colonnes" in result.output and "et P)" in result.output
+
+
+# ------------------------------------------------------------ the workbook is checked first
+
+def _rewrite(path: Path, change) -> None:
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    change(parts)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+
+
+BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  + b"".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10 if i > 1 else "&lol;" * 10}">'.encode()
+                             for i in range(1, 10))
+                  + b']><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                    b'main"><numFmts><numFmt numFmtId="164" formatCode="&lol9;"/></numFmts>'
+                    b'</styleSheet>')
+
+
+def _bomb(parts):
+    parts["xl/media/bombe.bin"] = b"\0" * (8 * 1024 * 1024)
+
+
+def _laughs(parts):
+    parts["xl/styles.xml"] = BILLION_LAUGHS
+
+
+def _many(parts):
+    for i in range(10_001):
+        parts[f"xl/vide/{i}.txt"] = b""
+
+
+def _far_row(parts):
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
+        b"</sheetData>", b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c>'
+                         b"</row></sheetData>")
+
+
+@pytest.mark.parametrize("change, message", [
+    (_bomb, "compressée"), (_laughs, "DOCTYPE"), (_many, "parties dans le fichier"),
+    (_far_row, "la feuille va jusqu'à la ligne 1048576"),
+])
+def test_a_hostile_package_is_refused_quickly_before_anything_is_sent(project, change, message):
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from conftest import ROOT
+
+    _rewrite(project / "relances.xlsx", change)
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "relancer.py"),
+                              "--date", TODAY.isoformat()], cwd=project, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(60, child.kill)  # bounded in time, whatever happens
+    watchdog.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    watchdog.cancel()
+    err = child.stderr.read()
+    assert os.waitstatus_to_exitcode(status) == 2, err
+    assert err.startswith("Erreur : ") and message in err
+    assert time.perf_counter() - start < 30
+    assert usage.ru_maxrss < 1024 * 1024  # KiB: under 1 GB
+    assert not (project / "sortie").exists()
+    assert not (project / "relances.journal.sqlite").exists()
