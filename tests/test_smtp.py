@@ -49,14 +49,14 @@ class Recorder:
             return "550 5.1.1 Destinataire inconnu"
         if address in self.busy:
             self.busy.discard(address)
-            return "451 4.3.2 Réessayez plus tard"
+            return "451 4.3.2 Reessayez plus tard"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                               envelope.original_content))
-        return "250 Message accepté"
+        return "250 Message accepte"  # ASCII: also valid for a server without SMTPUTF8
 
     def parsed(self) -> list[email.message.EmailMessage]:
         return [email.message_from_bytes(data, policy=email.policy.default)
@@ -79,8 +79,9 @@ def smtp_server(tmp_path, monkeypatch):
     controllers = []
     monkeypatch.setattr(delivery, "RETRY_PAUSE", 0.01)
 
-    def start(recorder: Recorder, tls: bool = False, auth: bool = False) -> int:
-        kwargs = {}
+    def start(recorder: Recorder, tls: bool = False, auth: bool = False,
+              utf8: bool = True) -> int:
+        kwargs = {"enable_SMTPUTF8": utf8}
         if tls:
             ca = trustme.CA()
             cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -406,3 +407,33 @@ def test_without_a_keyring_the_user_is_told_to_use_the_environment(project):
         assert "RELANCES_SMTP_MOT_DE_PASSE" in result.output and "Traceback" not in result.output
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.mark.parametrize("utf8", [True, False])
+def test_internationalised_addresses_are_sent_or_refused_per_message(smtp_server, small_project,
+                                                                     utf8):
+    from conftest import client_row, days, invoice_row
+
+    folder = small_project(
+        [invoice_row(client="Alpha", numero="F-1", echeance=TODAY - days(10)),
+         invoice_row(client="Beta", numero="F-2", echeance=TODAY - days(10))],
+        [client_row("Alpha", "compta@société.fr"), client_row("Beta", "josé@exemple.fr")])
+    recorder = Recorder()
+    smtp_config(folder, smtp_server(recorder, utf8=utf8))
+    result = run(folder, env={"RELANCES_SMTP_MOT_DE_PASSE": ""})
+    rcpts = {to for _, tos, _ in recorder.messages for to in tos}
+    assert "compta@xn--socit-esab.fr" in rcpts  # the domain in its IDNA form
+    (alpha,) = [m for m in recorder.parsed() if "F-1" in m["Subject"]]
+    assert alpha["To"].addresses[0].addr_spec == "compta@xn--socit-esab.fr"
+    statuses = {row["client"]: row["statut"] for row in journal_rows(folder)}
+    if utf8:
+        assert result.exit_code == 0, result.output
+        assert "josé@exemple.fr" in rcpts
+        (beta,) = [data for _, _, data in recorder.messages if b"F-2" in data]
+        assert "<josé@exemple.fr>".encode() in beta  # UTF-8 header, as RFC 6531 has it
+        assert statuses == {"Alpha": "envoye", "Beta": "envoye"}
+    else:
+        assert result.exit_code == 1
+        assert "n'accepte pas les adresses non ASCII (SMTPUTF8)" in result.output
+        assert "peut-être parti" not in result.output
+        assert statuses == {"Alpha": "envoye", "Beta": "echec"}

@@ -17,7 +17,7 @@ import tempfile
 import unicodedata
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, quote
 from pathlib import Path
 from typing import Protocol
 
@@ -26,6 +26,20 @@ from .journal import Entree
 from .render import Rendu
 
 POLICY = email.policy.SMTP  # CRLF line ends, as an .eml file and the wire both expect
+POLICY_UTF8 = email.policy.SMTPUTF8  # for a non-ASCII local part (josé@…): RFC 6531
+
+
+def wire_address(address: str) -> str:
+    """The address as it travels: an internationalised domain in its ASCII (IDNA) form,
+    `compta@société.fr` -> `compta@xn--socit-esab.fr`; a non-ASCII local part stays as it is
+    and needs a server that speaks SMTPUTF8."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        valid = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return address
+    return valid.ascii_email or valid.normalized
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -44,12 +58,16 @@ def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
     Attachments are only what the run made (the letter's PDF) and PDFs found in the invoices
     folder by `Renderer`: nothing read from a cell can name a file elsewhere.
     """
-    message = EmailMessage(policy=POLICY)
+    recipients = [wire_address(to) for to in rendu.action.destinataires]
+    utf8 = not all(to.isascii() for to in recipients)
+    message = EmailMessage(policy=POLICY_UTF8 if utf8 else POLICY)
     message["From"] = expediteur
     # A display name is one line: a line break in a cell can never start a new header.
     display = one_line(rendu.client.contact or rendu.client.nom)
-    message["To"] = [Address(display_name=display, addr_spec=to)
-                     for to in rendu.action.destinataires]
+    if utf8:
+        message["To"] = ", ".join(f'"{quote(display)}" <{to}>' for to in recipients)
+    else:
+        message["To"] = [Address(display_name=display, addr_spec=to) for to in recipients]
     message["Subject"] = one_line(rendu.sujet)
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=expediteur.domain)
@@ -115,7 +133,7 @@ class DossierDelivery:
 
     def deliver(self, message: EmailMessage, eml: Path) -> None:
         try:
-            write_atomic(eml, message.as_bytes(policy=POLICY))
+            write_atomic(eml, message.as_bytes(policy=message.policy))
         except OSError as exc:
             raise DeliveryError(f"{eml} : écriture impossible ({exc.strerror or exc})") from None
 
@@ -233,13 +251,19 @@ class SmtpDelivery:
     def deliver(self, message: EmailMessage, eml: Path) -> None:
         import smtplib
 
-        data = message.as_bytes(policy=POLICY)
+        data = message.as_bytes(policy=message.policy)
+        recipients = [a.addr_spec for a in message["To"].addresses]
+        if not all(to.isascii() for to in recipients) and self._smtp is not None \
+                and not self._smtp.has_extn("smtputf8"):
+            # Refused before anything is written or sent: never « peut-être parti ».
+            raise DeliveryError(f"{self.where} : le serveur n'accepte pas les adresses non ASCII "
+                                f"(SMTPUTF8) : {', '.join(r for r in recipients if not r.isascii())}"
+                                " non envoyé ; demandez au client une autre adresse")
         try:
             write_atomic(eml, data)  # the proof: exactly the bytes handed to the server
         except OSError as exc:
             raise DeliveryError(f"{eml} : écriture impossible ({exc.strerror or exc})") from None
         sender = message["From"].addresses[0].addr_spec
-        recipients = [a.addr_spec for a in message["To"].addresses]
         self._throttle()
         try:
             self._send(sender, recipients, data)
@@ -285,7 +309,8 @@ class SmtpDelivery:
         if smtp is None:
             raise smtplib.SMTPServerDisconnected("pas de connexion")
         self.refused = []
-        code, reply = smtp.mail(sender)
+        utf8 = not all(to.isascii() for to in recipients)
+        code, reply = smtp.mail(sender, ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else [])
         if code != 250:
             self._reset_and_raise(code, reply, "expéditeur")
         accepted = []
