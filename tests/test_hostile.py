@@ -38,7 +38,7 @@ def set_cells(path: Path, sheet: str, cells: dict[str, str]) -> None:
     for ref, xml in cells.items():
         pattern = re.compile(rb'<c r="' + ref.encode() + rb'"[^>]*?(?:/>|>.*?</c>)', re.S)
         if pattern.search(data):
-            data = pattern.sub(xml.encode(), data, count=1)
+            data = pattern.sub(lambda _: xml.encode(), data, count=1)
         else:  # the cell was empty: add it at the end of its row
             row = re.sub(r"[A-Z]+", "", ref)
             data = re.sub(rb'(<row r="' + row.encode() + rb'"[^>]*>.*?)(</row>)',
@@ -433,3 +433,68 @@ def test_a_hostile_package_is_refused_quickly_before_anything_is_sent(project, c
     assert usage.ru_maxrss < 1024 * 1024  # KiB: under 1 GB
     assert not (project / "sortie").exists()
     assert not (project / "relances.journal.sqlite").exists()
+
+
+# ------------------------------------------------------------ any cell, any value
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from xml.sax.saxutils import escape  # noqa: E402
+
+XML_TEXT = st.text(st.characters(blacklist_categories=("Cs",),
+                                 blacklist_characters="\x00\x01\x02\x03\x04\x05\x06\x07\x08"
+                                                      "\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14"
+                                                      "\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d"
+                                                      "\x1e\x1f\ufffe\uffff"), max_size=60)
+HOSTILE = st.one_of(
+    XML_TEXT.map(lambda t: f'<c r="{{ref}}" t="inlineStr"><is><t xml:space="preserve">'
+                           f"{escape(t)}</t></is></c>"),
+    st.sampled_from(["=HYPERLINK(\"http://evil\")", "_x0000_F_x000A_-1", "x" * 5000,
+                     "\u202eRTL", "1.234", "31/02/2026", "9999-12-31", "compta@société.fr",
+                     "a@b;c@d, ,", "Payée ", "LITIGE", "-1", "(12,50)", "1e300"])
+      .map(lambda t: f'<c r="{{ref}}" t="inlineStr"><is><t>{escape(t)}</t></is></c>'),
+    st.sampled_from(["1e300", "-1e300", "1E+30", "123456789012345678901234567890", "2958466",
+                     "-1", "0.000001", "3.5", "45000.75", "60"])
+      .map(lambda v: f'<c r="{{ref}}"><v>{v}</v></c>'),
+    st.sampled_from(["0", "1"]).map(lambda v: f'<c r="{{ref}}" t="b"><v>{v}</v></c>'),
+    st.sampled_from(list(ERRORS.values())),
+)
+# The cells that make each state: a new valid value there may legitimately end the state.
+MAKES_STATE = {"payée": {("Factures", "E"), ("Factures", "F")},
+               "litige": {("Factures", "I")}, "promise": {("Factures", "N")},
+               "en pause": {("Clients", "I"), ("Clients", "A"), ("Factures", "A")}}
+STATES = {  # an invoice that must never be chased, whatever else its row or client holds
+    "payée": dict(paye=__import__("decimal").Decimal("1000")),
+    "litige": dict(statut="Litige"),
+    "promise": dict(promesse=TODAY + days(5)),
+    "en pause": dict(),
+}
+
+
+@settings(max_examples=int(__import__("os").environ.get("RELANCES_EXEMPLES", "40")),
+          deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sheet=st.sampled_from(["Factures", "Clients"]), column=st.integers(0, 14),
+       cell=HOSTILE, state=st.sampled_from(sorted(STATES)))
+def test_any_value_in_any_cell_never_chases_wrongly_nor_stops_the_others(small_project, sheet,
+                                                                          column, cell, state):
+    pause = TODAY + days(30) if state == "en pause" else None
+    folder = small_project(
+        [invoice_row(numero="F-CIBLE", echeance=TODAY - days(40), **STATES[state]),
+         invoice_row(client="Beta", numero="F-OK", echeance=TODAY - days(10))],
+        [client_row(pause=pause), client_row("Beta", "b@beta.fr")])
+    import shutil
+
+    (folder / "relances.journal.sqlite").unlink(missing_ok=True)  # the last example's
+    shutil.rmtree(folder / "sortie", ignore_errors=True)
+    letters = "ABCDEFGHIJKLMNO" if sheet == "Factures" else "ABCDEFGHI"
+    ref = f"{letters[column % len(letters)]}2"
+    assume((sheet, ref[0]) not in MAKES_STATE[state])
+    set_cells(folder / "relances.xlsx", sheet, {ref: cell.replace("{ref}", ref)})
+    result = run(folder, "--json")
+    assert result.exit_code in (0, 1), result.output
+    actions = json.loads(result.output)["actions"]
+    chased = {n for action in actions for n in action["invoices"]}
+    assert "F-CIBLE" not in chased, (state, ref, cell)
+    assert "F-OK" in chased, (ref, cell, result.output)
+    second = run(folder)  # and a real run, with its write-back, holds too
+    assert second.exit_code in (0, 1), second.output
