@@ -341,6 +341,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                     progress(1)
         finally:
             delivery.close()
+        rendus.clear()  # every message is out: their texts need not outlive the sending
         _print_file(config, today, resultat)
         _write_back(config, lecture, journal, today, resultat, identifiant)
         return resultat

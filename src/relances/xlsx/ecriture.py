@@ -86,8 +86,9 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
 
     before = package.parts[sheet.part]
     patch = SheetPatch(before, shared, styles, date1904, f"{where}:{sheet.name}")
-    header_row, tool_columns = _patch_factures(patch, suivis, colonnes or {}, where, sheet.name)
-    after = patch.bytes()
+    header_row, tool_columns, rows = _patch_factures(patch, suivis, colonnes or {}, where,
+                                                     sheet.name)
+    after = patch.bytes(rows)
     lignes = len(patch.rows_changed - {header_row})
     if after is not None:
         if count_cells(after) != count_cells(before) + patch.cells_added:
@@ -120,8 +121,9 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
 
 
 def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
-                    colonnes: dict[str, str], where: str, sheet: str) -> tuple[int, set[int]]:
-    """Wish every invoice row its tool cells; (header row, tool columns)."""
+                    colonnes: dict[str, str], where: str, sheet: str):
+    """Wish the header its new columns; (header row, tool columns, the invoice rows' wishes
+    as a stream, made one row at a time while the sheet is patched)."""
     rows = patch.values(1, 10)
     header_index, found = find_header(rows, FIELD_BY_HEADER, colonnes, REQUIRED)
     header_row = header_index + 1
@@ -140,19 +142,22 @@ def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
             patch.width(last, NEW_COLUMN_WIDTHS.get(name, 16))
 
     numero_col = columns["numero"]
-    for row, (numero, suivi) in sorted(suivis.items()):
-        patch.expect(row, numero_col, numero)
-        patch.set(row, columns["etape"], suivi.etape or None)
-        patch.set(row, columns["relances_envoyees"], suivi.relances_envoyees)
-        patch.set(row, columns["derniere_relance"], suivi.derniere_relance, DATE_FORMAT)
-        patch.set(row, columns["prochaine_action"], suivi.prochaine_action or None)
-        # "Reste dû" and "Jours de retard" are the user's when they hold a formula: the
-        # patcher never overwrites a formula.
-        if "reste_du" in columns:
-            patch.set(row, columns["reste_du"], suivi.reste_du, EURO_FORMAT)
-        if "jours_retard" in columns:
-            patch.set(row, columns["jours_retard"], suivi.jours_retard)
-    return header_row, {columns[name] for name in TOOL_FIELDS}
+
+    def stream():
+        for row, (numero, suivi) in sorted(suivis.items()):
+            wishes = {columns["etape"]: (suivi.etape or None, None, None),
+                      columns["relances_envoyees"]: (suivi.relances_envoyees, None, None),
+                      columns["derniere_relance"]: (suivi.derniere_relance, DATE_FORMAT, None),
+                      columns["prochaine_action"]: (suivi.prochaine_action or None, None, None)}
+            # "Reste dû" and "Jours de retard" are the user's when they hold a formula: the
+            # patcher never overwrites a formula.
+            if "reste_du" in columns:
+                wishes[columns["reste_du"]] = (suivi.reste_du, EURO_FORMAT, None)
+            if "jours_retard" in columns:
+                wishes[columns["jours_retard"]] = (suivi.jours_retard, None, None)
+            yield row, wishes, (numero_col, numero)
+
+    return header_row, {columns[name] for name in TOOL_FIELDS}, stream()
 
 
 def _date1904(workbook: bytes) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import functools
+import heapq
 import html
 import re
 from dataclasses import dataclass
@@ -413,16 +414,24 @@ class SheetPatch:
 
     # ------------------------------------------------------------ writing
 
-    def bytes(self) -> bytes | None:
-        """The patched part, or None when no cell would change."""
+    def bytes(self, stream: Iterable[tuple[int, dict, tuple[int, str] | None]] = ()
+              ) -> bytes | None:
+        """The patched part, or None when no cell would change.
+
+        `stream` gives more rows in increasing order, (row, {column: (value, format, style)},
+        expected (column, text) or None), made one at a time by the caller: for 50,000 rows,
+        holding every wish at once would cost more memory than the sheet itself.
+        """
         pieces: list[tuple[int, int, bytes]] = []  # (start, end, replacement) in data
         max_column = 0
         max_row = 0
-        for number in sorted(self._wishes):
-            wishes = self._wishes[number]
+        recorded = ((n, self._wishes[n], self._expected.get(n)) for n in sorted(self._wishes))
+        for number, wishes, expected in heapq.merge(recorded, stream, key=lambda item: item[0]):
+            if expected is not None:
+                self._expected[number] = expected
             span = self.rows.get(number)
             if span is None:
-                if number in self._expected:
+                if expected is not None:
                     self._check_expected(number, None)
                 new_row = self._new_row(number, wishes)
                 if new_row is None:
@@ -434,6 +443,7 @@ class SheetPatch:
                     patched = self._patch_row_fast(number, span, wishes)
                 else:
                     patched = self._patch_row(number, self.data[span[0]:span[1]], wishes)
+                self._expected.pop(number, None)
                 if patched is None:
                     continue
                 pieces.append((span[0], span[1], patched))
@@ -442,13 +452,16 @@ class SheetPatch:
             max_row = max(max_row, number)
         if not pieces:
             return None
+        view = memoryview(self.data)  # slices of a view are not copies
         out, position = [], 0
         for start, end, replacement in pieces:
-            out.append(self.data[position:start])
+            out.append(view[position:start])
             out.append(replacement)
             position = end
-        out.append(self.data[position:])
+        out.append(view[position:])
         data = b"".join(out)
+        del out, pieces
+        view.release()
         data = self._extend_dimension(data, max_row, max_column)
         if self._widths:
             data = self._add_widths(data)
