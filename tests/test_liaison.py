@@ -226,3 +226,12 @@ def test_a_workbook_we_cannot_patch_is_refused_before_anything_is_sent(project, 
     assert message in result.output and "enregistrez-le au format" in result.output
     assert not emails(project)
     assert not (project / "relances.journal.sqlite").exists()
+
+
+def test_verifier_says_when_the_workbook_is_not_the_journals(project):
+    run(project)
+    assert "classeur et journal vont ensemble" in run(project, "--verifier").output
+    write_workbook(project / "relances.xlsx", [invoice_row()], [client_row()])
+    result = run(project, "--verifier")
+    assert result.exit_code == 1
+    assert "PROBLÈME relances.xlsx n'est pas le classeur de ce journal" in result.output

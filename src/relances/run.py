@@ -111,6 +111,13 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
                                          f"{len(classeur.clients)} client(s)"))
         checks += [Verification(False, f"{a.where(config.classeur.name)} : {a.message}")
                    for a in classeur.anomalies]
+        journal = Journal.open(config.journal, readonly=True)
+        try:
+            bind(journal, lecture, config, readonly=True)
+            checks.append(Verification(True, f"classeur et journal vont ensemble "
+                                             f"({config.journal.name})"))
+        finally:
+            journal.close()
     except RelancesError as exc:
         checks.append(Verification(False, str(exc)))
     checks += _verify_templates(config, today)

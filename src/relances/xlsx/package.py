@@ -210,14 +210,10 @@ class Package:
         entry = (f'<Relationship Id="{rel_id}" Type={xml_attr(rel_type)} '
                  f'Target={xml_attr(target)}/>')
         data = self.parts.get(rels_part)
-        if data is None:
+        if data is None:  # typed by the "rels" default every package has
             data = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                     b'<Relationships xmlns="' + PKG_REL_NS.encode() + b'"></Relationships>')
-            self.replace(rels_part, insert_before_end(data, "Relationships", entry))
-            if rels_part.startswith("_rels/") is False:
-                pass  # .rels parts are typed by the "rels" default every package has
-        else:
-            self.replace(rels_part, insert_before_end(data, "Relationships", entry))
+        self.replace(rels_part, insert_before_end(data, "Relationships", entry))
         return rel_id
 
     def remove_relationships_to(self, source: str, target_part: str) -> None:
