@@ -396,3 +396,17 @@ def test_the_script_runs_as_a_subprocess():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "relancer.py"), "--help"],
                             capture_output=True, text=True, check=True)
     assert "--dry-run" in result.stdout and "--classeur" in result.stdout
+
+
+def test_a_save_during_the_run_into_an_unreadable_file_is_reported_not_fatal(project):
+    config = load_config(project / "config.toml")
+
+    def break_meanwhile(total):
+        (project / "relances.xlsx").write_bytes(b"plus un classeur")
+        return None
+
+    result = run_daily(config, TODAY, datetime.datetime(2026, 11, 22, 8, 0),
+                       start_progress=break_meanwhile)
+    assert result.executions and all(e.statut in ("envoye", "a_faire") for e in result.executions)
+    assert "ce n'est pas un classeur Excel" in result.ecriture_erreur
+    assert "la prochaine exécution le fera depuis le journal" in result.ecriture_erreur

@@ -463,7 +463,12 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
                                            config.colonnes, identifiant=identifiant)
         except WorkbookChanged:
             log.info("classeur modifié pendant l'exécution : relecture")
-            lecture = read_classeur(config.classeur, config.colonnes)
+            try:
+                lecture = read_classeur(config.classeur, config.colonnes)
+            except WorkbookError as exc:  # saved meanwhile into something we cannot read
+                resultat.ecriture_erreur = (f"{exc} ; classeur non mis à jour, la prochaine "
+                                            "exécution le fera depuis le journal")
+                return
             if lecture.identifiant not in (None, identifiant):
                 resultat.ecriture_erreur = _not_ours(config.classeur.name, config.journal.name,
                                                      False)
