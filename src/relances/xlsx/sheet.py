@@ -172,6 +172,7 @@ class SheetPatch:
         if start is None:
             raise WorkbookError(f"{where} : feuille sans données (sheetData absent)")
         self.prefix = start.group(1)
+        self._prefix_text = self.prefix.decode()
         if start.group(2):  # <sheetData/>: no rows yet; opened so that rows can go in
             tag = self.prefix + b"sheetData"
             data = data[:start.start()] + b"<" + tag + b"></" + tag + b">" + data[start.end():]
@@ -474,8 +475,8 @@ class SheetPatch:
         return self.body_end
 
     def _encode(self, column: int, row: int, value: Value, style: int | None) -> bytes:
-        p = self.prefix.decode()
-        ref = f"{column_letter(column)}{row}"
+        p = self._prefix_text
+        ref = f"{_letters(column).decode()}{row}"
         s = f' s="{style}"' if style else ""
         if value is None or value == "":
             return f'<{p}c r="{ref}"{s}/>'.encode()
@@ -591,14 +592,17 @@ class SheetPatch:
                      if position is not None else None)
             self._check_expected(number, found)
         edits: list[tuple[int, int, bytes]] = []
+        ordered: list[tuple[int, int]] | None = None  # (column, start), made when first needed
         for column, (value, number_format, forced) in sorted(wishes.items()):
-            letters = _letters(column)
             base = row_style if row_style is not None else self._column_style(column)
-            position = starts.get(letters)
+            position = starts.get(_letters(column))
             if position is None:
                 if value is None or value == "":
                     continue
-                where = next((p for l, p in starts.items() if _index(l) > column), close)
+                if ordered is None:
+                    ordered = sorted((_index(letters), at) for letters, at in starts.items())
+                after = bisect.bisect(ordered, (column, close))
+                where = ordered[after][1] if after < len(ordered) else close
                 style = self._style_for(None, base, number_format, forced)
                 edits.append((where, where, self._encode(column, number, value, style)))
                 continue
