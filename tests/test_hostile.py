@@ -540,3 +540,27 @@ def test_a_preview_whose_invoice_copy_vanished_reports_it_and_goes_on(project, m
     assert result.exit_code == 1
     assert "aperçu de « rappel » impossible" in result.output
     assert len(list((project / "apercu").glob("*.eml"))) == 4
+
+
+def test_a_second_name_column_in_clients_is_not_an_error(small_project):
+    import openpyxl
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    book["Clients"]["J1"] = "Nom"  # the contact's last name, after « Client »
+    book["Clients"]["J2"] = "Alpha-Dupont"
+    book.save(folder / "relances.xlsx")
+    (action,) = plan(folder)["actions"]
+    assert action["client"] == "Alpha"
+
+
+def test_a_second_pause_column_in_clients_is_refused(small_project):
+    import openpyxl
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    book["Clients"]["J1"] = "Pause"
+    book["Clients"]["J2"] = TODAY + days(10)
+    book.save(folder / "relances.xlsx")
+    result = run(folder)
+    assert result.exit_code == 2 and "colonne « Pause jusqu'au » en double" in result.output

@@ -83,8 +83,11 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture
     _check_headers(path.name, factures_name, factures_rows, FIELD_BY_HEADER, colonnes or {},
                    REQUIRED, FACTURE_STOPPING, fusions.get(factures_name, []))
     if clients_name is not None:
+        # « Raison sociale » then « Nom » (the contact's) is common: the first names the
+        # client, as always; only a second Email or Pause column could hide what stops chasing.
         _check_headers(path.name, clients_name, clients_rows, CLIENT_FIELD_BY_HEADER, {},
-                       ("client",), CLIENT_STOPPING, fusions.get(clients_name, []))
+                       ("client",), {k: v for k, v in CLIENT_STOPPING.items() if k != "client"},
+                       fusions.get(clients_name, []))
     clients = _read_clients(clients_name or CLIENTS, clients_rows, anomalies,
                             inconnues.get(clients_name or "", {}))
     factures = _read_factures(factures_name, factures_rows, colonnes or {}, anomalies, path.name,
