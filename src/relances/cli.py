@@ -283,7 +283,10 @@ def summary(resultat: Resultat, config: Config) -> str:
         execution = files.get(id(action))
         if execution and execution.statut == "echec":
             return [f"  ÉCHEC : {execution.detail}"]
-        return [f"  {execution.fichier}"] if execution and execution.fichier else []
+        if not execution or not execution.fichier:
+            return []
+        # Shown from where the command was typed: `exemple/sortie/…` when run from the project.
+        return [f"  {relative(config.classeur.parent / execution.fichier, Path.cwd())}"]
 
     def message(action: Action) -> list[str]:
         to = ", ".join(action.destinataires)
@@ -300,7 +303,7 @@ def summary(resultat: Resultat, config: Config) -> str:
     block("Courriers à imprimer et poster", by_canal["courrier"], message)
     if resultat.impression:
         lines.append(f"  Tous les courriers du jour en un seul fichier : "
-                     f"{relative(resultat.impression, config.classeur.parent)}")
+                     f"{relative(resultat.impression, Path.cwd())}")
     clients = {c.nom: c for c in resultat.classeur.clients.values()}
 
     def call(action: Action) -> list[str]:
