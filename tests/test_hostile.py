@@ -564,3 +564,14 @@ def test_a_second_pause_column_in_clients_is_refused(small_project):
     book.save(folder / "relances.xlsx")
     result = run(folder)
     assert result.exit_code == 2 and "colonne « Pause jusqu'au » en double" in result.output
+
+
+def test_the_row_limit_is_a_config_key(small_project):
+    folder = small_project([invoice_row(numero=f"F-{i}", echeance=TODAY - days(10))
+                            for i in range(30)])
+    config = folder / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "# lignes_max = 200000", "lignes_max = 20"), encoding="utf-8")
+    result = run(folder)
+    assert result.exit_code == 2
+    assert "la feuille va jusqu'à la ligne 32 (au plus 20 lignes, clé lignes_max" in result.output

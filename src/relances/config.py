@@ -106,6 +106,7 @@ class Config:
     penalites: Penalites = field(default_factory=Penalites)
     etapes: tuple[Etape, ...] = DEFAULT_ETAPES
     colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
+    lignes_max: int = 200_000  # a longer Factures or Clients sheet is refused (stray value?)
     avertissements: tuple[str, ...] = ()
 
     @property
@@ -122,7 +123,7 @@ class Config:
 
 
 KNOWN_KEYS = {
-    "": {"classeur", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
+    "": {"classeur", "lignes_max", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
          "penalites", "etapes", "colonnes"},
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
                    "logo", "ville", "forme", "tva", "bic"},
@@ -251,6 +252,8 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         penalites=_read_penalites(_Reader(name, top.table_of("penalites"), "penalites.", warnings)),
         etapes=_read_etapes(name, raw.get("etapes"), warnings),
         colonnes=_read_colonnes(_Reader(name, top.table_of("colonnes"), "colonnes.", warnings)),
+        lignes_max=top.integer("lignes_max", 200_000, minimum=10, maximum=1_048_576,
+                               what="un nombre entier de lignes"),
         avertissements=tuple(warnings),
     )
 

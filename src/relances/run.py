@@ -104,7 +104,7 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
     checks = [Verification(True, f"configuration lue : {config.path}")]
     checks += [Verification(False, f"configuration : {w}") for w in config.avertissements]
     try:
-        lecture = read_classeur(config.classeur, config.colonnes)
+        lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
         classeur = lecture.classeur
         checks.append(Verification(True, f"classeur lu : {config.classeur.name}, "
                                          f"{len(classeur.factures)} facture(s), "
@@ -204,7 +204,7 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
 
 
 def _plan_only(config: Config, today: datetime.date) -> tuple[Resultat, list[Fait]]:
-    lecture = read_classeur(config.classeur, config.colonnes)
+    lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
     journal = Journal.open(config.journal, readonly=True)
     try:
         bind(journal, lecture, config, readonly=True)
@@ -314,7 +314,7 @@ def _not_ours(name: str, journal_name: str, unlabelled: bool) -> str:
 
 def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                 start_progress: Callable[[int], Progress] | None, delivery) -> Resultat:
-    lecture = read_classeur(config.classeur, config.colonnes)
+    lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
     journal = Journal.open(config.journal)
     try:
         identifiant = bind(journal, lecture, config)
@@ -464,7 +464,7 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
         except WorkbookChanged:
             log.info("classeur modifié pendant l'exécution : relecture")
             try:
-                lecture = read_classeur(config.classeur, config.colonnes)
+                lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
             except WorkbookError as exc:  # saved meanwhile into something we cannot read
                 resultat.ecriture_erreur = (f"{exc} ; classeur non mis à jour, la prochaine "
                                             "exécution le fera depuis le journal")

@@ -60,8 +60,9 @@ def check_workbook(path: Path, lignes_max: int = LIGNES_MAX) -> Controle:
         if patch.order and patch.order[-1] > lignes_max:
             raise WorkbookError(
                 f"{path.name}:{sheet.name} : la feuille va jusqu'à la ligne {patch.order[-1]} "
-                f"(au plus {lignes_max} lignes) : une valeur égarée tout en bas ? Supprimez les "
-                "lignes vides sous vos données, enregistrez, puis relancez.")
+                f"(au plus {lignes_max} lignes, clé lignes_max de config.toml) : une valeur "
+                "égarée tout en bas ? Supprimez les lignes vides sous vos données, enregistrez, "
+                "puis relancez.")
         controle.inconnues[sheet.name] = patch.unknown_cells()
         controle.fusions[sheet.name] = patch.merged_ranges()
         without = patch.without_errors()

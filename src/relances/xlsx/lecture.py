@@ -19,7 +19,7 @@ from ..errors import WorkbookError
 from ..records import STATUTS, Anomalie, Classeur, Client, Facture, client_key, normalise
 from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, duplicates, find_header)
-from .controle import check_workbook
+from .controle import LIGNES_MAX, check_workbook
 from .sheet import column_letter
 from .package import fingerprint
 from .proprietes import read_identifiant
@@ -38,7 +38,8 @@ class Lecture:
 # ---------------------------------------------------------------- reading
 
 
-def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture:
+def read_classeur(path: Path, colonnes: dict[str, str] | None = None,
+                  lignes_max: int = LIGNES_MAX) -> Lecture:
     """Read sheets Factures and Clients into records; unreadable rows become anomalies."""
     import pandas as pd  # heavy import, paid only by the stage that needs it
 
@@ -53,7 +54,7 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None) -> Lecture
         )
     # Format, zip bounds, DOCTYPE, sheet length, patchability: refused up front. Unknown cells
     # (error values, formulas without a cached value) are found here, not read as empty.
-    controle = check_workbook(path)
+    controle = check_workbook(path, lignes_max)
     try:
         empreinte = fingerprint(path)
         identifiant = read_identifiant(path)

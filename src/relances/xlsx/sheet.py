@@ -607,14 +607,19 @@ class SheetPatch:
                 edits.append((where, where, self._encode(column, number, value, style)))
                 continue
             match = _CELL.match(data, position, end)
-            cell = self._cell_of(match, column)
-            if cell.formula:
+            raw = match.group(0)
+            if (b"<f" in raw or b":f" in raw) and _F.search(raw):
                 self.formula_refused.append((number, column))
                 continue
-            style = self._style_for(cell.style, base, number_format, forced)
-            if self._same(cell, value) and style == (cell.style or 0):
-                continue
-            edits.append((match.start(), match.end(), self._encode(column, number, value, style)))
+            found_style = _S_ATTR.search(match.group(2))
+            current = int(found_style.group(1)) if found_style else None
+            style = self._style_for(current, base, number_format, forced)
+            encoded = self._encode(column, number, value, style)
+            if encoded == raw:
+                continue  # exactly what a previous run wrote: nothing to decode
+            if style == (current or 0) and self._same(self._cell_of(match, column), value):
+                continue  # the same value, written otherwise (by Excel, LibreOffice): left as is
+            edits.append((match.start(), match.end(), encoded))
         if not edits:
             return None
         added = [e for e in edits if e[0] == e[1]]
