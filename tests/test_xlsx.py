@@ -223,3 +223,17 @@ def test_exactly_the_wished_cells_change(tmp_path, grid, wishes):
         else:
             assert found == value, (ref, found, value)
     assert set(got) == set(expected)
+
+
+def test_replacing_a_rich_text_cell_keeps_the_cell_count_check_exact():
+    from relances.xlsx.sheet import count_cells
+
+    sheet = (f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><r>'
+             '<rPr><color rgb="FFFF0000"/><charset val="0"/></rPr><t>rouge</t></r></is></c>'
+             '<c r="B1"><v>1</v></c></row></sheetData></worksheet>').encode()
+    patch = SheetPatch(sheet, [], Styles(STYLES, "s"), False, "Factures")
+    patch.set(1, 1, "rappel (22/11/2026)")
+    patch.set(1, 3, "nouvelle")
+    after = patch.bytes()
+    assert count_cells(after) == count_cells(sheet) + patch.cells_added - patch.tags_removed
+    assert patch.cells_added == 1 and patch.tags_removed == 2

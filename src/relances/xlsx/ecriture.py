@@ -91,7 +91,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
     after = patch.bytes(rows)
     lignes = len(patch.rows_changed - {header_row})
     if after is not None:
-        if count_cells(after) != count_cells(before) + patch.cells_added:
+        if count_cells(after) != count_cells(before) + patch.cells_added - patch.tags_removed:
             raise WorkbookError(f"{where}:{sheet.name} : écriture refusée, le nombre de cellules "
                                 "ne correspond pas à ce qui devait changer ; classeur laissé tel "
                                 "quel, le journal garde tout")
@@ -143,19 +143,21 @@ def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
 
     numero_col = columns["numero"]
 
+    # What each tool cell gets from a Suivi. "Reste dû" and "Jours de retard" are the user's
+    # when they hold a formula: the patcher never overwrites a formula.
+    makers = {
+        "etape": lambda suivi: (suivi.etape or None, None, None),
+        "relances_envoyees": lambda suivi: (suivi.relances_envoyees, None, None),
+        "derniere_relance": lambda suivi: (suivi.derniere_relance, DATE_FORMAT, None),
+        "prochaine_action": lambda suivi: (suivi.prochaine_action or None, None, None),
+        "reste_du": lambda suivi: (suivi.reste_du, EURO_FORMAT, None),
+        "jours_retard": lambda suivi: (suivi.jours_retard, None, None),
+    }
+    order = sorted((columns[name], make) for name, make in makers.items() if name in columns)
+
     def stream():
         for row, (numero, suivi) in sorted(suivis.items()):
-            wishes = {columns["etape"]: (suivi.etape or None, None, None),
-                      columns["relances_envoyees"]: (suivi.relances_envoyees, None, None),
-                      columns["derniere_relance"]: (suivi.derniere_relance, DATE_FORMAT, None),
-                      columns["prochaine_action"]: (suivi.prochaine_action or None, None, None)}
-            # "Reste dû" and "Jours de retard" are the user's when they hold a formula: the
-            # patcher never overwrites a formula.
-            if "reste_du" in columns:
-                wishes[columns["reste_du"]] = (suivi.reste_du, EURO_FORMAT, None)
-            if "jours_retard" in columns:
-                wishes[columns["jours_retard"]] = (suivi.jours_retard, None, None)
-            yield row, wishes, (numero_col, numero)
+            yield row, {column: make(suivi) for column, make in order}, (numero_col, numero)
 
     return header_row, {columns[name] for name in TOOL_FIELDS}, stream()
 

@@ -29,6 +29,7 @@ from .styles import Styles, attributes
 Value = str | int | Decimal | datetime.date | None
 
 _ROW = re.compile(rb"<((?:\w+:)?)row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row\s*>)", re.S)
+_ROW_START = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(/?)>")
 _CELL = re.compile(rb"<((?:\w+:)?)c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c\s*>)", re.S)
 _V = re.compile(rb"<(?:\w+:)?v\b[^>]*>(.*?)</(?:\w+:)?v\s*>", re.S)
 _V_EMPTY = re.compile(rb"<(?:\w+:)?v\b[^>]*/>")
@@ -186,11 +187,19 @@ class SheetPatch:
         self.rows: dict[int, tuple[int, int]] = {}  # row number -> (start, end) in data
         self.order: list[int] = []
         previous = 0
-        for match in _ROW.finditer(data, self.body_start, self.body_end):
-            found = _R.search(match.group(2))
+        closing = b"</" + self.prefix + b"row>"
+        for match in _ROW_START.finditer(data, self.body_start, self.body_end):
+            if match.group(2):  # <row …/>: an empty row
+                row_end = match.end()
+            else:
+                row_end = data.find(closing, match.end(), self.body_end)
+                if row_end < 0:
+                    raise WorkbookError(f"{where} : XML de la feuille tronqué")
+                row_end += len(closing)
+            found = _R.search(match.group(1))
             number = int(found.group(1)) if found else previous + 1
             previous = number
-            self.rows[number] = (match.start(), match.end())
+            self.rows[number] = (match.start(), row_end)
             self.order.append(number)
         if self.order != sorted(self.order):
             raise WorkbookError(f"{where} : lignes dans le désordre, feuille non modifiable")
@@ -199,6 +208,9 @@ class SheetPatch:
         self._expected: dict[int, tuple[int, str]] = {}
         self.formula_refused: list[tuple[int, int]] = []
         self.cells_added = 0
+        # `<c…` tags other than cells (rich text: <color>, <charset>…) inside replaced cells,
+        # so that count_cells() before and after can be compared exactly.
+        self.tags_removed = 0
         self.rows_changed: set[int] = set()
         self._cols = self._read_cols()
         self._column_styles: dict[int, int] = {}
@@ -240,10 +252,13 @@ class SheetPatch:
         if data[end - 2:end] == b"/>":
             return False
         cell = b"<" + self.prefix + b"c"
+        referenced = data.count(cell + b' r="', start, end)
+        if data.count(cell, start, end) == referenced:
+            return True  # the common case: no other element name starts with "c" here
         opened = (data.count(cell + b" ", start, end) + data.count(cell + b">", start, end)
                   + data.count(cell + b"/", start, end) + data.count(cell + b"\t", start, end)
                   + data.count(cell + b"\n", start, end) + data.count(cell + b"\r", start, end))
-        return opened == data.count(cell + b' r="', start, end)
+        return opened == referenced
 
     def _cell_of(self, match: re.Match, column: int) -> Cell:
         head = match.group(2)
@@ -426,7 +441,8 @@ class SheetPatch:
         pieces: list[tuple[int, int, bytes]] = []  # (start, end, replacement) in data
         max_column = 0
         max_row = 0
-        recorded = ((n, self._wishes[n], self._expected.get(n)) for n in sorted(self._wishes))
+        recorded = ((n, dict(sorted(self._wishes[n].items())), self._expected.get(n))
+                    for n in sorted(self._wishes))
         for number, wishes, expected in heapq.merge(recorded, stream, key=lambda item: item[0]):
             if expected is not None:
                 self._expected[number] = expected
@@ -542,6 +558,7 @@ class SheetPatch:
             if self._same(cell, value) and style == (cell.style or 0):
                 continue
             replaced[column] = self._encode(column, number, value, style)
+            self.tags_removed += cell.raw.count(b"<" + self.prefix + b"c") - 1
         if not replaced and not added:
             return None
         self.cells_added += len(added)
@@ -588,12 +605,15 @@ class SheetPatch:
         starts = {m.group(1): m.start() for m in _CELL_REF.finditer(data, tag_end, close)}
         if number in self._expected:
             position = starts.get(_letters(self._expected[number][0]))
-            found = (self._cell_of(_CELL.match(data, position, end), 0).value
-                     if position is not None else None)
+            found = None
+            if position is not None:
+                cell = _CELL.match(data, position, end)
+                found = _decode({"t": t.group(1).decode()} if (t := _T_ATTR.search(cell.group(2)))
+                                else {}, cell.group(3) or b"", self.shared)[0]
             self._check_expected(number, found)
         edits: list[tuple[int, int, bytes]] = []
         ordered: list[tuple[int, int]] | None = None  # (column, start), made when first needed
-        for column, (value, number_format, forced) in sorted(wishes.items()):
+        for column, (value, number_format, forced) in wishes.items():  # in column order
             base = row_style if row_style is not None else self._column_style(column)
             position = starts.get(_letters(column))
             if position is None:
@@ -620,6 +640,7 @@ class SheetPatch:
             if style == (current or 0) and self._same(self._cell_of(match, column), value):
                 continue  # the same value, written otherwise (by Excel, LibreOffice): left as is
             edits.append((match.start(), match.end(), encoded))
+            self.tags_removed += raw.count(b"<" + self.prefix + b"c") - 1
         if not edits:
             return None
         added = [e for e in edits if e[0] == e[1]]
@@ -794,8 +815,9 @@ def read_shared_strings(data: bytes | None) -> list[str]:
 
 
 def count_cells(data: bytes) -> int:
-    """How many `<c>` elements the sheet holds (a check that a patch added only what it said)."""
+    """How many elements of the sheet's data start with `<c` — cells, and the few rich-text
+    tags that do (`<color>`…): compared before and after a patch, it tells that the patch
+    added only the cells it said (one pass: this runs on every write-back)."""
     start = re.search(rb"<((?:\w+:)?)sheetData\b", data)
-    cell = b"<" + (start.group(1) if start else b"") + b"c"
-    begin = start.end() if start else 0
-    return sum(data.count(cell + after, begin) for after in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+    return data.count(b"<" + (start.group(1) if start else b"") + b"c",
+                      start.end() if start else 0)
