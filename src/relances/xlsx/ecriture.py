@@ -96,6 +96,9 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                                 "ne correspond pas à ce qui devait changer ; classeur laissé tel "
                                 "quel, le journal garde tout")
         package.replace(sheet.part, after)
+    formules = tuple(f"{column_letter(c)}{r}" for r, c in patch.formula_refused
+                     if c in tool_columns)
+    del patch, before, shared  # the old sheet's bytes need not outlive the patch
     _write_journal_sheet(package, styles, journal, date1904)
     if identifiant:
         write_identifiant(package, identifiant)
@@ -105,8 +108,6 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
             package.add_override(styles_part, STYLES_CT)
             package.add_relationship(package.workbook_part, STYLES_REL, styles_part)
         package.replace(styles_part, styles.bytes())
-    formules = tuple(f"{column_letter(c)}{r}" for r, c in patch.formula_refused
-                     if c in tool_columns)
     if not package.changed:
         return Ecriture(path, None, 0, ecrit=False, formules=formules)
     if after is not None:

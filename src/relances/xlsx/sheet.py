@@ -37,7 +37,6 @@ _T = re.compile(rb"<(?:\w+:)?t\b[^>]*>(.*?)</(?:\w+:)?t\s*>", re.S)
 _RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh\s*>", re.S)
 _F = re.compile(rb"<(?:\w+:)?f\b")
 _R = re.compile(rb"\br\s*=\s*[\"'](\d+)[\"']")
-_CELL_OPEN = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ERROR = re.compile(rb"\st\s*=\s*[\"']e[\"']")
 _ERROR_OR_FORMULA = re.compile(rb"\st\s*=\s*[\"']e[\"']|<(?:\w+:)?f[\s>/]")
 _KEEP_ATTR = re.compile(rb"\s(?:r|s)\s*=\s*(?:\"[^\"]*\"|'[^']*')")
@@ -49,10 +48,8 @@ _REF = re.compile(r"^([A-Z]{1,3})(\d+)$")
 # Characters XML 1.0 cannot hold at all; they are dropped from text written into a cell.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
-_UNKNOWN = object()
 EXCEL_EPOCH = datetime.date(1899, 12, 30)
 EXCEL_EPOCH_1904 = datetime.date(1904, 1, 1)
-MAX_ROW, MAX_COLUMN = 1_048_576, 16_384
 
 
 def _widen_spans(start_tag: bytes, columns: list[int]) -> bytes:
@@ -222,28 +219,6 @@ class SheetPatch:
         if span is None:
             return []
         return self._parse_row(self.data[span[0]:span[1]])[1]
-
-    def cell(self, row: int, column: int) -> Cell | None:
-        """One cell, found by its reference without parsing the rest of the row."""
-        span = self.rows.get(row)
-        if span is None:
-            return None
-        located = self._locate(row, column, span)
-        if located is None:
-            return None
-        if located is _UNKNOWN:
-            return next((c for c in self.cells(row) if c.column == column), None)
-        return self._cell_of(located, column)
-
-    def _locate(self, row: int, column: int, span: tuple[int, int]):
-        """The cell's match in data, None when the row has no such cell, or _UNKNOWN when the
-        row's cells are not all referenced (then only a full parse can tell)."""
-        start, end = span
-        key = b"<" + self.prefix + b'c r="' + f"{column_letter(column)}{row}".encode() + b'"'
-        position = self.data.find(key, start, end)
-        if position >= 0:
-            return _CELL.match(self.data, position, end)
-        return None if self._referenced(span) else _UNKNOWN
 
     def _referenced(self, span: tuple[int, int]) -> bool:
         """Every cell of the row starts `<c r="…"` and the row is not self-closing."""
@@ -431,14 +406,20 @@ class SheetPatch:
     # ------------------------------------------------------------ writing
 
     def bytes(self, stream: Iterable[tuple[int, dict, tuple[int, str] | None]] = ()
-              ) -> bytes | None:
-        """The patched part, or None when no cell would change.
+              ) -> bytearray | None:
+        """The patched part (a bytearray: it is not copied again), or None when no cell
+        would change.
 
         `stream` gives more rows in increasing order, (row, {column: (value, format, style)},
         expected (column, text) or None), made one at a time by the caller: for 50,000 rows,
         holding every wish at once would cost more memory than the sheet itself.
         """
-        pieces: list[tuple[int, int, bytes]] = []  # (start, end, replacement) in data
+        # The result grows as rows are patched: no list of pieces to join at the end (for
+        # 50,000 rows that list alone would weigh as much as the sheet).
+        view = memoryview(self.data)
+        out = bytearray()
+        position = 0
+        changed = False
         max_column = 0
         max_row = 0
         recorded = ((n, dict(sorted(self._wishes[n].items())), self._expected.get(n))
@@ -454,7 +435,10 @@ class SheetPatch:
                 if new_row is None:
                     continue
                 where = self._insert_point(number)
-                pieces.append((where, where, new_row))
+                out += view[position:where]
+                out += new_row
+                position = where
+                changed = True
             else:
                 if self._referenced(span):
                     patched = self._patch_row_fast(number, span, wishes)
@@ -463,23 +447,19 @@ class SheetPatch:
                 self._expected.pop(number, None)
                 if patched is None:
                     continue
-                pieces.append((span[0], span[1], patched))
+                out += view[position:span[0]]
+                out += patched
+                position = span[1]
+                changed = True
             self.rows_changed.add(number)
             max_column = max(max_column, *wishes)
             max_row = max(max_row, number)
-        if not pieces:
+        if not changed:
+            view.release()
             return None
-        view = memoryview(self.data)  # slices of a view are not copies
-        out, position = [], 0
-        for start, end, replacement in pieces:
-            out.append(view[position:start])
-            out.append(replacement)
-            position = end
-        out.append(view[position:])
-        data = b"".join(out)
-        del out, pieces
+        out += view[position:]
         view.release()
-        data = self._extend_dimension(data, max_row, max_column)
+        data = self._extend_dimension(out, max_row, max_column)
         if self._widths:
             data = self._add_widths(data)
         return data
@@ -679,8 +659,12 @@ class SheetPatch:
         return b"<" + p + b'row r="' + str(number).encode() + b'">' + b"".join(cells) + \
             b"</" + p + b"row>"
 
-    def _extend_dimension(self, data: bytes, max_row: int, max_column: int) -> bytes:
-        found = re.search(rb"(<(?:\w+:)?dimension\b[^>]*ref=\")([^\"]*)(\")", data)
+    # Both edits below touch only the part's head (before <sheetData>), in place: the
+    # bytearray is not copied, whatever the sheet's size.
+
+    def _extend_dimension(self, data: bytearray, max_row: int, max_column: int) -> bytearray:
+        found = re.compile(rb"(<(?:\w+:)?dimension\b[^>]*ref=\")([^\"]*)(\")").search(
+            data, 0, self.body_start + 64)
         if found is None:
             return data
         try:
@@ -693,19 +677,22 @@ class SheetPatch:
         if new_last == last:
             return data
         ref = f"{column_letter(first[1])}{first[0]}:{column_letter(new_last[1])}{new_last[0]}"
-        return data[:found.start(2)] + ref.encode() + data[found.end(2):]
+        data[found.start(2):found.end(2)] = ref.encode()
+        return data
 
-    def _add_widths(self, data: bytes) -> bytes:
+    def _add_widths(self, data: bytearray) -> bytearray:
         p = self.prefix.decode()
         entries = {column: f'<{p}col min="{column}" max="{column}" width="{width:g}" '
                            f'customWidth="1"/>'.encode()
                    for column, width in sorted(self._widths.items())}
-        block = re.search(rb"<((?:\w+:)?)cols\b[^>]*>(.*?)</(?:\w+:)?cols\s*>", data, re.S)
+        head_end = data.find(b"<" + self.prefix + b"sheetData")
+        block = re.compile(rb"<((?:\w+:)?)cols\b[^>]*>(.*?)</(?:\w+:)?cols\s*>", re.S).search(
+            data, 0, head_end)
         if block is None:
-            sheet_data = re.search(rb"<(?:\w+:)?sheetData\b", data)
             new = (f"<{p}cols>".encode() + b"".join(entries.values()) + f"</{p}cols>".encode())
-            return data[:sheet_data.start()] + new + data[sheet_data.start():]
-        body = block.group(2)
+            data[head_end:head_end] = new
+            return data
+        body = bytes(block.group(2))
         out, position = [], 0
         pending = sorted(entries.items())
         for col in re.finditer(rb"<(?:\w+:)?col\b([^>]*?)/?>", body):
@@ -716,7 +703,8 @@ class SheetPatch:
                 out.append(pending.pop(0)[1])
         out.append(body[position:])
         out.extend(entry for _, entry in pending)
-        return data[:block.start(2)] + b"".join(out) + data[block.end(2):]
+        data[block.start(2):block.end(2)] = b"".join(out)
+        return data
 
 
 # ---------------------------------------------------------------- a tool-owned sheet, whole
