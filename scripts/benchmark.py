@@ -13,7 +13,6 @@ not to tests.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -33,14 +32,29 @@ def prepare(folder: Path) -> None:
     shutil.copytree(ROOT / "lettres", folder / "lettres")
 
 
+# Linux gives an exec'd child the RSS high-water mark of the process it was forked from: a
+# child started by this (large) process would report at least our own peak. So each measured
+# command is started by a small go-between, whose children start from its small footprint.
+GO_BETWEEN = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as report:
+    json.dump([time.perf_counter() - start, usage.ru_maxrss / 1024,
+               os.waitstatus_to_exitcode(status)], report)
+"""
+
+
 def measured(command: list[str]) -> tuple[float, float, int, str]:
     """(seconds, peak resident MiB, exit status, stdout) of one child process, on its own."""
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = child.stdout.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, child.returncode, out
+    import json
+
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        done = subprocess.run([sys.executable, "-c", GO_BETWEEN, report.name, *command],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        seconds, peak, status = json.loads(Path(report.name).read_text())
+    return seconds, peak, status, done.stdout
 
 
 def timed_run(folder: Path, *args: str) -> tuple[float, float, int]:

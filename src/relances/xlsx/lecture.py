@@ -52,11 +52,23 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None,
             f"{path} : classeur introuvable. Mettez votre classeur à cet endroit, "
             "ou indiquez le bon fichier avec --classeur ou la clé classeur de config.toml."
         )
+    # The checks, the identifier and the records must come from the same bytes: a save by
+    # the user in between would mix two versions. The fingerprint is taken before and after.
+    for _attempt in range(3):
+        empreinte = fingerprint(path)
+        lecture = _read_once(pd, path, colonnes, lignes_max, empreinte)
+        if fingerprint(path) == empreinte:
+            return lecture
+    raise WorkbookError(f"{path.name} : le classeur change sans cesse pendant sa lecture "
+                        "(enregistrement en cours ?) ; relancez dans un instant.")
+
+
+def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
+               empreinte: str) -> Lecture:
     # Format, zip bounds, DOCTYPE, sheet length, patchability: refused up front. Unknown cells
     # (error values, formulas without a cached value) are found here, not read as empty.
     controle = check_workbook(path, lignes_max)
     try:
-        empreinte = fingerprint(path)
         identifiant = read_identifiant(path)
         book = pd.ExcelFile(controle.source, engine="calamine")
         names = {normalise(name): name for name in book.sheet_names}
