@@ -28,7 +28,7 @@ from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL
                       WORKSHEET_REL, Package, check_not_open, fingerprint, xml_attr)
 from .proprietes import write_identifiant
 from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells,
-                    read_shared_strings, read_widths)
+                    count_cells_in, read_shared_strings, read_widths)
 from .styles import Styles
 
 JOURNAL_COLONNES = (
@@ -84,41 +84,58 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
     shared = read_shared_strings(package.parts.get(shared_part) if shared_part else None)
     date1904 = _date1904(package.parts[package.workbook_part])
 
-    before = package.parts[sheet.part]
-    patch = SheetPatch(before, shared, styles, date1904, f"{where}:{sheet.name}")
-    header_row, tool_columns, rows = _patch_factures(patch, suivis, colonnes or {}, where,
-                                                     sheet.name)
-    after = patch.bytes(rows)
-    lignes = len(patch.rows_changed - {header_row})
-    if after is not None:
-        if count_cells(after) != count_cells(before) + patch.cells_added - patch.tags_removed:
+    # The patched sheet goes to a temporary file, not to memory: the old and the new sheet of
+    # a 50,000-row workbook would otherwise be held at once. Deleted when closed.
+    body = tempfile.TemporaryFile(prefix=".relances-", dir=path.parent)
+    try:
+        head, lignes, formules = _patch_sheet(package, sheet, shared, styles, date1904,
+                                              suivis, colonnes or {}, body, where)
+        del shared
+        if head is not None:
+            package.spool(sheet.part, head, body)
+        _write_journal_sheet(package, styles, journal, date1904)
+        if identifiant:
+            write_identifiant(package, identifiant)
+        if styles.changed:
+            if styles_part is None:
+                styles_part = "xl/styles.xml"
+                package.add_override(styles_part, STYLES_CT)
+                package.add_relationship(package.workbook_part, STYLES_REL, styles_part)
+            package.replace(styles_part, styles.bytes())
+        if not package.changed:
+            return Ecriture(path, None, 0, ecrit=False, formules=formules)
+        if head is not None:
+            _ask_recalculation(package)
+        problems = [p for p in package.check() if p not in found_broken]
+        if problems:
+            raise WorkbookError(f"{where} : écriture refusée, le résultat serait abîmé "
+                                f"({'; '.join(problems[:3])}) ; classeur laissé tel quel, le "
+                                "journal garde tout")
+        backup = _save(package, path, empreinte, sauvegardes or path.parent / "sauvegardes")
+        return Ecriture(path, backup, lignes, formules=formules)
+    finally:
+        body.close()
+
+
+def _patch_sheet(package: Package, sheet, shared, styles: Styles, date1904: bool,
+                 suivis: dict[int, tuple[str, Suivi]], colonnes: dict[str, str], body,
+                 where: str) -> tuple[bytes | None, int, tuple[str, ...]]:
+    """Patch Factures into `body`: (new head or None if unchanged, rows changed, tool cells
+    left alone because they hold formulas). The old sheet's bytes are let go on return."""
+    data = package.parts[sheet.part]
+    cells_before = count_cells(data)
+    patch = SheetPatch(data, shared, styles, date1904, f"{where}:{sheet.name}")
+    header_row, tool_columns, rows = _patch_factures(patch, suivis, colonnes, where, sheet.name)
+    head = patch.write_body(body, rows)
+    if head is not None:
+        expected = cells_before + patch.cells_added - patch.tags_removed
+        if count_cells_in(head, body, patch.prefix) != expected:
             raise WorkbookError(f"{where}:{sheet.name} : écriture refusée, le nombre de cellules "
                                 "ne correspond pas à ce qui devait changer ; classeur laissé tel "
                                 "quel, le journal garde tout")
-        package.replace(sheet.part, after)
     formules = tuple(f"{column_letter(c)}{r}" for r, c in patch.formula_refused
                      if c in tool_columns)
-    del patch, before, shared  # the old sheet's bytes need not outlive the patch
-    _write_journal_sheet(package, styles, journal, date1904)
-    if identifiant:
-        write_identifiant(package, identifiant)
-    if styles.changed:
-        if styles_part is None:
-            styles_part = "xl/styles.xml"
-            package.add_override(styles_part, STYLES_CT)
-            package.add_relationship(package.workbook_part, STYLES_REL, styles_part)
-        package.replace(styles_part, styles.bytes())
-    if not package.changed:
-        return Ecriture(path, None, 0, ecrit=False, formules=formules)
-    if after is not None:
-        _ask_recalculation(package)
-    problems = [p for p in package.check() if p not in found_broken]
-    if problems:
-        raise WorkbookError(f"{where} : écriture refusée, le résultat serait abîmé "
-                            f"({'; '.join(problems[:3])}) ; classeur laissé tel quel, le journal "
-                            "garde tout")
-    backup = _save(package, path, empreinte, sauvegardes or path.parent / "sauvegardes")
-    return Ecriture(path, backup, lignes, formules=formules)
+    return head, len(patch.rows_changed - {header_row}), formules
 
 
 def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],

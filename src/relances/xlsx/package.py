@@ -19,6 +19,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
@@ -87,6 +88,20 @@ def well_formed(data: bytes, where: str) -> str:
     return ""
 
 
+def well_formed_spooled(head: bytes, body: BinaryIO, where: str) -> str:
+    """well_formed() for a part given as its head and a file holding the rest."""
+    parser = expat.ParserCreate()
+    body.seek(0)
+    try:
+        parser.Parse(head, False)
+        while block := body.read(1 << 20):
+            parser.Parse(block, False)
+        parser.Parse(b"", True)
+    except expat.ExpatError as exc:
+        return f"{where} : XML mal formé ({expat.ErrorString(exc.code)}, ligne {exc.lineno})"
+    return ""
+
+
 @dataclass
 class Sheet:
     """One sheet of the workbook: its name as the user sees it and the part that holds it."""
@@ -111,6 +126,8 @@ class Package:
     sheets: list[Sheet]
     changed: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
+    # Parts too big to hold twice: their head in memory, the rest in a file (see `spool`).
+    spooled: dict[str, tuple[bytes, BinaryIO]] = field(default_factory=dict)
 
     # ------------------------------------------------------------ reading
 
@@ -180,6 +197,13 @@ class Package:
             self.order.append(part)
         self.parts[part] = data
         self.changed.add(part)
+
+    def spool(self, part: str, head: bytes, body: BinaryIO) -> None:
+        """Replace `part` by `head` followed by the content of `body`, copied in blocks when
+        the package is written: a 50,000-row sheet is never held twice in memory."""
+        self.spooled[part] = (head, body)
+        self.changed.add(part)
+        self.parts.pop(part, None)
 
     def remove(self, part: str) -> None:
         if part in self.parts:
@@ -262,10 +286,14 @@ class Package:
                     problems.append(f"{rels_part} : la relation {rel_id} vise une partie "
                                     f"absente ({target})")
         for part in self.changed:
-            if part.endswith((".xml", ".rels")) and part in self.parts:
+            if part in self.spooled:
+                problem = well_formed_spooled(*self.spooled[part], part)
+            elif part.endswith((".xml", ".rels")) and part in self.parts:
                 problem = well_formed(self.parts[part], part)
-                if problem:
-                    problems.append(problem)
+            else:
+                continue
+            if problem:
+                problems.append(problem)
         return problems
 
     def write(self, target: Path) -> None:
@@ -277,7 +305,18 @@ class Package:
             infos = {info.filename: info for info in source.infolist()}
             for part in self.order:
                 info = infos.get(part)
-                if info is not None and part not in self.changed:
+                if part in self.spooled:
+                    head, body = self.spooled[part]
+                    entry = zipfile.ZipInfo(part, date_time=(1980, 1, 1, 0, 0, 0))
+                    entry.compress_type = zipfile.ZIP_DEFLATED
+                    if hasattr(entry, "_compresslevel"):
+                        entry._compresslevel = 5
+                    body.seek(0)
+                    with out.open(entry, "w") as dest:
+                        dest.write(head)
+                        while block := body.read(1 << 20):
+                            dest.write(block)
+                elif info is not None and part not in self.changed:
                     copy = zipfile.ZipInfo(part, date_time=info.date_time)
                     copy.compress_type = info.compress_type
                     copy.external_attr = info.external_attr

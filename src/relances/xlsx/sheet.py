@@ -16,11 +16,12 @@ import bisect
 import datetime
 import functools
 import heapq
+import io
 import html
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 from ..errors import WorkbookError
 from .package import MAIN_NS, REL_NS, xml_text
@@ -406,19 +407,25 @@ class SheetPatch:
     # ------------------------------------------------------------ writing
 
     def bytes(self, stream: Iterable[tuple[int, dict, tuple[int, str] | None]] = ()
-              ) -> bytearray | None:
-        """The patched part (a bytearray: it is not copied again), or None when no cell
-        would change.
+              ) -> bytes | None:
+        """The patched part, or None when no cell would change (see `write_body`)."""
+        body = io.BytesIO()
+        head = self.write_body(body, stream)
+        return None if head is None else head + body.getvalue()
 
-        `stream` gives more rows in increasing order, (row, {column: (value, format, style)},
-        expected (column, text) or None), made one at a time by the caller: for 50,000 rows,
-        holding every wish at once would cost more memory than the sheet itself.
+    def write_body(self, out: BinaryIO, stream: Iterable[tuple[int, dict, tuple[int, str] | None]]
+                   = ()) -> bytes | None:
+        """Write the patched part from `<sheetData>`'s content on into `out`; return the part's
+        head (everything before, with `<dimension>` and `<cols>` brought up to date), or None
+        when no cell would change (then `out` holds an unchanged copy, to throw away).
+
+        `stream` gives more rows in increasing order, (row, {column: (value, format, style)}
+        in column order, expected (column, text) or None), made one at a time by the caller.
+        Nothing of the result is held in memory: for 50,000 rows the wishes and the patched
+        sheet would otherwise weigh more than the sheet itself.
         """
-        # The result grows as rows are patched: no list of pieces to join at the end (for
-        # 50,000 rows that list alone would weigh as much as the sheet).
         view = memoryview(self.data)
-        out = bytearray()
-        position = 0
+        position = self.body_start
         changed = False
         max_column = 0
         max_row = 0
@@ -435,10 +442,9 @@ class SheetPatch:
                 if new_row is None:
                     continue
                 where = self._insert_point(number)
-                out += view[position:where]
-                out += new_row
+                out.write(view[position:where])
+                out.write(new_row)
                 position = where
-                changed = True
             else:
                 if self._referenced(span):
                     patched = self._patch_row_fast(number, span, wishes)
@@ -447,22 +453,22 @@ class SheetPatch:
                 self._expected.pop(number, None)
                 if patched is None:
                     continue
-                out += view[position:span[0]]
-                out += patched
+                out.write(view[position:span[0]])
+                out.write(patched)
                 position = span[1]
-                changed = True
+            changed = True
             self.rows_changed.add(number)
             max_column = max(max_column, *wishes)
             max_row = max(max_row, number)
-        if not changed:
-            view.release()
-            return None
-        out += view[position:]
+        out.write(view[position:])
         view.release()
-        data = self._extend_dimension(out, max_row, max_column)
+        if not changed:
+            return None
+        head = bytearray(self.data[:self.body_start])
+        head = self._extend_dimension(head, max_row, max_column)
         if self._widths:
-            data = self._add_widths(data)
-        return data
+            head = self._add_widths(head)
+        return bytes(head)
 
     def _insert_point(self, number: int) -> int:
         index = bisect.bisect(self.order, number)
@@ -659,12 +665,10 @@ class SheetPatch:
         return b"<" + p + b'row r="' + str(number).encode() + b'">' + b"".join(cells) + \
             b"</" + p + b"row>"
 
-    # Both edits below touch only the part's head (before <sheetData>), in place: the
-    # bytearray is not copied, whatever the sheet's size.
+    # Both edits below touch only the part's head (before <sheetData>'s content).
 
     def _extend_dimension(self, data: bytearray, max_row: int, max_column: int) -> bytearray:
-        found = re.compile(rb"(<(?:\w+:)?dimension\b[^>]*ref=\")([^\"]*)(\")").search(
-            data, 0, self.body_start + 64)
+        found = re.compile(rb"(<(?:\w+:)?dimension\b[^>]*ref=\")([^\"]*)(\")").search(data)
         if found is None:
             return data
         try:
@@ -685,7 +689,7 @@ class SheetPatch:
         entries = {column: f'<{p}col min="{column}" max="{column}" width="{width:g}" '
                            f'customWidth="1"/>'.encode()
                    for column, width in sorted(self._widths.items())}
-        head_end = data.find(b"<" + self.prefix + b"sheetData")
+        head_end = data.rfind(b"<" + self.prefix + b"sheetData")
         block = re.compile(rb"<((?:\w+:)?)cols\b[^>]*>(.*?)</(?:\w+:)?cols\s*>", re.S).search(
             data, 0, head_end)
         if block is None:
@@ -800,6 +804,20 @@ def read_shared_strings(data: bytes | None) -> list[str]:
         runs = _T.findall(body)
         strings.append(_unescape(runs[0]) if len(runs) == 1 else "".join(map(_unescape, runs)))
     return strings
+
+
+def count_cells_in(head: bytes, body: BinaryIO, prefix: bytes = b"") -> int:
+    """count_cells() of a part given as its head and its body in a file, read in blocks."""
+    pattern = b"<" + prefix + b"c"
+    start = re.search(rb"<(?:\w+:)?sheetData\b", head)
+    total = head.count(pattern, start.end() if start else 0)
+    body.seek(0)
+    carry = b""
+    while block := body.read(1 << 20):
+        chunk = carry + block
+        total += chunk.count(pattern)
+        carry = chunk[-(len(pattern) - 1):]  # a "<c" cut between two blocks is counted once
+    return total
 
 
 def count_cells(data: bytes) -> int:
