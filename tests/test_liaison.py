@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -235,3 +236,36 @@ def test_verifier_says_when_the_workbook_is_not_the_journals(project):
     result = run(project, "--verifier")
     assert result.exit_code == 1
     assert "PROBLÈME relances.xlsx n'est pas le classeur de ce journal" in result.output
+
+
+def test_a_save_while_the_workbook_is_read_is_read_again(small_project, monkeypatch):
+    """The user fixes a cell and saves between the checks and the records: both must come
+    from one version, or the old version's « unknown value » would block the fixed invoice.
+    (A save cannot be timed into the middle of a read: the hook stands in for the user.)"""
+    from relances.xlsx import fingerprint, lecture
+
+    folder = small_project([invoice_row(numero="F-1")])
+    path = folder / "relances.xlsx"
+    with zipfile.ZipFile(path) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = re.sub(
+        rb'<c r="F2"[^>]*?(?:/>|>.*?</c>)', b'<c r="F2" s="3" t="e"><v>#N/A</v></c>',
+        parts["xl/worksheets/sheet1.xml"], count=1, flags=re.S)
+    assert b"#N/A" in parts["xl/worksheets/sheet1.xml"]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    real, saves = lecture.check_workbook, []
+
+    def check_then_user_saves(checked, lignes_max):
+        result = real(checked, lignes_max)
+        if not saves:
+            saves.append(checked)
+            write_workbook(checked, [invoice_row(numero="F-1", paye=0)], [client_row()])
+        return result
+
+    monkeypatch.setattr(lecture, "check_workbook", check_then_user_saves)
+    read = lecture.read_classeur(path)
+    assert [f.numero for f in read.classeur.factures] == ["F-1"]
+    assert not read.classeur.anomalies
+    assert read.empreinte == fingerprint(path)

@@ -349,25 +349,11 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         finally:
             delivery.close()
         rendus.clear()  # every message is out: their texts need not outlive the sending
-        _give_memory_back()
         _print_file(config, today, resultat)
         _write_back(config, lecture, journal, today, resultat, identifiant)
         return resultat
     finally:
         journal.close()
-
-
-def _give_memory_back() -> None:
-    """Return freed memory to the system before the write-back needs its own (glibc keeps
-    it otherwise, and the run's peak would be the messages plus the workbook)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, Windows): nothing to do
-        pass
 
 
 def _render_all(config: Config, classeur: Classeur, plan: Plan, today: datetime.date,
