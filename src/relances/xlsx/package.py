@@ -386,20 +386,23 @@ def resolve(source: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
 
 
-def insert_before_end(data: bytes, local_name: str, entry: str) -> bytes:
-    """Insert `entry` just before the closing tag of the root element `local_name`."""
-    end = re.search(rb"</(?:\w+:)?" + local_name.encode() + rb"\s*>\s*$", data)
-    if end is None:
-        empty = re.search(rb"<((?:\w+:)?" + local_name.encode() + rb")\b([^>]*?)/>", data)
-        if empty is None:
-            raise WorkbookError(f"élément {local_name} introuvable")
-        tag = empty.group(1)
-        return (data[:empty.start()] + b"<" + tag + empty.group(2) + b">" + entry.encode()
-                + b"</" + tag + b">" + data[empty.end():])
-    prefix = end.group(0)[2:].split(b":")[0] + b":" if b":" in end.group(0) else b""
-    if prefix:
-        entry = re.sub(r"<(/?)(\w)", lambda m: f"<{m.group(1)}{prefix.decode()}{m.group(2)}", entry)
-    return data[:end.start()] + entry.encode() + data[end.start():]
+def insert_before_end(data: bytes, local_name: str, entry: str, prefixed: bool = True) -> bytes:
+    """Insert `entry` just before the closing tag of the root element `local_name`; its
+    element names take the root's prefix unless `prefixed` is False (an entry that declares
+    its own namespaces)."""
+    end = re.search(rb"</((?:\w+:)?)" + local_name.encode() + rb"\s*>\s*$", data)
+    empty = None if end else re.search(rb"<((?:\w+:)?)" + local_name.encode()
+                                       + rb"\b([^>]*?)/>", data)
+    if end is None and empty is None:
+        raise WorkbookError(f"élément {local_name} introuvable")
+    prefix = (end or empty).group(1).decode()
+    if prefix and prefixed:
+        entry = re.sub(r"<(/?)(\w)", lambda m: f"<{m.group(1)}{prefix}{m.group(2)}", entry)
+    if end is not None:
+        return data[:end.start()] + entry.encode() + data[end.start():]
+    tag = (prefix + local_name).encode()
+    return (data[:empty.start()] + b"<" + tag + empty.group(2) + b">" + entry.encode()
+            + b"</" + tag + b">" + data[empty.end():])
 
 
 # ---------------------------------------------------------------- the file itself

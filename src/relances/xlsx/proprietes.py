@@ -13,7 +13,8 @@ import zipfile
 from pathlib import Path
 
 from ..errors import WorkbookError
-from .package import CUSTOM_PROPS_CT, CUSTOM_PROPS_REL, PKG_REL_NS, Package, parse_xml, resolve, xml_attr
+from .package import (CUSTOM_PROPS_CT, CUSTOM_PROPS_REL, PKG_REL_NS, Package, insert_before_end,
+                      parse_xml, resolve, xml_attr)
 
 PROPERTY = "relances-identifiant"
 CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -90,13 +91,7 @@ def _with_property(data: bytes, identifiant: str, where: str) -> bytes:
     pids = [int(p.get("pid")) for p in root.iter(f"{{{CUSTOM_NS}}}property")
             if (p.get("pid") or "").isdigit()]
     pid = str(max([1, *pids]) + 1)
-    end = re.search(rb"</(?:\w+:)?Properties\s*>\s*$", data)
-    if end is None:
-        empty = re.search(rb"<((?:\w+:)?Properties)\b([^>]*?)/>", data)
-        if empty is None:
-            raise WorkbookError(f"{where} : propriétés personnalisées illisibles")
-        tag = empty.group(1)
-        return (data[:empty.start()] + b"<" + tag + empty.group(2) + b">"
-                + entry.replace("{pid}", pid).encode() + b"</" + tag + b">" + data[empty.end():])
-    return data[:end.start()] + entry.replace("{pid}", pid).encode() + data[end.start():]
-
+    try:
+        return insert_before_end(data, "Properties", entry.replace("{pid}", pid), prefixed=False)
+    except WorkbookError:
+        raise WorkbookError(f"{where} : propriétés personnalisées illisibles") from None

@@ -112,6 +112,29 @@ class Cell:
     raw: bytes
 
 
+def encode_cell(ref: str, value: Value, style: int | None, epoch: datetime.date,
+                prefix: str = "") -> str:
+    """One `<c>` element: empty, a boolean, a date as its serial number, a number, or text —
+    always an inline string, never a formula, whatever the text starts with."""
+    p = prefix
+    s = f' s="{style}"' if style else ""
+    if value is None or value == "":
+        return f'<{p}c r="{ref}"{s}/>'
+    if isinstance(value, bool):
+        return f'<{p}c r="{ref}"{s} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
+    if isinstance(value, datetime.datetime):
+        value = value.date()
+    if isinstance(value, datetime.date):
+        return f'<{p}c r="{ref}"{s}><{p}v>{(value - epoch).days}</{p}v></{p}c>'
+    if isinstance(value, (int, Decimal)):
+        number = format(value, "f") if isinstance(value, Decimal) else str(value)
+        return f'<{p}c r="{ref}"{s}><{p}v>{number}</{p}v></{p}c>'
+    text = clean_text(str(value))
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    return (f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t{space}>{xml_text(text)}'
+            f'</{p}t></{p}is></{p}c>')
+
+
 def _unknown(cell: bytes) -> str:
     """What a cell holds instead of a value, or '' when it has one."""
     head = cell[:cell.find(b">") + 1]
@@ -122,8 +145,11 @@ def _unknown(cell: bytes) -> str:
     if _F.search(cell):
         value = _V.search(cell)
         text = value.group(1).strip() if value else b""
-        is_text = re.search(rb"\st\s*=\s*[\"']str[\"']", head) is not None
-        if value is None and not (is_text and _V_EMPTY.search(cell)) or not text and not is_text:
+        if re.search(rb"\st\s*=\s*[\"']str[\"']", head):  # a text result may be ""
+            has_value = value is not None or _V_EMPTY.search(cell) is not None
+        else:
+            has_value = bool(text)
+        if not has_value:
             return "formule sans valeur calculée"
     return ""
 
@@ -477,25 +503,8 @@ class SheetPatch:
         return self.body_end
 
     def _encode(self, column: int, row: int, value: Value, style: int | None) -> bytes:
-        p = self._prefix_text
-        ref = f"{_letters(column).decode()}{row}"
-        s = f' s="{style}"' if style else ""
-        if value is None or value == "":
-            return f'<{p}c r="{ref}"{s}/>'.encode()
-        if isinstance(value, bool):
-            return f'<{p}c r="{ref}"{s} t="b"><{p}v>{int(value)}</{p}v></{p}c>'.encode()
-        if isinstance(value, datetime.datetime):
-            value = value.date()
-        if isinstance(value, datetime.date):
-            number = str((value - self.epoch).days)
-            return f'<{p}c r="{ref}"{s}><{p}v>{number}</{p}v></{p}c>'.encode()
-        if isinstance(value, (int, Decimal)):
-            number = format(Decimal(value).normalize(), "f") if isinstance(value, Decimal) else str(value)
-            return f'<{p}c r="{ref}"{s}><{p}v>{number}</{p}v></{p}c>'.encode()
-        text = clean_text(str(value))
-        space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-        return (f'<{p}c r="{ref}"{s} t="inlineStr"><{p}is><{p}t{space}>{xml_text(text)}'
-                f'</{p}t></{p}is></{p}c>').encode()
+        return encode_cell(f"{_letters(column).decode()}{row}", value, style, self.epoch,
+                           self._prefix_text).encode()
 
     def _same(self, cell: Cell, value: Value) -> bool:
         current = cell.value
@@ -516,6 +525,31 @@ class SheetPatch:
             style = self.styles.with_format(style, number_format)
         return style
 
+    def _edit(self, number: int, column: int, wish: tuple, base: int,
+              match: re.Match | None) -> bytes | None:
+        """The cell that should stand in (number, column), given the one there (`match` of
+        _CELL, or None): its new bytes, or None to leave it (or its absence) as it is."""
+        value, number_format, forced = wish
+        if match is None:
+            if value is None or value == "":
+                return None
+            return self._encode(column, number, value,
+                                self._style_for(None, base, number_format, forced))
+        raw = match.group(0)
+        if (b"<f" in raw or b":f" in raw) and _F.search(raw):
+            self.formula_refused.append((number, column))
+            return None
+        found_style = _S_ATTR.search(match.group(2))
+        current = int(found_style.group(1)) if found_style else None
+        style = self._style_for(current, base, number_format, forced)
+        encoded = self._encode(column, number, value, style)
+        if encoded == raw:
+            return None  # exactly what a previous run wrote: nothing to decode
+        if style == (current or 0) and self._same(self._cell_of(match, column), value):
+            return None  # the same value, written otherwise (by Excel, LibreOffice): left as is
+        self.tags_removed += raw.count(b"<" + self.prefix + b"c") - 1
+        return encoded
+
     def _patch_row(self, number: int, raw: bytes, wishes: dict) -> bytes | None:
         match, cells = self._parse_row(raw)
         if number in self._expected:
@@ -528,23 +562,13 @@ class SheetPatch:
         by_column = {cell.column: cell for cell in cells}
         replaced: dict[int, bytes] = {}
         added: dict[int, bytes] = {}
-        for column, (value, number_format, forced) in wishes.items():
+        for column, wish in wishes.items():
             cell = by_column.get(column)
-            if cell is not None and cell.formula:
-                self.formula_refused.append((number, column))
-                continue
             base = row_style if row_style is not None else self._column_style(column)
-            if cell is None:
-                if value is None or value == "":
-                    continue
-                style = self._style_for(None, base, number_format, forced)
-                added[column] = self._encode(column, number, value, style)
-                continue
-            style = self._style_for(cell.style, base, number_format, forced)
-            if self._same(cell, value) and style == (cell.style or 0):
-                continue
-            replaced[column] = self._encode(column, number, value, style)
-            self.tags_removed += cell.raw.count(b"<" + self.prefix + b"c") - 1
+            edit = self._edit(number, column, wish, base,
+                              _CELL.match(cell.raw) if cell is not None else None)
+            if edit is not None:
+                (added if cell is None else replaced)[column] = edit
         if not replaced and not added:
             return None
         self.cells_added += len(added)
@@ -599,34 +623,21 @@ class SheetPatch:
             self._check_expected(number, found)
         edits: list[tuple[int, int, bytes]] = []
         ordered: list[tuple[int, int]] | None = None  # (column, start), made when first needed
-        for column, (value, number_format, forced) in wishes.items():  # in column order
+        for column, wish in wishes.items():  # in column order
             base = row_style if row_style is not None else self._column_style(column)
             position = starts.get(_letters(column))
-            if position is None:
-                if value is None or value == "":
-                    continue
-                if ordered is None:
-                    ordered = sorted((_index(letters), at) for letters, at in starts.items())
-                after = bisect.bisect(ordered, (column, close))
-                where = ordered[after][1] if after < len(ordered) else close
-                style = self._style_for(None, base, number_format, forced)
-                edits.append((where, where, self._encode(column, number, value, style)))
+            match = _CELL.match(data, position, end) if position is not None else None
+            edit = self._edit(number, column, wish, base, match)
+            if edit is None:
                 continue
-            match = _CELL.match(data, position, end)
-            raw = match.group(0)
-            if (b"<f" in raw or b":f" in raw) and _F.search(raw):
-                self.formula_refused.append((number, column))
+            if match is not None:
+                edits.append((match.start(), match.end(), edit))
                 continue
-            found_style = _S_ATTR.search(match.group(2))
-            current = int(found_style.group(1)) if found_style else None
-            style = self._style_for(current, base, number_format, forced)
-            encoded = self._encode(column, number, value, style)
-            if encoded == raw:
-                continue  # exactly what a previous run wrote: nothing to decode
-            if style == (current or 0) and self._same(self._cell_of(match, column), value):
-                continue  # the same value, written otherwise (by Excel, LibreOffice): left as is
-            edits.append((match.start(), match.end(), encoded))
-            self.tags_removed += raw.count(b"<" + self.prefix + b"c") - 1
+            if ordered is None:
+                ordered = sorted((_index(letters), at) for letters, at in starts.items())
+            after = bisect.bisect(ordered, (column, close))
+            where = ordered[after][1] if after < len(ordered) else close
+            edits.append((where, where, edit))
         if not edits:
             return None
         added = [e for e in edits if e[0] == e[1]]
@@ -729,29 +740,15 @@ def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], st
     header = styles.header()
     formats = [styles.with_format(0, c.format) if c.format else 0 for c in colonnes]
     out = ['<row r="1">']
-    for column, colonne in enumerate(colonnes, start=1):
-        out.append(f'<c r="{column_letter(column)}1" s="{header}" t="inlineStr"><is><t>'
-                   f'{xml_text(colonne.titre)}</t></is></c>')
+    out.extend(encode_cell(f"{column_letter(column)}1", colonne.titre, header, epoch)
+               for column, colonne in enumerate(colonnes, start=1))
     out.append("</row>")
     count = 1
     for count, row in enumerate(rows, start=2):
         out.append(f'<row r="{count}">')
-        for column, value in enumerate(row, start=1):
-            ref = f"{column_letter(column)}{count}"
-            style = formats[column - 1] if column <= len(formats) else 0
-            s = f' s="{style}"' if style else ""
-            if value is None or value == "":
-                continue
-            if isinstance(value, datetime.date):
-                out.append(f'<c r="{ref}"{s}><v>{(value - epoch).days}</v></c>')
-            elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                number = format(value, "f") if isinstance(value, Decimal) else str(value)
-                out.append(f'<c r="{ref}"{s}><v>{number}</v></c>')
-            else:
-                text = clean_text(str(value))
-                space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-                out.append(f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{xml_text(text)}</t>'
-                           f'</is></c>')
+        out.extend(encode_cell(f"{column_letter(column)}{count}", value,
+                               formats[column - 1] if column <= len(formats) else 0, epoch)
+                   for column, value in enumerate(row, start=1) if value is not None and value != "")
         out.append("</row>")
     last = f"{column_letter(len(colonnes))}{count}"
     widths = widths or {}
