@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from relances.config import Config, Regles
+from relances.config import Config, Entreprise, Regles
 from relances.exemple import write_workbook
 from relances.records import Classeur, Client, Facture, Fait, client_key
 
@@ -42,9 +42,13 @@ def classeur(factures, clients=None) -> Classeur:
     return Classeur(tuple(factures), {client_key(c.nom): c for c in clients})
 
 
+ENTREPRISE = Entreprise(nom="Atelier Dupont SARL", adresse="12 rue des Lilas\n69003 Lyon",
+                        siret="123 456 782 00002", email="compta@atelier-dupont.fr")
+
+
 def config(**kw) -> Config:
     base = Config(path=ROOT / "config.toml", classeur=ROOT / "relances.xlsx",
-                  lettres=ROOT / "lettres")
+                  lettres=ROOT / "lettres", entreprise=ENTREPRISE)
     if "ecart" in kw:
         kw["regles"] = Regles(ecart_minimum_jours=kw.pop("ecart"))
     return replace(base, **kw)
@@ -60,7 +64,6 @@ def fait(facture_numero, cle, jour, client="Alpha", canal="email") -> Fait:
 def project(tmp_path: Path) -> Path:
     """A copy of the shipped config, templates and example workbook, in a temporary folder."""
     shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
-    shutil.copytree(ROOT / "lettres", tmp_path / "lettres")
     shutil.copy(ROOT / "exemple" / "relances.xlsx.example", tmp_path / "relances.xlsx")
     shutil.copytree(ROOT / "exemple" / "factures", tmp_path / "factures")
     return tmp_path
@@ -84,7 +87,6 @@ def client_row(nom="Alpha", email="compta@alpha.fr", contact="Anne Alpha", pause
 def small_project(tmp_path: Path):
     """Make a project whose workbook holds the given rows: small_project(rows, clients)."""
     shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
-    shutil.copytree(ROOT / "lettres", tmp_path / "lettres")
 
     def make(rows, clients=None) -> Path:
         write_workbook(tmp_path / "relances.xlsx", rows, clients or [client_row()])

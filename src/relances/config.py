@@ -7,6 +7,7 @@ slice they need and never see raw TOML.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 import zoneinfo
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .calendrier import Calendrier
 from .adresses import PORTS, SECURITES, parse_expediteur
 from .errors import ConfigError
 from .penalites import Regime, Semestre, TableTaux, read_table
@@ -38,6 +40,13 @@ class Entreprise:
     bic: str = ""
     tva: str = ""       # intra-community VAT number
     forme: str = ""     # legal form and capital, for the letters' footer: "SARL au capital de 10 000 €"
+    rcs: str = ""       # « RCS Lyon 123 456 789 » (FR) or « RPM Bruxelles » (BE), letters' footer
+    alsace_moselle: bool = False  # public holidays of Alsace-Moselle (Good Friday, 26 December)
+
+    @property
+    def numero_entreprise(self) -> str:
+        """SIRET in France; in Belgium the same key holds the BCE company number."""
+        return self.siret
 
     @property
     def adresse_lignes(self) -> list[str]:
@@ -81,14 +90,33 @@ class Penalites:
 @dataclass(frozen=True)
 class Regles:
     ecart_minimum_jours: int = 5
+    # A registered letter's deadline runs from its receipt: the next step waits this long more.
+    delai_recommande_jours: int = 15
+
+
+LIBELLES = {
+    "rappel": "Premier rappel",
+    "appel": "Appel",
+    "dernier_rappel": "Dernier rappel",
+    "mise_en_demeure": "Mise en demeure",
+    "recouvrement": "Recouvrement",
+    PROMESSE_NON_TENUE: "Promesse non tenue",
+}
+
+
+def default_libelle(nom: str) -> str:
+    """« Premier rappel » for rappel; a step of the user's own: its name, readable."""
+    return LIBELLES.get(nom) or nom.replace("_", " ").capitalize()
 
 
 DEFAULT_ETAPES = (
-    Etape("rappel", 3, "email", modele="rappel"),
-    Etape("appel", 10, "appel", montant_minimum=Decimal("500")),
-    Etape("dernier_rappel", 20, "email", modele="dernier_rappel", delai_jours=8),
-    Etape("mise_en_demeure", 35, "courrier", modele="mise_en_demeure", delai_jours=8),
-    Etape("recouvrement", 60, "recouvrement"),
+    Etape("rappel", 3, "email", modele="rappel", libelle=LIBELLES["rappel"]),
+    Etape("appel", 10, "appel", montant_minimum=Decimal("500"), libelle=LIBELLES["appel"]),
+    Etape("dernier_rappel", 20, "email", modele="dernier_rappel", delai_jours=8,
+          libelle=LIBELLES["dernier_rappel"]),
+    Etape("mise_en_demeure", 35, "courrier", modele="mise_en_demeure", delai_jours=8,
+          libelle=LIBELLES["mise_en_demeure"], penalites=True),
+    Etape("recouvrement", 60, "recouvrement", libelle=LIBELLES["recouvrement"]),
 )
 
 
@@ -121,20 +149,29 @@ class Config:
     def etape(self, nom: str) -> Etape | None:
         return next((e for e in self.etapes if e.nom == nom), None)
 
+    @functools.cached_property
+    def calendrier(self) -> Calendrier:
+        return Calendrier(self.entreprise.pays, self.entreprise.alsace_moselle)
+
+    def libelle(self, nom: str) -> str:
+        """What people read for a step name (the journal keeps names)."""
+        etape = self.etape(nom)
+        return etape.titre if etape else default_libelle(nom)
+
 
 KNOWN_KEYS = {
     "": {"classeur", "lignes_max", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
          "penalites", "etapes", "colonnes"},
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
-                   "logo", "ville", "forme", "tva", "bic"},
+                   "logo", "ville", "forme", "tva", "bic", "rcs", "alsace_moselle"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
               "repondre_a", "copie_cachee", "limite_par_minute"},
     "factures": {"dossier", "taille_max_mo"},
-    "regles": {"ecart_minimum_jours"},
+    "regles": {"ecart_minimum_jours", "delai_recommande_jours"},
     "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
                   "taux_interet_legal"},
     "etapes": {"nom", "apres_jours", "canal", "modele", "delai_jours", "montant_minimum",
-               "joindre_courrier"},
+               "joindre_courrier", "libelle", "penalites"},
 }
 
 
@@ -290,6 +327,8 @@ def _read_entreprise(r: _Reader, base: Path) -> Entreprise:
         bic=r.text("bic", ""),
         tva=r.text("tva", ""),
         forme=r.text("forme", ""),
+        rcs=r.text("rcs", ""),
+        alsace_moselle=_boolean(r, "alsace_moselle"),
     )
 
 
@@ -349,13 +388,19 @@ def _address(r: _Reader, key: str) -> str:
 
 def _read_factures(r: _Reader, base: Path) -> Path | None:
     r.check_keys(KNOWN_KEYS["factures"])
+    if "dossier" not in r.table:
+        # A `factures` folder beside config.toml is used without being named.
+        default = base / "factures"
+        return default.resolve() if default.is_dir() else None
     dossier = r.text("dossier", "")
     return (base / dossier).resolve() if dossier else None
 
 
 def _read_regles(r: _Reader) -> Regles:
     r.check_keys(KNOWN_KEYS["regles"])
-    return Regles(ecart_minimum_jours=r.integer("ecart_minimum_jours", 5, minimum=0))
+    return Regles(ecart_minimum_jours=r.integer("ecart_minimum_jours", 5, minimum=0),
+                  delai_recommande_jours=r.integer("delai_recommande_jours", 15, minimum=0,
+                                                   maximum=90))
 
 
 def _read_penalites(r: _Reader) -> Penalites:
@@ -420,6 +465,9 @@ def _read_etapes(name: str, raw: object, warnings: list[str]) -> tuple[Etape, ..
             delai_jours=r.integer("delai_jours", None, minimum=0),
             montant_minimum=r.decimal("montant_minimum", None),
             joindre_courrier=_boolean(r, "joindre_courrier") if canal == "email" else False,
+            libelle=r.text("libelle", default_libelle(nom)).strip() or default_libelle(nom),
+            penalites=(_boolean(r, "penalites") if "penalites" in table
+                       else modele == "mise_en_demeure"),
         ))
         if "joindre_courrier" in table and canal != "email":
             warnings.append(f"{r.where('joindre_courrier')} : ne s'applique qu'aux étapes "

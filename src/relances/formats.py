@@ -38,3 +38,10 @@ def date_longue(value: datetime.date, langue: str = "fr") -> str:
 def date_courte(value: datetime.date, langue: str = "fr") -> str:
     """`22/11/2026`."""
     return format_date(value, "dd/MM/y", locale=locale_of(langue))
+
+
+def en_lettres(value: int, langue: str = "fr") -> str:
+    """`huit` for 8: deadlines in letters are written out, as lawyers write them."""
+    from num2words import num2words
+
+    return num2words(int(value), lang="en" if langue == "en" else "fr")

@@ -31,9 +31,12 @@ class Imprimeur:
                 f"({exc}). Sous Debian/Ubuntu : sudo apt install libpango-1.0-0 "
                 "libpangoft2-1.0-0 libharfbuzz-subset0 ; voir le README, section Installation."
             ) from None
+        from .render import template_folders
+
         self._weasyprint = weasyprint
         self.fonts = FontConfiguration()
-        self.base_url = lettres.as_uri() + "/"
+        # Relative links (an image beside the templates) resolve in the first templates folder.
+        self.base_url = template_folders(lettres)[0].as_uri() + "/"
 
     def pdf(self, html: str, where: str) -> bytes:
         """One letter as PDF bytes. `where` names the template in messages."""
@@ -42,6 +45,25 @@ class Imprimeur:
             return document.write_pdf(font_config=self.fonts)
         except Exception as exc:  # WeasyPrint raises many kinds; the user needs the template
             raise TemplateError(f"{where} : mise en page PDF impossible ({exc})") from None
+
+
+def enclose(pdf: bytes, copies: tuple[Path, ...] | list[Path]) -> bytes:
+    """The letter followed by the invoice copies it encloses, as one PDF."""
+    if not copies:
+        return pdf
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.append(io.BytesIO(pdf))
+    for path in copies:
+        try:
+            writer.append(str(path))
+        except Exception as exc:  # a damaged copy: the letter says what it encloses
+            raise TemplateError(f"{path.name} : copie de facture illisible, impossible de la "
+                                f"joindre au courrier ({exc})") from None
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def merge(pdfs: list[Path]) -> bytes:

@@ -18,7 +18,8 @@ from typing import Iterable, Sequence
 from email_validator import EmailNotValidError, validate_email
 
 from .cells import CellError, read_date
-from .config import Config
+from .config import Config, default_libelle
+from .montants import compute_demande, open_credit_notes
 from .formats import date_courte
 from .records import (
     PROMESSE_NON_TENUE,
@@ -34,9 +35,13 @@ from .records import (
     Plan,
     Suivi,
     client_key,
+    normalise,
 )
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
+ONE_DAY = datetime.timedelta(days=1)
+PROMESSE = Etape(PROMESSE_NON_TENUE, 0, "email", modele=PROMESSE_NON_TENUE,
+                 libelle=default_libelle(PROMESSE_NON_TENUE))
 
 
 def promesse_cle(promesse: datetime.date) -> str:
@@ -94,7 +99,11 @@ def _balances(classeur: Classeur) -> dict[str, Decimal]:
 
 def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequence[Fait],
                today: datetime.date, config: Config) -> _Next:
-    """The one rule book: what this invoice waits for, ignoring per-client limits."""
+    """The one rule book: what this invoice waits for, ignoring per-client limits.
+
+    A step is due from its date whatever the day of the week: the user decides which days the
+    tool runs. Dates shown to people (Prochaine action, deadlines) are moved to business days.
+    """
     if facture.montant < 0:
         return _Next(raison="aucune (avoir)")
     if facture.reste_du <= 0:
@@ -120,9 +129,8 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
             return _Next(raison=f"attente du paiement promis le {date_courte(facture.promesse)}")
         cle = promesse_cle(facture.promesse)
         if cle not in done:
-            return _Next(etape=Etape(PROMESSE_NON_TENUE, 0, "email", modele=PROMESSE_NON_TENUE),
-                         cle=cle, date=_latest(facture.promesse + datetime.timedelta(days=1), floor),
-                         promesse=facture.promesse)
+            return _Next(etape=PROMESSE, cle=cle, promesse=facture.promesse,
+                         date=_latest(facture.promesse + ONE_DAY, floor))
 
     etapes = config.etapes
     positions = [i for i, e in enumerate(etapes) if e.nom in done]
@@ -134,11 +142,12 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
         if etape.montant_minimum is not None and balance < etape.montant_minimum:
             continue  # below this step's threshold: counts as passed
         due = facture.echeance + datetime.timedelta(days=etape.apres_jours)
-        if last >= 0 and last_etape.delai_jours:
-            due = max(due, last_day + datetime.timedelta(days=last_etape.delai_jours))
+        if last >= 0 and last_etape.delai_jours is not None:
+            # Execute threats, but only once the deadline given has passed.
+            due = max(due, deadline_end(last_etape, last_day, config) + ONE_DAY)
         return _Next(etape=etape, cle=etape.nom, date=_latest(due, floor))
     if last >= 0:
-        return _Next(raison=f"aucune : dernière étape ({etapes[last].nom}) faite le "
+        return _Next(raison=f"aucune : dernière étape ({etapes[last].titre}) faite le "
                             f"{date_courte(last_day)}")
     return _Next(raison="aucune (aucune étape applicable)")
 
@@ -147,12 +156,32 @@ def _latest(day: datetime.date, floor: datetime.date | None) -> datetime.date:
     return max(day, floor) if floor else day
 
 
+def date_limite(etape: Etape, day: datetime.date, config: Config) -> datetime.date | None:
+    """The date a message sent on `day` gives the client, on a business day; None: none given.
+
+    A letter's deadline runs from its receipt (« huit jours à compter de la réception »): it has
+    no date of its own, see `deadline_end`.
+    """
+    if not etape.delai_jours or etape.canal == "courrier":
+        return None
+    return config.calendrier.prochain_ouvre(day + datetime.timedelta(days=etape.delai_jours))
+
+
+def deadline_end(etape: Etape, day: datetime.date, config: Config) -> datetime.date:
+    """Last day of the deadline a step done on `day` gave; a registered letter's runs from its
+    receipt, so the delivery window (`[regles] delai_recommande_jours`) is added."""
+    delai = etape.delai_jours or 0
+    if etape.canal == "courrier":
+        delai += config.regles.delai_recommande_jours
+    return config.calendrier.prochain_ouvre(day + datetime.timedelta(days=delai))
+
+
 def _message_floor(client: str, canal: str, history: _History, today: datetime.date,
                    config: Config, is_promesse: bool) -> datetime.date | None:
     """First day this client may get another message on `canal`, or None when it may today."""
     floors = []
     if history.channel_used_on(client, canal, today):
-        floors.append(today + datetime.timedelta(days=1))
+        floors.append(today + ONE_DAY)
     last = history.last_message(client)
     if last is not None and not is_promesse:
         gap = last + datetime.timedelta(days=config.regles.ecart_minimum_jours)
@@ -190,6 +219,11 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             clients[key] = client
             due[(key, step.etape.canal)].append((facture, step))
 
+    credit_notes: dict[str, list[Facture]] = defaultdict(list)
+    for avoir in open_credit_notes(classeur.factures):
+        credit_notes[client_key(avoir.client)].append(avoir)
+    missing_identity = _missing_identity(config)
+
     actions: list[Action] = []
     for (key, canal), items in sorted(due.items()):
         client = clients[key]
@@ -200,43 +234,85 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             if _message_floor(client.nom, canal, past, today, config, bool(promesses)):
                 continue
         chosen = max((step for _, step in items), key=lambda s: _rank(s.etape.nom, config))
-        factures = sorted((f for f, _ in items), key=lambda f: (f.echeance, f.numero))
+        etape = chosen.etape
+        # Each invoice keeps its own step: those at the message's step come first; the others
+        # (« également échues ») are recorded at the step they really have.
+        ordered = sorted(items, key=lambda item: (item[1].etape.nom != etape.nom,
+                                                  item[0].echeance, item[0].numero))
+        factures = [f for f, _ in ordered]
+        principales = [f for f, step in ordered if step.etape.nom == etape.nom]
+        autres = [f for f, step in ordered if step.etape.nom != etape.nom]
+        numeros = ", ".join(f.numero for f in factures)
+        where = ("Clients", client.row) if client.row else ("Factures", factures[0].row)
         destinataires: tuple[str, ...] = ()
+        if canal == "courrier" or (canal == "email" and etape.joindre_courrier):
+            if missing_identity:
+                anomalies.append(Anomalie(None, None, (
+                    f"{client.nom} : « {etape.titre} » non produit (factures {numeros}) : "
+                    f"un courrier doit identifier le créancier ; renseignez "
+                    f"{', '.join(missing_identity)} dans {config.path.name}")))
+                continue
         if canal == "courrier" and not client.adresse.strip():
             # A letter that cannot be posted proves nothing: not produced, and said.
-            where = ("Clients", client.row) if client.row else ("Factures", factures[0].row)
             anomalies.append(Anomalie(*where, f"{client.nom} : adresse postale manquante, "
-                                      f"« {chosen.etape.nom} » non produit (factures "
-                                      f"{', '.join(f.numero for f in factures)})"))
+                                      f"« {etape.titre} » non produit (factures {numeros})"))
             continue
         if canal == "email":
             emails = next((f.emails for f in factures if f.emails), ())
             destinataires, refused = usable_emails(emails, client)
-            where = _where(factures[0], client, bool(emails))
+            at = _where(factures[0], client, bool(emails))
             for address in refused:
-                anomalies.append(Anomalie(*where, f"{client.nom} : adresse e-mail invalide "
-                                                  f"« {address} »"))
+                anomalies.append(Anomalie(*at, f"{client.nom} : adresse e-mail invalide "
+                                               f"« {address} »"))
             if not destinataires:
-                anomalies.append(Anomalie(*where, f"{client.nom} : aucune adresse e-mail "
-                                          f"utilisable, « {chosen.etape.nom} » non envoyé "
-                                          f"(factures {', '.join(f.numero for f in factures)})"))
+                anomalies.append(Anomalie(*at, f"{client.nom} : aucune adresse e-mail "
+                                          f"utilisable, « {etape.titre} » non envoyé "
+                                          f"(factures {numeros})"))
                 continue
+        avoirs = credit_notes.get(key, []) if etape.is_message else []
+        demande = compute_demande(principales, autres, avoirs, etape,
+                                  client.type == "particulier",
+                                  [f for facture in factures for f in past.of(facture)],
+                                  today, config)
+        if etape.is_message and demande.total <= 0:
+            anomalies.append(Anomalie(*where, (
+                f"{client.nom} : les avoirs ouverts ({', '.join(a.numero for a in avoirs)}) "
+                f"couvrent les factures à relancer ({numeros}) : « {etape.titre} » non envoyé ; "
+                "imputez l'avoir (colonne Payé) ou remboursez-le")))
+            continue
         actions.append(Action(
             client=client.nom,
             factures=tuple(f.numero for f in factures),
-            etape=chosen.etape.nom,
+            etape=etape.nom,
             canal=canal,
             destinataires=destinataires,
-            montant_du=sum((f.reste_du for f in factures), ZERO),
-            modele=chosen.etape.modele,
-            delai_jours=chosen.etape.delai_jours,
-            joindre_courrier=chosen.etape.joindre_courrier,
+            montant_du=demande.principal,
+            modele=etape.modele,
+            delai_jours=etape.delai_jours,
+            joindre_courrier=etape.joindre_courrier,
             promesse=max((s.promesse for _, s in items if s.promesse), default=None),
-            cles=tuple(chosen.cle if not promesses else step.cle for _, step in
-                       sorted(items, key=lambda item: (item[0].echeance, item[0].numero))),
+            cles=tuple(step.cle for _, step in ordered),
+            libelle=etape.titre,
+            autres=tuple(f.numero for f in autres),
+            avoirs=tuple(a.numero for a in avoirs),
+            montant_reclame=demande.total if etape.is_message else demande.principal,
         ))
-    actions.sort(key=lambda a: (CANAL_ORDER[a.canal], -a.montant_du, a.client))
+    actions.sort(key=lambda a: (CANAL_ORDER[a.canal], -a.montant_reclame, a.client))
     return Plan(today, tuple(actions), tuple(anomalies))
+
+
+IDENTITE = (("nom", "entreprise.nom"), ("adresse", "entreprise.adresse"),
+            ("siret", "entreprise.siret"))
+
+
+def _missing_identity(config: Config) -> list[str]:
+    """The creditor's identity a letter must carry (name, address, company number): the keys
+    still to fill."""
+    entreprise = config.entreprise
+    missing = [key for field, key in IDENTITE if not getattr(entreprise, field).strip()]
+    if entreprise.nom.strip() == "Mon entreprise" and "entreprise.nom" not in missing:
+        missing.insert(0, "entreprise.nom")
+    return missing
 
 
 def _rank(nom: str, config: Config) -> int:
@@ -251,23 +327,31 @@ def _where(facture: Facture, client: Client, from_factures: bool) -> tuple[str, 
     return "Clients", client.row
 
 
-_ETAPE_CELL = re.compile(r"^\s*([a-z0-9_]+)\s*\((\d{1,2}/\d{1,2}/\d{4})\)\s*$")
+_ETAPE_CELL = re.compile(r"^\s*(.+?)\s*\((\d{1,2}/\d{1,2}/\d{4})\)\s*$")
+
+
+def _step_named(text: str, config: Config) -> Etape | None:
+    """The step a user (or an earlier run) wrote in Étape: by name or by label."""
+    wanted = normalise(text)
+    return next((e for e in config.etapes if wanted in (normalise(e.nom), normalise(e.titre))),
+                None)
 
 
 def taken_over(classeur: Classeur, known: set[tuple[str, str]], config: Config) -> list[Fait]:
     """Steps a user recorded by hand in the Étape column, for invoices the journal never saw.
 
-    A user who starts with relances mid-way writes `dernier_rappel (05/11/2026)` in Étape and
-    the schedule goes on from there instead of starting over with a first reminder. `known`
-    holds every (client key, invoice number) the journal mentions, failed attempts included:
-    for those, the Étape cell is the tool's own writing and the journal is the truth.
+    A user who starts with relances mid-way writes `Dernier rappel (05/11/2026)` (or the step's
+    name, `dernier_rappel (05/11/2026)`) in Étape and the schedule goes on from there instead
+    of starting over with a first reminder. `known` holds every (client key, invoice number)
+    the journal mentions, failed attempts included: for those, the Étape cell is the tool's own
+    writing and the journal is the truth.
     """
     faits = []
     for facture in classeur.factures:
         match = _ETAPE_CELL.match(facture.etape_classeur)
         if (client_key(facture.client), facture.numero) in known or not match:
             continue
-        etape = config.etape(match.group(1))
+        etape = _step_named(match.group(1), config)
         try:
             jour = read_date(match.group(2))
         except CellError:
@@ -293,21 +377,31 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         latest = max(faits, key=lambda f: (f.jour, _rank(f.etape, config)), default=None)
         step = _next_step(facture, client, balances[client_key(facture.client)], faits, today,
                           config)
+        texte, jour = _describe(step, facture, client, past, today, config)
         suivis[facture.numero] = Suivi(
-            etape=f"{latest.etape} ({date_courte(latest.jour)})" if latest else "",
+            etape=(f"{_label_of(latest, config)} ({date_courte(latest.jour)})"
+                   if latest else ""),
             relances_envoyees=len({(f.jour, f.etape) for f in messages}),
             derniere_relance=max((f.jour for f in messages), default=None),
-            prochaine_action=_describe(step, facture, client, past, today, config),
+            prochaine_action=texte,
+            date_prochaine_action=jour,
             reste_du=facture.reste_du,
             jours_retard=max(facture.jours_retard(today), 0) if facture.reste_du > 0 else None,
         )
     return suivis
 
 
+def _label_of(fait: Fait, config: Config) -> str:
+    """« Premier rappel » for a step; « Promesse non tenue » for the reminder of a promise."""
+    return config.libelle(fait.etape)
+
+
 def _describe(step: _Next, facture: Facture, client: Client, past: _History,
-              today: datetime.date, config: Config) -> str:
+              today: datetime.date, config: Config) -> tuple[str, datetime.date | None]:
+    """Prochaine action's text and date (None when nothing is planned)."""
     if step.etape is None:
-        return step.raison
+        return step.raison, None
+    titre = step.etape.titre
     day = step.date
     if step.etape.is_message:
         floor = _message_floor(client.nom, step.etape.canal, past, today, config,
@@ -315,9 +409,11 @@ def _describe(step: _Next, facture: Facture, client: Client, past: _History,
         if floor and floor > day:
             day = floor
     if day > today:
-        return f"{step.etape.nom} le {date_courte(day)}"
+        # Announced on a business day: a run on a closed day does not count on anyone.
+        day = config.calendrier.prochain_ouvre(day)
+        return f"{titre} le {date_courte(day)}", day
     if step.etape.canal == "email" and not usable_emails(facture.emails, client)[0]:
-        return f"{step.etape.nom} bloqué : adresse e-mail manquante ou invalide"
+        return f"{titre} bloqué : adresse e-mail manquante ou invalide", today
     if step.etape.canal == "courrier" and not client.adresse.strip():
-        return f"{step.etape.nom} bloqué : adresse postale manquante"
-    return f"{step.etape.nom} à faire (depuis le {date_courte(day)})"
+        return f"{titre} bloqué : adresse postale manquante", today
+    return f"{titre} à faire (depuis le {date_courte(day)})", today

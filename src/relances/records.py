@@ -54,6 +54,9 @@ class Client:
     pause_jusqu_au: datetime.date | None = None
     row: int | None = None
     bloque: str = ""  # why this client must not be chased at all (e.g. two rows in Clients)
+    civilite: str = ""  # "Madame", "Monsieur" or "" (unknown)
+    siren: str = ""     # the debtor's company number (SIREN, or BCE in Belgium), when known
+    forme: str = ""     # the debtor's legal form ("SAS", "SRL"…), when known
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,17 @@ class Etape:
     delai_jours: int | None = None
     montant_minimum: Decimal | None = None
     joindre_courrier: bool = False  # an email step that also carries its letter as a PDF
+    libelle: str = ""  # what people read: « Premier rappel »; `nom` stays the machine's name
+    penalites: bool = False  # the amount asked includes the late-payment penalties
 
     @property
     def is_message(self) -> bool:
         """Emails and letters reach the client; calls and hand-offs are tasks for the user."""
         return self.canal in ("email", "courrier")
+
+    @property
+    def titre(self) -> str:
+        return self.libelle or self.nom
 
 
 PROMESSE_NON_TENUE = "promesse_non_tenue"
@@ -142,6 +151,21 @@ class Action:
     joindre_courrier: bool = False
     # The key each invoice is recorded under in the journal (step name or promise key).
     cles: tuple[str, ...] = field(default=())
+    libelle: str = ""  # the step's label, for people
+    # Invoices due for an earlier step than the message's, listed as « également échues »:
+    # each is recorded at its own step and no penalty is claimed for it.
+    autres: tuple[str, ...] = ()
+    avoirs: tuple[str, ...] = ()  # the client's open credit notes, deducted from what is asked
+    montant_reclame: Decimal = ZERO  # what the message asks for: the one amount of its story
+
+    @property
+    def titre(self) -> str:
+        return self.libelle or self.etape
+
+    @property
+    def principales(self) -> tuple[str, ...]:
+        """The invoices at the message's own step."""
+        return tuple(n for n in self.factures if n not in self.autres)
 
     @property
     def is_message(self) -> bool:
@@ -156,6 +180,7 @@ class Suivi:
     relances_envoyees: int = 0
     derniere_relance: datetime.date | None = None
     prochaine_action: str = ""
+    date_prochaine_action: datetime.date | None = None
     reste_du: Decimal | None = None
     jours_retard: int | None = None  # None once nothing is due any more
 

@@ -1,11 +1,15 @@
-"""Rendering stage: Jinja2 templates in lettres/ -> the subject, text, HTML and letter of each action.
+"""Rendering stage: Jinja2 templates -> the subject, text, HTML and letter of each action.
 
 Every message and letter of a run is rendered before any is sent, so that a template error
 stops the run before anything leaves. Templates are strict: a variable that does not exist is
 an error, not an empty string. HTML is autoescaped; plain text is not. Amounts and dates go
-through Babel filters (`montant`, `date_longue`, `date_courte`) in the client's language; a
-client whose Langue is `en` gets the templates of `lettres/en/`, each missing one falling back
-to the French one.
+through Babel filters (`montant`, `date_longue`, `date_courte`) in the client's language, and
+every rendered text through `typographie.compose` (French spacing, apostrophes, numbers that
+never break).
+
+Templates ship with the package (`relances/lettres/`); a `lettres/` folder beside config.toml
+overrides them file by file. A client whose Langue is `en` gets the `en/` templates, each
+missing one falling back to the French one.
 
 An email uses `NAME.sujet.txt`, `NAME.texte.txt` and `NAME.html`; a letter (canal courrier, or
 an email step with `joindre_courrier = true`) uses `NAME.lettre.html`, turned into a PDF by
@@ -25,12 +29,39 @@ import jinja2
 from . import formats
 from .config import Config
 from .errors import TemplateError
-from .penalites import Calcul, Penalite, compute_all
-from .records import Action, Anomalie, Classeur, Client, Facture, Fait
+from .montants import compute_demande, open_credit_notes
+from .penalites import Penalite, bareme_belge
+from .policy import PROMESSE, date_limite
+from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
+from .typographie import compose, elide, formules
 
 PARTS = (("sujet", "{}.sujet.txt"), ("texte", "{}.texte.txt"), ("html", "{}.html"))
 LETTRE = "{}.lettre.html"
 LANGUES = ("fr", "en")
+PACKAGE_LETTRES = Path(__file__).with_name("lettres")
+LIBELLES_EN = {"rappel": "First reminder", "appel": "Phone call", "dernier_rappel": "Final reminder",
+               "mise_en_demeure": "Formal notice", "recouvrement": "Collection",
+               "promesse_non_tenue": "Broken-promise reminder"}
+CANAUX = {"fr": {"email": "e-mail", "courrier": "courrier", "appel": "appel téléphonique",
+                 "recouvrement": "recouvrement"},
+          "en": {"email": "email", "courrier": "letter", "appel": "phone call",
+                 "recouvrement": "collection"}}
+
+
+def template_folders(lettres: Path, langue: str = "fr") -> list[Path]:
+    """Where templates are looked for, first found wins: the user's `lettres/` (its language
+    folder first), then the package's. A language's own templates come before French ones."""
+    bases = [lettres, PACKAGE_LETTRES] if lettres.resolve() != PACKAGE_LETTRES.resolve() \
+        else [PACKAGE_LETTRES]
+    folders = [base / langue for base in bases] if langue != "fr" else []
+    folders += bases
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def fonts_folder(lettres: Path) -> Path:
+    """The letters' fonts: the user's lettres/polices/ when there is one, else the package's."""
+    own = lettres / "polices"
+    return own if own.is_dir() else PACKAGE_LETTRES / "polices"
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,32 @@ class LigneFacture:
 
 
 @dataclass(frozen=True)
+class LigneAvoir:
+    """An open credit note, deducted from what a message asks for."""
+
+    numero: str
+    date_facture: datetime.date | None
+    montant: Decimal  # negative
+    reste: Decimal    # what is left of it (negative)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One earlier step with this client, for the history a letter recalls."""
+
+    jour: datetime.date
+    etape: str   # label
+    canal: str   # label in the client's language
+    factures: tuple[str, ...]
+    ecrit: bool = True  # an email or a letter (not a call)
+
+    @property
+    def description(self) -> str:
+        """« premier rappel (e-mail) »; a call is just « appel téléphonique »."""
+        return f"{self.etape.lower()} ({self.canal})" if self.ecrit else self.canal
+
+
+@dataclass(frozen=True)
 class Rendu:
     action: Action
     client: Client
@@ -74,10 +131,9 @@ class Rendu:
 
 
 def make_environment(lettres: Path, langue: str = "fr") -> jinja2.Environment:
-    """Templates of `langue` (lettres/en/ for English), each missing one taken from lettres/."""
-    folders = [str(lettres / langue)] if langue != "fr" else []
+    """Templates of `langue` (en/ for English), each missing one taken from the French ones."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([*folders, str(lettres)]),
+        loader=jinja2.FileSystemLoader([str(f) for f in template_folders(lettres, langue)]),
         autoescape=jinja2.select_autoescape(["html", "htm"], default_for_string=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
@@ -89,7 +145,12 @@ def make_environment(lettres: Path, langue: str = "fr") -> jinja2.Environment:
         date_longue=_with_langue(formats.date_longue),
         date_courte=_with_langue(formats.date_courte),
         nombre=_with_langue(formats.nombre),
+        en_lettres=_with_langue(formats.en_lettres),
+        de=lambda nom: elide("de", nom),
+        le=lambda nom: elide("le", nom),
+        que=lambda nom: elide("que", nom),
     )
+    env.globals["elide"] = elide
     return env
 
 
@@ -113,71 +174,102 @@ class Renderer:
                  history: list[Fait] | tuple[Fait, ...] = ()):
         self.config, self.classeur, self.today = config, classeur, today
         self.envs = {langue: make_environment(config.lettres, langue) for langue in LANGUES}
-        self.factures = {f.numero: f for f in classeur.factures}
-        self.history: dict[str, list[Fait]] = {}
+        self.factures = {(client_key(f.client), f.numero): f for f in classeur.factures}
+        self.history: dict[tuple[str, str], list[Fait]] = {}
         for fait in history:
-            self.history.setdefault(fait.facture, []).append(fait)
+            self.history.setdefault((client_key(fait.client), fait.facture), []).append(fait)
+        self.avoirs: dict[str, list[Facture]] = {}
+        for avoir in open_credit_notes(classeur.factures):
+            self.avoirs.setdefault(client_key(avoir.client), []).append(avoir)
         self.avertissements: list[Anomalie] = []
 
-    def penalites(self, action: Action, client: Client) -> Calcul:
-        """Penalties of the action's invoices at today's date, under the client's law."""
-        regime = self.config.penalites.regime(self.config.entreprise.pays,
-                                              client.type == "particulier")
-        factures = [self.factures[n] for n in action.factures]
-        calcul = compute_all(factures, self.today, regime, self.config.penalites.table,
-                             self._dates(action))
-        for manquant in calcul.taux_manquants:
+    def _warn_missing_rates(self, missing: tuple[str, ...]) -> None:
+        for manquant in missing:
             message = (f"{manquant} absent de la table des taux : dernier taux connu utilisé ; "
                        f"ajoutez-le dans {self.config.path.name}, section [penalites.taux_"
                        f"{'bce' if 'BCE' in manquant else 'interet_legal'}]")
             if not any(a.message == message for a in self.avertissements):
                 self.avertissements.append(Anomalie(None, None, message))
-        return calcul
-
-    def _dates(self, action: Action) -> dict[str, tuple[datetime.date | None, datetime.date | None]]:
-        """Per invoice: (date of its formal notice, date of its first message), this one included."""
-        is_notice = _is_notice(action.etape, action.modele)
-        dates = {}
-        for numero in action.factures:
-            faits = self.history.get(numero, ())
-            notices = [f.jour for f in faits if _is_notice(f.etape, self._modele(f.etape))]
-            messages = [f.jour for f in faits if f.canal in ("email", "courrier")]
-            if is_notice:
-                notices.append(self.today)
-            if action.is_message:
-                messages.append(self.today)
-            dates[numero] = (min(notices, default=None), min(messages, default=None))
-        return dates
-
-    def _modele(self, etape: str) -> str | None:
-        found = self.config.etape(etape)
-        return found.modele if found else None
 
     def context(self, action: Action) -> dict:
-        today = self.today
-        client = self.classeur.client_of(self.factures[action.factures[0]])
-        calcul = self.penalites(action, client)
-        factures = [_ligne(self.factures[n], today, calcul.ligne(n)) for n in action.factures]
-        delai = action.delai_jours
+        today, config = self.today, self.config
+        key = client_key(action.client)
+        client = self.classeur.clients.get(key) or Client(nom=action.client)
+        etape = PROMESSE if action.etape == PROMESSE.nom else config.etape(action.etape)
+        if etape is None:
+            raise TemplateError(f"étape « {action.etape} » absente de {config.path.name}")
+        principales = [self.factures[(key, n)] for n in action.principales]
+        autres = [self.factures[(key, n)] for n in action.autres]
+        avoirs = [a for a in self.avoirs.get(key, []) if a.numero in action.avoirs]
+        faits = [f for n in action.factures for f in self.history.get((key, n), ())]
+        demande = compute_demande(principales, autres, avoirs, etape,
+                                  client.type == "particulier", faits, today, config)
+        if demande.total != action.montant_reclame:  # one amount story, or nothing is sent
+            raise TemplateError(f"{action.client} : montant incohérent ({demande.total} rendu, "
+                                f"{action.montant_reclame} décidé) ; signalez ce bug")
+        calcul = demande.penalites
+        self._warn_missing_rates(calcul.taux_manquants)
         langue = client.langue if client.langue in LANGUES else "fr"
+        lignes = [_ligne(f, today, calcul.ligne(f.numero)) for f in principales]
+        lignes_autres = [_ligne(f, today, None) for f in autres]
+        delai = action.delai_jours
+        pays = config.entreprise.pays
+        particulier = client.type == "particulier"
+        # Belgian consumer, first reminder (Livre XIX CDE): the 14 days start the day after an
+        # email, the third business day after a letter is posted.
+        debut_be = (today + datetime.timedelta(days=1) if action.canal == "email"
+                    else config.calendrier.apres_ouvres(today, 3))
         return {
-            "entreprise": self.config.entreprise,
+            "entreprise": config.entreprise,
             "client": client,
-            "factures": factures,
-            "facture": factures[0],
-            "total": action.montant_du,
+            "factures": lignes,
+            "facture": lignes[0] if lignes else lignes_autres[0],
+            "autres": lignes_autres,
+            "toutes": [*lignes, *lignes_autres],
+            "avoirs": [LigneAvoir(a.numero, a.date_facture, a.montant, a.reste_du)
+                       for a in avoirs],
+            "principal": demande.principal,
+            "montant_avoirs": demande.avoirs,
+            "montant_demande": demande.total,
+            "reclame_penalites": demande.avec_penalites and calcul.total > 0,
+            "total": demande.total,
+            "total_reclame": demande.total,
+            "penalites": calcul,
             "etape": action.etape,
+            "libelle": action.titre,
             "canal": action.canal,
             "date": today,
-            "date_limite": today + datetime.timedelta(days=delai) if delai else None,
+            "date_limite": date_limite(etape, today, config),
             "delai_jours": delai,
             "promesse": action.promesse,
-            "penalites": calcul,
-            "total_reclame": action.montant_du + calcul.total,
             "destinataires": action.destinataires,
             "langue": langue,
-            "polices": (self.config.lettres / "polices").as_uri(),
+            "pays": pays,
+            "particulier": particulier,
+            "formules": formules(client.civilite, client.contact, langue),
+            "historique": self._historique(faits, langue),
+            "debut_delai_be": debut_be,
+            "fin_delai_be": debut_be + datetime.timedelta(days=13),
+            "bareme_be": {f.numero: bareme_belge(f.reste_du) for f in (*principales, *autres)},
+            "pieces": [],
+            "polices": fonts_folder(config.lettres).as_uri(),
         }
+
+    def _historique(self, faits: list[Fait], langue: str) -> list[Contact]:
+        """Earlier steps with this client for these invoices, oldest first (today excluded)."""
+        grouped: dict[tuple[datetime.date, str, str], list[str]] = {}
+        for fait in faits:
+            if fait.jour >= self.today:
+                continue
+            grouped.setdefault((fait.jour, fait.etape, fait.canal), []).append(fait.facture)
+        def label(etape: str) -> str:
+            if langue == "en" and etape in LIBELLES_EN:
+                return LIBELLES_EN[etape]
+            return self.config.libelle(etape)
+
+        return [Contact(jour, label(etape), CANAUX[langue].get(canal, canal),
+                        tuple(dict.fromkeys(numeros)), canal in ("email", "courrier"))
+                for (jour, etape, canal), numeros in sorted(grouped.items())]
 
     def render(self, action: Action) -> Rendu:
         """Everything the action sends or prints; nothing for a call or a hand-off."""
@@ -185,18 +277,25 @@ class Renderer:
             raise TemplateError(f"étape « {action.etape} » : aucun modèle à rendre")
         context = self.context(action)
         env = self.envs[context["langue"]]
+        langue = context["langue"]
+        pieces = self._invoice_copies(action)
+        # Messages say which copies come with them; a letter encloses them (appended to its
+        # PDF) and lists them.
+        context["pieces"] = [p.stem for p in pieces]
         lettre = ""
         if action.canal == "courrier" or action.joindre_courrier:
-            lettre = self._render(env, LETTRE.format(action.modele), context)
+            lettre = compose(self._render(env, LETTRE.format(action.modele), context), langue,
+                             html=True)
         if action.canal == "courrier":
-            return Rendu(action, context["client"], lettre=lettre)
+            return Rendu(action, context["client"], lettre=lettre, pieces=pieces)
         parts = {name: self._render(env, pattern.format(action.modele), context)
                  for name, pattern in PARTS}
         sujet = " ".join(parts["sujet"].split())  # one line: a subject never carries a newline
         if not sujet:
             raise TemplateError(f"{self._where(PARTS[0][1].format(action.modele))} : sujet vide")
-        return Rendu(action, context["client"], sujet, parts["texte"].strip() + "\n",
-                     parts["html"], lettre, self._invoice_copies(action))
+        return Rendu(action, context["client"], compose(sujet, langue),
+                     compose(parts["texte"].strip() + "\n", langue),
+                     compose(parts["html"], langue, html=True), lettre, pieces)
 
     def _invoice_copies(self, action: Action) -> tuple[Path, ...]:
         """The invoices' PDFs from [factures] dossier; a missing one is a warning, not a failure."""
@@ -206,7 +305,7 @@ class Renderer:
         dossier = self.config.factures_dossier
         pieces = []
         for numero in action.factures:
-            facture = self.factures[numero]
+            facture = self.factures[(client_key(action.client), numero)]
             wanted = facture.fichier or f"{numero}.pdf"
             # Only a plain file name inside the invoices folder: a cell never points elsewhere.
             name = wanted if Path(wanted).name == wanted else ""
@@ -256,14 +355,19 @@ class Renderer:
         return copies
 
     def _where(self, name: str) -> str:
-        return f"{self.config.lettres.name}/{name}"
+        for folder in template_folders(self.config.lettres, "fr"):
+            for sub in ("en/", ""):
+                if (folder / sub / name).is_file():
+                    return relative_name(folder / sub / name)
+        return f"lettres/{name}"
 
     def _render(self, env: jinja2.Environment, name: str, context: dict) -> str:
         try:
             return env.get_template(name).render(context)
         except jinja2.TemplateNotFound as exc:
             raise TemplateError(f"{self._where(exc.name or name)} : modèle introuvable "
-                                f"(dossier {self.config.lettres})") from None
+                                f"(ni dans {self.config.lettres}, ni parmi les modèles livrés)"
+                                ) from None
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"{self._where(exc.name or name)}:{exc.lineno} : erreur de "
                                 f"syntaxe ({exc.message})") from None
@@ -273,9 +377,9 @@ class Renderer:
             raise TemplateError(f"{self._where(name)} : rendu impossible ({exc})") from None
 
 
-def _is_notice(etape: str, modele: str | None) -> bool:
-    """A formal notice: the step or its template is called mise_en_demeure."""
-    return "mise_en_demeure" in (etape, modele)
+def relative_name(path: Path) -> str:
+    """`lettres/rappel.texte.txt`: the template's folder and name, enough to find it."""
+    return f"{path.parent.name}/{path.name}"
 
 
 def _ligne(facture: Facture, today: datetime.date, penalite: Penalite | None) -> LigneFacture:

@@ -26,7 +26,7 @@ from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email
                        read_password, slug, write_atomic)
 from .errors import DeliveryError, RelancesError, WorkbookError, WorkbookLocked
 from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
-from .lettre import merge, render_pdfs
+from .lettre import enclose, merge, render_pdfs
 from .policy import decide, follow_up, taken_over
 from .records import (PROMESSE_NON_TENUE, Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
@@ -363,9 +363,12 @@ def _render_all(config: Config, classeur: Classeur, plan: Plan, today: datetime.
     rendus = {action: renderer.render(action) for action in plan.actions if action.is_message}
     with_letter = [action for action, rendu in rendus.items() if rendu.has_letter]
     pdfs = render_pdfs(config.lettres, [
-        (rendus[a].lettre, f"{config.lettres.name}/{a.modele}.lettre.html") for a in with_letter])
+        (rendus[a].lettre, f"lettres/{a.modele}.lettre.html") for a in with_letter])
     for action, pdf in zip(with_letter, pdfs):
-        rendus[action] = dataclasses.replace(rendus[action], pdf=pdf)
+        # A posted letter encloses the invoice copies, appended to its PDF (an email carries
+        # them as attachments of their own).
+        copies = rendus[action].pieces if action.canal == "courrier" else ()
+        rendus[action] = dataclasses.replace(rendus[action], pdf=enclose(pdf, copies))
     return rendus, renderer.avertissements
 
 

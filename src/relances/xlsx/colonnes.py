@@ -30,6 +30,7 @@ FACTURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "relances_envoyees": ("Relances envoyées", "Nombre de relances", "Nb relances"),
     "derniere_relance": ("Dernière relance", "Date dernière relance"),
     "prochaine_action": ("Prochaine action",),
+    "date_prochaine_action": ("Date prochaine action", "Date de la prochaine action"),
     "promesse": ("Promesse de paiement", "Promesse", "Date promise", "Paiement promis le"),
     "notes": ("Notes", "Note", "Commentaire", "Commentaires", "Remarques"),
     "email": ("Email", "E-mail", "Courriel", "Adresse e-mail", "Mail"),
@@ -45,9 +46,13 @@ CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "type": ("Type", "Type de client"),
     "profil": ("Profil",),
     "pause": ("Pause jusqu'au", "Pause", "En pause jusqu'au"),
+    "civilite": ("Civilité", "Titre"),
+    "siren": ("SIREN", "SIRET", "N° d'entreprise", "Numéro d'entreprise", "BCE", "N° BCE"),
+    "forme": ("Forme", "Forme juridique"),
 }
 REQUIRED = ("client", "numero", "echeance", "montant")
-TOOL_FIELDS = ("etape", "relances_envoyees", "derniere_relance", "prochaine_action")
+TOOL_FIELDS = ("etape", "relances_envoyees", "derniere_relance", "prochaine_action",
+               "date_prochaine_action")
 JOURNAL_HEADERS = ("Date", "Client", "Factures", "Étape", "Canal", "Destinataire", "Fichier",
                    "Résultat")
 

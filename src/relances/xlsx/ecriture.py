@@ -37,7 +37,7 @@ JOURNAL_COLONNES = (
     Colonne("Destinataire", 30), Colonne("Montant", 14, EURO_FORMAT), Colonne("Fichier", 50),
     Colonne("Résultat", 40),
 )
-NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26}
+NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26, "date_prochaine_action": 14}
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,7 @@ def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
         "relances_envoyees": lambda suivi: (suivi.relances_envoyees, None, None),
         "derniere_relance": lambda suivi: (suivi.derniere_relance, DATE_FORMAT, None),
         "prochaine_action": lambda suivi: (suivi.prochaine_action or None, None, None),
+        "date_prochaine_action": lambda suivi: (suivi.date_prochaine_action, DATE_FORMAT, None),
         "reste_du": lambda suivi: (suivi.reste_du, EURO_FORMAT, None),
         "jours_retard": lambda suivi: (suivi.jours_retard, None, None),
     }

@@ -175,6 +175,32 @@ def _unknown_in(index: int, columns: dict[str, int], inconnues: dict[tuple[int, 
     return found
 
 
+# Civilité as users type it (normalised) -> the form letters use.
+CIVILITES = {
+    **dict.fromkeys(("madame", "mme", "mrs", "ms", "miss", "mademoiselle", "mlle", "mad"),
+                    "Madame"),
+    **dict.fromkeys(("monsieur", "m", "mr", "mister", "msieur"), "Monsieur"),
+}
+
+
+def company_number(text: str) -> str:
+    """A SIREN / SIRET (France) or an enterprise number (Belgium), formatted; '' if invalid."""
+    from stdnum.be import vat as be
+    from stdnum.fr import siren, siret
+
+    digits = "".join(c for c in text if c.isdigit())
+    if not digits:
+        return ""
+    if len(digits) == 9 and siren.is_valid(digits):
+        return siren.format(digits)
+    if len(digits) == 14 and siret.is_valid(digits):
+        return siret.format(digits)
+    if len(digits) in (9, 10) and be.is_valid(digits):
+        number = be.compact(digits)
+        return f"{number[:4]}.{number[4:7]}.{number[7:]}"
+    return ""
+
+
 def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
                   inconnues: dict[tuple[int, int], str] | None = None) -> dict[str, Client]:
     if not rows:
@@ -215,6 +241,16 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             normalise(profil_raw), "")
         if profil_raw and not profil:
             problem(f"Profil inconnu « {profil_raw} » (mauvais payeur ou stratégique) : ignoré")
+        civilite_raw = read_text(_cell(row, columns, "civilite"))
+        civilite = CIVILITES.get(normalise(civilite_raw), "")
+        if civilite_raw and not civilite:
+            problem(f"Civilité inconnue « {civilite_raw} » (Madame, Monsieur ou vide) : "
+                    "« Madame, Monsieur » utilisé")
+        siren_raw = read_text(_cell(row, columns, "siren"))
+        siren = company_number(siren_raw)
+        if siren_raw and not siren:
+            problem(f"SIREN « {siren_raw} » : ni un SIREN, ni un SIRET, ni un numéro "
+                    "d'entreprise belge valide (chiffre de contrôle) ; non repris dans les courriers")
         try:
             pause = read_date(_cell(row, columns, "pause"))
         except CellError as exc:
@@ -245,6 +281,9 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             profil=profil,
             pause_jusqu_au=pause,
             row=index,
+            civilite=civilite,
+            siren=siren,
+            forme=read_text(_cell(row, columns, "forme")),
         )
     return clients
 

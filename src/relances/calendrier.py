@@ -1,0 +1,35 @@
+"""Business days: deadlines and announced dates never fall on a weekend or a public holiday.
+
+The creditor's country decides (`[entreprise] pays`), with Alsace-Moselle's two extra days
+when `[entreprise] alsace_moselle = true`. Holidays come from the `holidays` package.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import holidays
+
+ONE_DAY = datetime.timedelta(days=1)
+
+
+class Calendrier:
+    def __init__(self, pays: str = "FR", alsace_moselle: bool = False):
+        subdiv = "57" if pays == "FR" and alsace_moselle else None
+        self._feries = holidays.country_holidays(pays, subdiv=subdiv)
+
+    def ouvre(self, day: datetime.date) -> bool:
+        """Monday to Friday, not a public holiday."""
+        return day.weekday() < 5 and day not in self._feries
+
+    def prochain_ouvre(self, day: datetime.date) -> datetime.date:
+        """`day` itself when it is a business day, else the next one."""
+        while not self.ouvre(day):
+            day += ONE_DAY
+        return day
+
+    def apres_ouvres(self, day: datetime.date, count: int) -> datetime.date:
+        """The `count`-th business day after `day`."""
+        for _ in range(count):
+            day = self.prochain_ouvre(day + ONE_DAY)
+        return day
