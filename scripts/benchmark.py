@@ -29,7 +29,6 @@ from relances.xlsx import read_classeur  # noqa: E402
 
 def prepare(folder: Path) -> None:
     shutil.copy(ROOT / "config.toml", folder / "config.toml")
-    shutil.copytree(ROOT / "lettres", folder / "lettres")
 
 
 # Linux gives an exec'd child the RSS high-water mark of the process it was forked from: a

@@ -78,9 +78,10 @@ def invoice_row(client="Alpha", numero="F-1", echeance=TODAY - days(5), montant=
 
 
 def client_row(nom="Alpha", email="compta@alpha.fr", contact="Anne Alpha", pause=None,
-               langue="fr", type_="professionnel", profil="") -> tuple:
+               langue="fr", type_="professionnel", profil="", civilite="", siren="",
+               forme="") -> tuple:
     return (nom, contact, email, "04 00 00 00 00", "1 rue A\n69000 Lyon", langue, type_, profil,
-            pause)
+            pause, civilite, siren, forme)
 
 
 @pytest.fixture

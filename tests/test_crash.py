@@ -26,7 +26,6 @@ CLIENTS = 200
 def pristine(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("pristine")
     shutil.copy(ROOT / "config.toml", folder / "config.toml")
-    shutil.copytree(ROOT / "lettres", folder / "lettres")
     (folder / "factures").mkdir()
     rows = [dict(client=f"Client {i:03d}", numero=f"F-{i:03d}", date_facture=TODAY - days(40),
                  echeance=TODAY - days(5 + i % 30), montant=100 + i, paye=None, statut="",

@@ -58,7 +58,7 @@ def test_the_example_workbook_sends_each_case_its_step(project):
     assert "Appels à passer" in result.output and "Garage Leroy" in result.output
     assert list((project / "sortie").rglob("*mise_en_demeure.pdf"))
     steps = column(project / "relances.xlsx", "Étape")
-    assert steps["F-2026-031"] == "rappel (22/11/2026)"
+    assert steps["F-2026-031"] == "Premier rappel (22/11/2026)"
     assert steps["F-2026-012"] == "appel (22/11/2026)"
     assert steps["F-2026-007"] == "dernier_rappel (22/11/2026)"
     assert steps["F-2026-003"] == "mise_en_demeure (22/11/2026)"
@@ -176,7 +176,7 @@ def test_missing_tool_columns_are_added_and_plain_values_are_filled(small_projec
     sheet["G2"] = 5  # a plain value in Reste dû: the tool's to correct
     book.save(folder / "relances.xlsx")
     assert run(folder, "--date", TODAY.isoformat()).exit_code == 0
-    assert column(folder / "relances.xlsx", "Étape")["F-9"] == "rappel (22/11/2026)"
+    assert column(folder / "relances.xlsx", "Étape")["F-9"] == "Premier rappel (22/11/2026)"
     assert column(folder / "relances.xlsx", "Reste dû")["F-9"] == 1000
     assert column(folder / "relances.xlsx", "Notes")["F-9"] is None
 
@@ -194,7 +194,7 @@ def test_an_edit_saved_during_the_run_is_kept(project):
                        start_progress=edit_meanwhile)
     assert result.ecriture is not None and not result.ecriture_erreur
     assert column(project / "relances.xlsx", "Notes")["F-2026-031"] == "Note tapée pendant l'exécution"
-    assert column(project / "relances.xlsx", "Étape")["F-2026-031"] == "rappel (22/11/2026)"
+    assert column(project / "relances.xlsx", "Étape")["F-2026-031"] == "Premier rappel (22/11/2026)"
 
 
 def test_a_failed_save_is_caught_up_from_the_journal(project):
@@ -212,7 +212,7 @@ def test_a_failed_save_is_caught_up_from_the_journal(project):
     lock.unlink()
     result = run(project, "--date", TODAY.isoformat())
     assert "Rien à faire aujourd'hui." in result.output
-    assert column(project / "relances.xlsx", "Étape")["F-2026-031"] == "rappel (22/11/2026)"
+    assert column(project / "relances.xlsx", "Étape")["F-2026-031"] == "Premier rappel (22/11/2026)"
 
 
 # ------------------------------------------------------------ dry run and JSON
@@ -335,6 +335,7 @@ def test_a_missing_column_names_it_and_the_way_out(small_project):
 
 
 def test_a_template_error_stops_the_run_before_anything_is_sent(project):
+    (project / "lettres").mkdir(exist_ok=True)
     (project / "lettres" / "rappel.texte.txt").write_text("Bonjour {{ client.surnom }}")
     result = run(project, "--date", "2026-11-22")
     assert result.exit_code == 2

@@ -33,14 +33,13 @@ needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice abse
 TOOL_PARTS = {"xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
               "[Content_Types].xml", "xl/styles.xml", "docProps/custom.xml"}
 TOOL_COLUMNS = {"Étape", "Relances envoyées", "Dernière relance", "Prochaine action",
-                "Reste dû", "Jours de retard"}
+                "Date prochaine action", "Reste dû", "Jours de retard"}
 
 
 def user_project(tmp_path: Path, fixture: str) -> Path:
     config = (ROOT / "config.toml").read_text(encoding="utf-8")
     config = config.replace('classeur = "relances.xlsx"', f'classeur = "{fixture}"')
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
-    shutil.copytree(ROOT / "lettres", tmp_path / "lettres")
     (tmp_path / "factures").mkdir()
     shutil.copy(FIXTURES / fixture, tmp_path / fixture)
     return tmp_path / fixture
@@ -154,7 +153,7 @@ def test_the_result_opens_in_openpyxl(workbook):
     book = openpyxl.load_workbook(workbook)
     assert book.sheetnames == ["Factures", "Clients", "Paiements", "Synthèse", "Journal"]
     steps = {row[1].value: row[9].value for row in book["Factures"].iter_rows(min_row=2)}
-    assert steps["F-ALPHA"] == "rappel (22/11/2026)"
+    assert steps["F-ALPHA"] == "Premier rappel (22/11/2026)"
     journal = [[c.value for c in row] for row in book["Journal"].iter_rows()]
     assert journal[0][:3] == ["N°", "Date", "Client"]
     assert journal[1][2] == "Alpha SARL"
@@ -173,7 +172,7 @@ def test_the_result_opens_in_libreoffice_without_repair(workbook, tmp_path):
     book = openpyxl.load_workbook(converted)
     assert "Journal" in book.sheetnames
     steps = {row[1].value: row[9].value for row in book["Factures"].iter_rows(min_row=2)}
-    assert steps["F-ALPHA"] == "rappel (22/11/2026)"
+    assert steps["F-ALPHA"] == "Premier rappel (22/11/2026)"
     assert book["Journal"]["C2"].value == "Alpha SARL"
     assert book["Journal"]["B2"].number_format.upper().startswith("DD/MM/YYYY")
 
@@ -219,12 +218,15 @@ def test_missing_tool_columns_are_added_to_a_libreoffice_workbook(tmp_path):
     book = openpyxl.load_workbook(workbook)
     sheet = book["Factures"]
     headers = [c.value for c in sheet[1]]
-    assert headers[-4:] == ["Étape", "Relances envoyées", "Dernière relance", "Prochaine action"]
+    assert headers[-5:] == ["Étape", "Relances envoyées", "Dernière relance", "Prochaine action",
+                            "Date prochaine action"]
     assert sheet.cell(1, len(headers)).font.b  # styled like the header beside it
     by_numero = {row[1].value: [c.value for c in row] for row in sheet.iter_rows(min_row=2)}
-    assert by_numero["F-ALPHA"][-4] == "rappel (22/11/2026)"
-    assert by_numero["F-ALPHA"][-2] == datetime.datetime(2026, 11, 22)
-    assert sheet.cell(2, len(headers) - 1).number_format == "DD/MM/YYYY"
-    assert by_numero["F-DELTA"][-1] == "aucune (statut Litige)"
+    assert by_numero["F-ALPHA"][-5] == "Premier rappel (22/11/2026)"
+    assert by_numero["F-ALPHA"][-3] == datetime.datetime(2026, 11, 22)
+    assert sheet.cell(2, len(headers) - 2).number_format == "DD/MM/YYYY"
+    assert sheet.cell(2, len(headers)).number_format == "DD/MM/YYYY"
+    assert by_numero["F-DELTA"][-2] == "aucune (statut Litige)"
+    assert by_numero["F-DELTA"][-1] is None
     second = run(workbook, "2026-11-22")
     assert "Classeur déjà à jour" in second.output

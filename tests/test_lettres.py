@@ -34,8 +34,10 @@ def letters(folder: Path) -> list[Path]:
 
 
 def text_of(pdf: Path | bytes) -> str:
+    """The PDF's text; no-break spaces read as spaces (pypdf cannot tell them apart in a font
+    subset that draws both with one glyph). Narrow ones are kept: amounts are checked with them."""
     reader = PdfReader(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf)
-    return "\n".join(page.extract_text() for page in reader.pages)
+    return "\n".join(page.extract_text() for page in reader.pages).replace("\u00a0", " ")
 
 
 def position_mm(pdf: Path, wanted: str) -> tuple[float, float]:
@@ -45,7 +47,7 @@ def position_mm(pdf: Path, wanted: str) -> tuple[float, float]:
     found = []
 
     def visit(text, cm, tm, font, size):
-        if text.strip().startswith(wanted):
+        if text.replace("\u00a0", " ").strip().startswith(wanted):
             x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
             y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
             found.append((x / MM, (height - y) / MM))
@@ -73,22 +75,33 @@ def test_the_formal_notice_carries_every_mention_the_law_expects(project):
     assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=0.5)  # A4
     assert reader.metadata.title == "Mise en demeure — SCI Les Tilleuls"
     text = text_of(pdf)
+    text = " ".join(text.split(" \n")).replace("\n", " ")  # lines joined: sentences whole
     for mention in (
         "LETTRE RECOMMANDÉE AVEC ACCUSÉ DE RÉCEPTION",
         "Atelier Dupont SARL", "SCI Les Tilleuls", "17 rue Garibaldi",  # both parties
+        "À l’attention de Mme Anne Girard", "Madame,",  # to whom, civility
+        "SCI Les Tilleuls (SCI, SIREN 512 348 764)",  # the debtor's legal identity
         "Lyon, le 22 novembre 2026",  # place and date
         "mise en demeure", "F-2026-003",
         f"3{NNBSP}600,00 €", f"1{NNBSP}000,00 €", f"2{NNBSP}600,00 €",  # amount, paid, remaining
         # 2,600 € × 12.15 % × 43 days / 365 = 37.2156… -> 37.22; + 40 € indemnity
-        "37,22 €", "40,00 €", f"Total réclamé 2{NNBSP}677,22 €",
-        "au taux annuel de 12,15 %", "L441-10",
-        "au plus tard le\n30 novembre 2026",  # deadline: 22/11 + delai_jours 8
-        "injonction de payer", "recouvrement",  # what follows
+        "37,22 €", "40,00 €", f"Montant à régler 2{NNBSP}677,22 €",
+        "Intérêts de retard arrêtés au 22/11/2026",
+        f"au taux annuel de 12,15{NNBSP}%", "article L441-10 du Code de commerce",
+        "article D441-5", "jusqu’à parfait paiement",
+        "dans un délai de huit jours à compter de la réception de la présente",
+        "le 5 novembre 2026 : dernier rappel (e-mail)",  # the history of reminders
+        "injonction de payer", "sur justification",  # what follows, costs within the law
         "FR76 3000 1007 9412 3456 7890 185", "Référence à indiquer : F-2026-003",  # how to pay
+        "Veuillez agréer, Madame, l’expression de nos salutations distinguées.",
         "Marie Dupont, gérante",  # signature
-        "SIRET 123 456 789 00012",  # footer
+        "SIRET 123 456 782 00002",  # footer
+        "Pièce jointe : copie de la facture F-2026-003",
     ):
         assert mention in text, mention
+    assert "frais restant à votre charge" not in text
+    # The invoice copy is appended after the letter.
+    assert len(reader.pages) >= 2 and "F-2026-003" in reader.pages[-1].extract_text()
 
 
 def test_the_recipient_block_sits_in_the_window_of_a_dl_envelope(project):
@@ -111,6 +124,8 @@ def test_thousands_separators_never_break_a_line(project):
     assert not re.search(r"\d[\u202f ]?\n\d{3},\d\d", text)  # "2" / "677,22 €" on two lines
     assert not re.search(r"\d,\d\d\n€", text)  # amount and currency apart
     assert text.count(f"2{NNBSP}677,22") == 3  # object line, total, demand
+    # Invoice and article numbers never break across lines.
+    assert not re.search(r"F-\n|F-2026-\n|L441-\n|D441-\n", text)
 
 
 def test_all_letters_of_the_day_are_merged_into_one_file_to_print(project):
@@ -129,10 +144,15 @@ def test_an_email_step_can_attach_its_letter_with_the_same_figures(project):
     assert set(attachments) == {"dernier-rappel-F-2026-007.pdf", "F-2026-007.pdf"}
     letter = text_of(attachments["dernier-rappel-F-2026-007.pdf"])
     body = message.get_body(("plain",)).get_content()
-    # 1,920 € × 12.15 % × 25 days / 365 = 15.978… -> 15.98 interest; + 40 € = 1,975.98 €
-    assert "15,98 €" in letter and f"1{NNBSP}975,98 €" in letter
-    assert "15,98\u00a0€" in body and f"1{NNBSP}975,98\u00a0€" in body
+    # The last reminder asks for the principal and states the penalties apart, the same way
+    # in the email and in its letter: 1,920 € × 12.15 % × 25 days / 365 = 15.98 € + 40 €.
+    assert f"régler la somme de 1{NNBSP}920,00 €" in letter
+    assert f"régler la somme de 1{NNBSP}920,00\u00a0€" in body
+    assert "ces pénalités s’élèvent à 55,98 €" in letter
+    assert "ces pénalités s’élèvent à 55,98\u00a0€" in body
+    assert f"1{NNBSP}975,98" not in letter + body  # never a second, different amount asked
     assert "Menuiserie Petit" in letter and "dernier rappel" in letter.lower()
+    assert "Monsieur," in letter and "Bonjour Monsieur Petit," in body
 
 
 def test_a_private_individual_gets_no_fixed_indemnity_and_interest_from_the_notice(small_project):
@@ -144,9 +164,10 @@ def test_a_private_individual_gets_no_fixed_indemnity_and_interest_from_the_noti
     assert result.exit_code == 0, result.output
     text = text_of(letters(folder)[0])
     assert "Madame, Monsieur," in text
-    assert "Indemnité" not in text and "40 €" not in text
+    assert "Indemnité" not in text and "40 €" not in text and "40,00 €" not in text
     assert "taux légal" in text and "1231-6" in text
-    assert "Total réclamé 1" in text  # only the 1,000 € principal: interest runs from today
+    assert f"Montant à régler 1{NNBSP}000,00 €" in text  # interest runs from today only
+    assert "sur justification" not in text  # no cost sentence for a private individual
 
 
 def test_an_english_client_gets_english_emails_and_letters(small_project):
@@ -154,26 +175,66 @@ def test_an_english_client_gets_english_emails_and_letters(small_project):
         [invoice_row(client="Harbour Ltd", numero="F-1", echeance=TODAY - days(4)),
          invoice_row(client="Harbour Ltd", numero="F-2", echeance=TODAY - days(40),
                      montant=2500, etape=f"dernier_rappel ({(TODAY - days(12)):%d/%m/%Y})")],
-        [client_row(nom="Harbour Ltd", contact="James Wright", langue="en")])
+        [client_row(nom="Harbour Ltd", contact="James Wright", langue="en", civilite="Monsieur")])
     run(folder)
     (pdf,) = letters(folder)
     text = text_of(pdf)
-    assert "formal notice to pay" in text and "Lyon, 22 November 2026" in text
-    assert "€2,500.00" in text and "For the attention of James Wright" in text
-    assert "Total claimed" in text
+    assert "Formal notice to pay" in text and "Lyon, 22 November 2026" in text
+    assert "€2,500.00" in text and "For the attention of Mr James Wright" in text
+    assert "Dear Mr Wright," in text and "Yours sincerely," in text
+    assert "Amount payable" in text and "within eight days of receiving this letter" in text
+    (eml,) = list((folder / "sortie").rglob("*.eml"))
+    body = parse(eml).get_body(("plain",)).get_content()
+    assert body.startswith("Dear Mr Wright,") and "Kind regards," in body
 
 
 def test_a_missing_english_template_falls_back_to_french(small_project):
+    # A step of the user's own, with French templates only: an English client gets them
+    # rather than nothing, with English formats.
     folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(4))],
                            [client_row(langue="en")])
-    for part in ("sujet.txt", "texte.txt", "html"):
-        (folder / "lettres" / "en" / f"rappel.{part}").unlink()
+    set_config(folder, 'modele = "rappel"', 'modele = "rappel_maison"')
+    (folder / "lettres").mkdir()
+    (folder / "lettres" / "rappel_maison.sujet.txt").write_text("Petit rappel maison", "utf-8")
+    (folder / "lettres" / "rappel_maison.texte.txt").write_text("{{ montant_demande|montant }}",
+                                                                "utf-8")
+    (folder / "lettres" / "rappel_maison.html").write_text("<p>x</p>", "utf-8")
     result = run(folder)
     assert result.exit_code == 0, result.output
     (eml,) = list((folder / "sortie").rglob("*.eml"))
     message = parse(eml)
-    assert "petit rappel" in message["Subject"]
+    assert "rappel maison" in message["Subject"]
     assert "€1,000.00" in message.get_body(("plain",)).get_content()  # still English formats
+
+
+def test_a_template_in_the_users_folder_overrides_the_shipped_one_alone(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(4))])
+    (folder / "lettres").mkdir()
+    (folder / "lettres" / "rappel.sujet.txt").write_text("Notre facture {{ facture.numero }}",
+                                                         "utf-8")
+    result = run(folder)
+    assert result.exit_code == 0, result.output
+    (eml,) = list((folder / "sortie").rglob("*.eml"))
+    message = parse(eml)
+    assert message["Subject"] == "Notre facture F-1"  # the user's subject
+    assert "Sauf erreur de notre part" in message.get_body(("plain",)).get_content()  # shipped
+
+
+def test_a_folder_with_only_a_config_and_a_workbook_works(tmp_path):
+    # An accounting firm's second company: no lettres/ folder, invoices in factures/.
+    from relances.exemple import write_workbook
+    from conftest import ROOT
+    (tmp_path / "config.toml").write_text(
+        (ROOT / "config.toml").read_text("utf-8").replace('\n[factures]\ndossier = "factures"',
+                                                          "\n[factures]"), "utf-8")
+    write_workbook(tmp_path / "relances.xlsx", [invoice_row(numero="F-1", echeance=TODAY - days(4))],
+                   [client_row()])
+    (tmp_path / "factures").mkdir()
+    (tmp_path / "factures" / "F-1.pdf").write_bytes(b"%PDF-1.4 copie")
+    result = run(tmp_path)
+    assert result.exit_code == 0, result.output
+    (eml,) = list((tmp_path / "sortie").rglob("*.eml"))
+    assert [p.get_filename() for p in parse(eml).iter_attachments()] == ["F-1.pdf"]
 
 
 def test_a_missing_invoice_copy_is_a_warning_not_a_failure(small_project):
@@ -230,6 +291,7 @@ def test_preview_writes_the_messages_and_letters_and_nothing_else(project, tmp_p
     assert letter.endswith("-sci-les-tilleuls-mise_en_demeure.pdf")
     assert letter.replace(".pdf", ".html") in names
     assert "mise en demeure" in text_of(next(target.glob("*.pdf")))
+    assert "mise en demeure" in (target / letter.replace(".pdf", ".html")).read_text("utf-8")
     assert fingerprint(project / "relances.xlsx") == before
     assert not (project / "sortie").exists()
     assert not (project / "relances.journal.sqlite").exists()
@@ -246,6 +308,7 @@ def test_the_logo_appears_at_the_top_of_the_letter(project):
     pixels = b"".join(b"\x00" + b"\x1f\x3a\x68" * 40 for _ in range(20))  # 40 × 20 blue
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 20, 8, 2, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(pixels)) + chunk(b"IEND", b""))
+    (project / "lettres").mkdir()
     (project / "lettres" / "logo.png").write_bytes(png)
     set_config(project, '# logo = "lettres/logo.png"', 'logo = "lettres/logo.png"')
     run(project)

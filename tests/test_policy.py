@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relances.config import DEFAULT_ETAPES
+from relances.config import DEFAULT_ETAPES, Entreprise
 from relances.policy import decide, follow_up, promesse_cle, taken_over
 from relances.records import Etape, Fait, client_key
 
@@ -85,14 +85,45 @@ def test_a_negative_apres_jours_reminds_before_the_due_date():
     assert plan_of([invoice], etapes=courtesy, today=TODAY - days(1)).actions == ()
 
 
-def test_the_next_step_waits_for_the_previous_deadline():
-    # dernier_rappel (delai 8) done 3 days ago: mise_en_demeure waits 5 more days.
+def test_the_next_step_waits_until_the_deadline_given_has_passed():
+    # dernier_rappel (delai 8) sent on Thursday 19/11: the client may pay until Friday 27/11;
+    # the formal notice goes on the 28th, not on the deadline day itself.
     history = [fait("F-1", "rappel", TODAY - days(30)),
-               fait("F-1", "dernier_rappel", TODAY - days(3))]
+               fait("F-1", "dernier_rappel", d("2026-11-19"))]
     invoice = facture(echeance=TODAY - days(50))
     assert plan_of([invoice], history).actions == ()
-    assert [a.etape for a in plan_of([invoice], history, today=TODAY + days(5)).actions] == [
+    assert plan_of([invoice], history, today=d("2026-11-27")).actions == ()
+    assert [a.etape for a in plan_of([invoice], history, today=d("2026-11-28")).actions] == [
         "mise_en_demeure"]
+
+
+def test_a_deadline_falling_on_a_closed_day_moves_to_the_next_business_day():
+    # Sent on Friday 13/11 + 8 days = Saturday 21/11: the client has until Monday 23/11.
+    history = [fait("F-1", "rappel", TODAY - days(30)),
+               fait("F-1", "dernier_rappel", d("2026-11-13"))]
+    invoice = facture(echeance=TODAY - days(50))
+    assert plan_of([invoice], history, today=d("2026-11-23")).actions == ()
+    assert [a.etape for a in plan_of([invoice], history, today=d("2026-11-24")).actions] == [
+        "mise_en_demeure"]
+    # Christmas Day and Boxing Day (Alsace-Moselle) are not business days either.
+    from relances.calendrier import Calendrier
+    assert Calendrier("FR").prochain_ouvre(d("2026-12-25")) == d("2026-12-28")
+    assert Calendrier("FR", alsace_moselle=True).ouvre(d("2026-12-26")) is False
+    assert Calendrier("BE").ouvre(d("2026-07-21")) is False  # Belgian national day
+
+
+def test_after_a_formal_notice_the_next_step_waits_for_the_delivery_window_too():
+    # Registered letter posted 02/11: 15 days to be delivered, then 8 days from receipt.
+    history = [fait("F-1", "rappel", TODAY - days(60)),
+               fait("F-1", "dernier_rappel", TODAY - days(40)),
+               fait("F-1", "mise_en_demeure", d("2026-11-02"), canal="courrier")]
+    invoice = facture(echeance=TODAY - days(100))
+    assert plan_of([invoice], history, today=d("2026-11-25")).actions == ()
+    assert [a.etape for a in plan_of([invoice], history, today=d("2026-11-26")).actions] == [
+        "recouvrement"]
+    suivi = follow_up(classeur([invoice]), history, TODAY, config())["F-1"]
+    assert suivi.prochaine_action == "Recouvrement le 26/11/2026"
+    assert suivi.date_prochaine_action == d("2026-11-26")
 
 
 def test_the_call_is_skipped_below_its_minimum_amount():
@@ -173,7 +204,55 @@ def test_the_most_advanced_step_covers_the_clients_other_invoices():
                 facture("F-2", echeance=TODAY - days(4))]
     plan = plan_of(invoices, history)
     assert steps(plan) == [("Alpha", ("F-1", "F-2"), "dernier_rappel", "email")]
-    assert plan.actions[0].cles == ("dernier_rappel", "dernier_rappel")
+    # Each invoice keeps its own step: F-2 gets its first reminder, listed apart, no penalty.
+    action = plan.actions[0]
+    assert action.cles == ("dernier_rappel", "rappel")
+    assert action.principales == ("F-1",) and action.autres == ("F-2",)
+    assert action.montant_du == action.montant_reclame == Decimal("2000.00")
+
+
+def test_a_formal_notice_claims_penalties_on_its_own_invoices_only():
+    history = [fait("F-1", step, TODAY - days(ago), canal=canal) for step, ago, canal in
+               (("rappel", 40, "email"), ("appel", 30, "appel"), ("dernier_rappel", 20, "email"))]
+    history.append(fait("F-2", "rappel", TODAY - days(40)))
+    invoices = [facture("F-1", echeance=TODAY - days(45)),
+                facture("F-2", echeance=TODAY - days(45), montant="500")]
+    plan = plan_of(invoices, history)
+    notice = next(a for a in plan.actions if a.canal == "courrier")
+    assert notice.factures == ("F-1",)  # F-2 never had its last reminder: not in the notice
+    # 1000 € + 12,15 % over 45 days (14,98 €) + 40 € indemnity.
+    assert notice.montant_reclame == Decimal("1054.98")
+    assert notice.montant_du == Decimal("1000.00")
+
+
+def test_open_credit_notes_are_deducted_from_what_is_asked():
+    invoices = [facture("F-1", echeance=TODAY - days(4), montant="1000"),
+                facture("AV-1", echeance=TODAY - days(30), montant="-150"),
+                facture("AV-2", echeance=TODAY - days(30), montant="-50", statut="payee")]
+    action = plan_of(invoices).actions[0]
+    assert action.factures == ("F-1",) and action.avoirs == ("AV-1",)
+    assert action.montant_du == Decimal("1000.00")
+    assert action.montant_reclame == Decimal("850.00")
+
+
+def test_a_credit_note_covering_everything_sends_nothing_and_says_why():
+    invoices = [facture("F-1", echeance=TODAY - days(4), montant="100"),
+                facture("F-2", echeance=TODAY + days(30), montant="900"),
+                facture("AV-1", echeance=TODAY - days(30), montant="-300")]
+    plan = plan_of(invoices)
+    assert plan.actions == ()
+    assert "avoirs ouverts (AV-1) couvrent les factures à relancer (F-1)" in plan.anomalies[0].message
+
+
+def test_no_letter_without_the_creditors_identity():
+    history = [fait("F-1", step, TODAY - days(ago)) for step, ago in
+               (("rappel", 40), ("dernier_rappel", 20))]
+    invoice = facture(echeance=TODAY - days(45))
+    plan = plan_of([invoice], history, entreprise=Entreprise(nom="Atelier Dupont"))
+    assert plan.actions == ()
+    message = plan.anomalies[0].message
+    assert "« Mise en demeure » non produit" in message
+    assert "renseignez entreprise.adresse, entreprise.siret dans config.toml" in message
 
 
 def test_one_message_per_channel_but_a_call_and_an_email_may_go_together():
@@ -238,13 +317,15 @@ def test_follow_up_says_what_comes_next_and_when():
     invoice = facture(echeance=d("2026-11-10"))
     history = [fait("F-1", "rappel", d("2026-11-13"))]
     suivi = follow_up(classeur([invoice]), history, TODAY, config())["F-1"]
-    assert suivi.etape == "rappel (13/11/2026)"
+    assert suivi.etape == "Premier rappel (13/11/2026)"
     assert suivi.relances_envoyees == 1
     assert suivi.derniere_relance == d("2026-11-13")
-    assert suivi.prochaine_action == "appel à faire (depuis le 20/11/2026)"
+    assert suivi.prochaine_action == "Appel à faire (depuis le 20/11/2026)"
+    assert suivi.date_prochaine_action == TODAY
     after = follow_up(classeur([invoice]), history + [fait("F-1", "appel", TODAY, canal="appel")],
                       TODAY, config())["F-1"]
-    assert after.prochaine_action == "dernier_rappel le 30/11/2026"
+    assert after.prochaine_action == "Dernier rappel le 30/11/2026"
+    assert after.date_prochaine_action == d("2026-11-30")
     assert after.relances_envoyees == 1  # a call is not a message
 
 

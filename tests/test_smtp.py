@@ -344,6 +344,7 @@ def test_verifier_checks_the_login_without_sending(project, smtp_server):
 
 
 def test_verifier_names_a_broken_template(project):
+    (project / "lettres").mkdir(exist_ok=True)
     (project / "lettres" / "rappel.texte.txt").write_text("Bonjour {{ client.inconnu }}", "utf-8")
     result = run(project, "--verifier")
     assert result.exit_code == 1

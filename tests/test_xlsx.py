@@ -88,12 +88,12 @@ PREFIXED = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<x:worksh
 
 
 def test_a_prefixed_sheet_keeps_its_prefix(tmp_path):
-    data, path = patched(tmp_path, PREFIXED, [(2, 2, "rappel (22/11/2026)", None),
+    data, path = patched(tmp_path, PREFIXED, [(2, 2, "Premier rappel (22/11/2026)", None),
                                               (2, 4, 3, None)])
-    assert b'<x:c r="B2" t="inlineStr"><x:is><x:t>rappel (22/11/2026)</x:t></x:is></x:c>' in data
+    assert b'<x:c r="B2" t="inlineStr"><x:is><x:t>Premier rappel (22/11/2026)</x:t></x:is></x:c>' in data
     assert b'<x:dimension ref="A1:D2"/>' in data
     assert values(path) == {"A1": "N° facture", "B1": "Étape", "A2": "F-1",
-                            "B2": "rappel (22/11/2026)", "D2": 3}
+                            "B2": "Premier rappel (22/11/2026)", "D2": 3}
 
 
 def test_cells_without_references_are_placed_by_position(tmp_path):
@@ -232,7 +232,7 @@ def test_replacing_a_rich_text_cell_keeps_the_cell_count_check_exact():
              '<rPr><color rgb="FFFF0000"/><charset val="0"/></rPr><t>rouge</t></r></is></c>'
              '<c r="B1"><v>1</v></c></row></sheetData></worksheet>').encode()
     patch = SheetPatch(sheet, [], Styles(STYLES, "s"), False, "Factures")
-    patch.set(1, 1, "rappel (22/11/2026)")
+    patch.set(1, 1, "Premier rappel (22/11/2026)")
     patch.set(1, 3, "nouvelle")
     after = patch.bytes()
     assert count_cells(after) == count_cells(sheet) + patch.cells_added - patch.tags_removed

@@ -40,7 +40,7 @@ class Entreprise:
     bic: str = ""
     tva: str = ""       # intra-community VAT number
     forme: str = ""     # legal form and capital, for the letters' footer: "SARL au capital de 10 000 €"
-    rcs: str = ""       # « RCS Lyon 123 456 789 » (FR) or « RPM Bruxelles » (BE), letters' footer
+    rcs: str = ""       # « RCS Lyon 123 456 782 » (FR) or « RPM Bruxelles » (BE), letters' footer
     alsace_moselle: bool = False  # public holidays of Alsace-Moselle (Good Friday, 26 December)
 
     @property

@@ -16,10 +16,23 @@ from pathlib import Path
 REFERENCE = datetime.date(2026, 11, 22)
 
 CLIENTS_HEADERS = ("Client", "Contact", "Email", "Téléphone", "Adresse", "Langue", "Type",
-                   "Profil", "Pause jusqu'au")
+                   "Profil", "Pause jusqu'au", "Civilité", "SIREN", "Forme")
 FACTURES_HEADERS = ("Client", "N° facture", "Date facture", "Échéance", "Montant TTC", "Payé",
                     "Reste dû", "Jours de retard", "Statut", "Étape", "Relances envoyées",
-                    "Dernière relance", "Prochaine action", "Promesse de paiement", "Notes")
+                    "Dernière relance", "Prochaine action", "Date prochaine action",
+                    "Promesse de paiement", "Notes")
+# Clients' civility, company number and legal form, by name (the columns after Pause jusqu'au).
+IDENTITES = {
+    "Boulangerie Martin": ("Monsieur", "842 156 333", "SARL"),
+    "Garage Leroy": ("Madame", "", ""),
+    "Menuiserie Petit": ("Monsieur", "", "EURL"),
+    "SCI Les Tilleuls": ("Madame", "512 348 764", "SCI"),
+    "Transports Moreau": ("Monsieur", "908 172 638", "SAS"),
+    "Café du Commerce": ("Madame", "", ""),
+    "Imprimerie Blanc": ("Madame", "", ""),
+    "Julie Rousseau": ("Madame", "", ""),
+    "Harbour Trading Ltd": ("Monsieur", "", "Ltd"),
+}
 
 # Client, contact, email, phone, address, language, type, profile, paused until (days from ref).
 CLIENTS = [
@@ -100,7 +113,8 @@ def build_example(path: Path, today: datetime.date = REFERENCE) -> Path:
             promesse=today + datetime.timedelta(days=promise) if promise is not None else None,
             notes=note,
         ))
-    clients = [(*c[:8], today + datetime.timedelta(days=c[8]) if c[8] is not None else None)
+    clients = [(*c[:8], today + datetime.timedelta(days=c[8]) if c[8] is not None else None,
+                *IDENTITES.get(c[0], ("", "", "")))
                for c in CLIENTS]
     return write_workbook(path, rows, clients)
 
@@ -145,9 +159,9 @@ def write_workbook(path: Path, rows: list[dict], clients: list[tuple]) -> Path:
     for index, row in enumerate(rows, start=2):
         sheet.append((row["client"], row["numero"], row["date_facture"], row["echeance"],
                       row["montant"], row["paye"], f"=E{index}-N(F{index})", None,
-                      row["statut"] or None, row["etape"], None, None, None, row["promesse"],
-                      row["notes"]))
-        for column in "CDLN":
+                      row["statut"] or None, row["etape"], None, None, None, None,
+                      row["promesse"], row["notes"]))
+        for column in "CDLNO":
             sheet[f"{column}{index}"].number_format = date
         for column in "EFG":
             sheet[f"{column}{index}"].number_format = euro
@@ -161,12 +175,12 @@ def write_workbook(path: Path, rows: list[dict], clients: list[tuple]) -> Path:
     for cell in sheet[1]:
         cell.font, cell.fill = header_font, header_fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    widths = (22, 13, 12, 12, 13, 12, 12, 10, 12, 26, 10, 12, 34, 14, 48)
+    widths = (22, 13, 12, 12, 13, 12, 12, 10, 12, 26, 10, 12, 34, 12, 14, 48)
     for cell, width in zip(sheet[1], widths):
         sheet.column_dimensions[cell.column_letter].width = width
     sheet.row_dimensions[1].height = 32
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:O{last}"
+    sheet.auto_filter.ref = f"A1:P{last}"
     statut = DataValidation(type="list", formula1='"Payée,Litige,Pause,Contentieux"',
                             allow_blank=True, showErrorMessage=True,
                             errorTitle="Statut", error="Choisissez un statut dans la liste.")
@@ -179,12 +193,12 @@ def write_workbook(path: Path, rows: list[dict], clients: list[tuple]) -> Path:
     other = book.create_sheet("Clients")
     other.append(CLIENTS_HEADERS)
     for client in clients:
-        other.append(client)
+        other.append(tuple(client) + (None,) * (len(CLIENTS_HEADERS) - len(client)))
         other.cell(other.max_row, 9).number_format = date
         other.cell(other.max_row, 5).alignment = Alignment(wrap_text=True)
     for cell in other[1]:
         cell.font, cell.fill = header_font, header_fill
-    for cell, width in zip(other[1], (22, 18, 40, 16, 32, 8, 14, 16, 14)):
+    for cell, width in zip(other[1], (22, 18, 40, 16, 32, 8, 14, 16, 14, 11, 14, 8)):
         other.column_dimensions[cell.column_letter].width = width
     other.freeze_panes = "A2"
     langue = DataValidation(type="list", formula1='"fr,en"', allow_blank=True)
@@ -232,7 +246,7 @@ INVOICE_HTML = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><st
 h1 {{ color: #305496; }} table {{ width: 100%; border-collapse: collapse; margin-top: 10mm; }}
 td, th {{ border-bottom: 1px solid #ccc; padding: 2mm; text-align: left; }} .n {{ text-align: right; }}
 </style></head><body>
-<p><strong>Atelier Dupont SARL</strong><br>12 rue des Lilas<br>69003 Lyon<br>SIRET 123 456 789 00012</p>
+<p><strong>Atelier Dupont SARL</strong><br>12 rue des Lilas<br>69003 Lyon<br>SIRET 123 456 782 00002</p>
 <p style="margin-left:95mm"><strong>{client}</strong><br>{adresse}</p>
 <h1>Facture {numero}</h1><p>Date : {date} — Échéance : {echeance}</p>
 <table><tr><th>Désignation</th><th class="n">Montant</th></tr>

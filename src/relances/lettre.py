@@ -53,8 +53,13 @@ def enclose(pdf: bytes, copies: tuple[Path, ...] | list[Path]) -> bytes:
         return pdf
     from pypdf import PdfWriter
 
+    from pypdf import PdfReader
+
+    letter = PdfReader(io.BytesIO(pdf))
     writer = PdfWriter()
-    writer.append(io.BytesIO(pdf))
+    writer.append(letter)
+    if letter.metadata:
+        writer.add_metadata(dict(letter.metadata))  # title and author stay the letter's
     for path in copies:
         try:
             writer.append(str(path))
