@@ -92,7 +92,8 @@ def test_every_part_but_the_tools_is_kept_byte_for_byte(workbook):
         if name not in TOOL_PARTS:
             assert after[name] == data, f"{name} a changé"
     added = set(after) - set(before)
-    assert added == {"xl/worksheets/sheet5.xml"}  # the Journal sheet, nothing else
+    # The Journal sheet and its hyperlinks (the files of each action), nothing else.
+    assert added == {"xl/worksheets/sheet5.xml", "xl/worksheets/_rels/sheet5.xml.rels"}
 
 
 def test_inside_factures_only_the_tools_cells_change(workbook):

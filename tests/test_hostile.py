@@ -59,9 +59,9 @@ ERRORS = {
     "formule sans valeur calculée": '<c r="{ref}"><f>SUM(Paiements!B2:B3)</f></c>',
 }
 # Factures columns (exemple.FACTURES_HEADERS): D Échéance, E Montant TTC, F Payé, I Statut,
-# N Promesse de paiement.
+# O Promesse de paiement.
 STOPPING = {"D": "Échéance", "E": "Montant TTC", "F": "Payé", "I": "Statut",
-            "N": "Promesse de paiement", "A": "Client", "B": "N° facture"}
+            "O": "Promesse de paiement", "A": "Client", "B": "N° facture"}
 
 
 @pytest.mark.parametrize("error", list(ERRORS))
@@ -88,7 +88,7 @@ def test_an_unknown_value_where_it_could_stop_chasing_stops_chasing(small_projec
 @pytest.mark.parametrize("error", list(ERRORS))
 def test_an_unknown_value_elsewhere_never_stops_the_read(small_project, error):
     folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
-    set_cells(folder / "relances.xlsx", "Factures", {"O2": ERRORS[error].format(ref="O2")})
+    set_cells(folder / "relances.xlsx", "Factures", {"P2": ERRORS[error].format(ref="P2")})
     set_cells(folder / "relances.xlsx", "Clients", {"D2": ERRORS[error].format(ref="D2")})
     result = run(folder)
     assert result.exit_code == 0, result.output
@@ -317,7 +317,7 @@ def test_a_formal_notice_without_a_postal_address_is_not_produced(small_project)
     assert result["actions"] == []
     (problem,) = result["errors"]
     assert problem["sheet"] == "Clients"
-    assert "adresse postale manquante, « mise_en_demeure » non produit" in problem["message"]
+    assert "adresse postale manquante, « Mise en demeure » non produit" in problem["message"]
     run(folder)
     assert not list((folder / "sortie").rglob("*.pdf"))
 
@@ -461,7 +461,7 @@ HOSTILE = st.one_of(
 )
 # The cells that make each state: a new valid value there may legitimately end the state.
 MAKES_STATE = {"payée": {("Factures", "E"), ("Factures", "F")},
-               "litige": {("Factures", "I")}, "promise": {("Factures", "N")},
+               "litige": {("Factures", "I")}, "promise": {("Factures", "O")},
                "en pause": {("Clients", "I"), ("Clients", "A"), ("Factures", "A")}}
 STATES = {  # an invoice that must never be chased, whatever else its row or client holds
     "payée": dict(paye=__import__("decimal").Decimal("1000")),
@@ -473,7 +473,7 @@ STATES = {  # an invoice that must never be chased, whatever else its row or cli
 
 @settings(max_examples=int(__import__("os").environ.get("RELANCES_EXEMPLES", "40")),
           deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(sheet=st.sampled_from(["Factures", "Clients"]), column=st.integers(0, 14),
+@given(sheet=st.sampled_from(["Factures", "Clients"]), column=st.integers(0, 15),
        cell=HOSTILE, state=st.sampled_from(sorted(STATES)))
 def test_any_value_in_any_cell_never_chases_wrongly_nor_stops_the_others(small_project, sheet,
                                                                           column, cell, state):
@@ -486,7 +486,7 @@ def test_any_value_in_any_cell_never_chases_wrongly_nor_stops_the_others(small_p
 
     (folder / "relances.journal.sqlite").unlink(missing_ok=True)  # the last example's
     shutil.rmtree(folder / "sortie", ignore_errors=True)
-    letters = "ABCDEFGHIJKLMNO" if sheet == "Factures" else "ABCDEFGHI"
+    letters = "ABCDEFGHIJKLMNOP" if sheet == "Factures" else "ABCDEFGHIJKL"
     ref = f"{letters[column % len(letters)]}2"
     assume((sheet, ref[0]) not in MAKES_STATE[state])
     set_cells(folder / "relances.xlsx", sheet, {ref: cell.replace("{ref}", ref)})
@@ -547,8 +547,8 @@ def test_a_second_name_column_in_clients_is_not_an_error(small_project):
 
     folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
     book = openpyxl.load_workbook(folder / "relances.xlsx")
-    book["Clients"]["J1"] = "Nom"  # the contact's last name, after « Client »
-    book["Clients"]["J2"] = "Alpha-Dupont"
+    book["Clients"]["M1"] = "Nom"  # the contact's last name, after « Client »
+    book["Clients"]["M2"] = "Alpha-Dupont"
     book.save(folder / "relances.xlsx")
     (action,) = plan(folder)["actions"]
     assert action["client"] == "Alpha"

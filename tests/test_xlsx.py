@@ -158,7 +158,7 @@ def test_rows_out_of_order_are_refused():
 
 
 def test_a_tool_sheet_is_text_dates_and_amounts():
-    data = build_sheet((Colonne("Date", 12, "DD/MM/YYYY"), Colonne("Client", 20),
+    data, _ = build_sheet((Colonne("Date", 12, "DD/MM/YYYY"), Colonne("Client", 20),
                         Colonne("Montant", 12, "#,##0.00")),
                        [(datetime.date(2026, 11, 22), "=cmd|' /C calc'!A0", Decimal("10.50"))],
                        Styles(STYLES, "s"))

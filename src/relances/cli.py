@@ -255,6 +255,12 @@ def _action_json(action: Action) -> dict:
         "to": ", ".join(action.destinataires) if action.canal == "email" else None,
         # JSON has no decimal type; two-decimal amounts print exactly through float's repr.
         "amount_due": float(action.montant_du),
+        # What the message asks for: credit notes deducted, penalties when the step claims
+        # them. The summary, the Journal sheet and the message itself show this figure.
+        "amount_claimed": float(action.montant_reclame),
+        "label": action.titre,
+        "invoice_steps": dict(zip(action.factures, (c.split(":")[0] for c in action.cles))),
+        "credit_notes": list(action.avoirs),
     }
 
 
@@ -290,16 +296,27 @@ def summary(resultat: Resultat, config: Config) -> str:
 
     def message(action: Action) -> list[str]:
         to = ", ".join(action.destinataires)
-        head = f"- {action.etape} → {action.client}" + (f" <{to}>" if to else "")
-        return [f"{head} : {', '.join(action.factures)} — {formats.montant(action.montant_du)}",
-                *detail(action)]
+        head = f"- {action.titre} → {action.client}" + (f" <{to}>" if to else "")
+        lines = [f"{head} : {', '.join(action.factures)} — "
+                 f"{formats.montant(action.montant_reclame)}"]
+        if action.autres:
+            lines.append(f"  dont {', '.join(action.autres)} à une étape antérieure "
+                         "(« Sont également échues »)")
+        if action.avoirs:
+            lines.append(f"  avoir(s) {', '.join(action.avoirs)} déduit(s)")
+        return [*lines, *detail(action)]
 
     by_canal = {canal: [a for a in plan.actions if a.canal == canal]
                 for canal in ("email", "courrier", "appel", "recouvrement")}
-    verb = "à envoyer" if resultat.dry_run else "envoyés"
+    if resultat.dry_run or resultat.apercu_dossier:
+        title = "E-mails à envoyer"
+    elif config.envoi.mode == "smtp":
+        title = "E-mails envoyés"
+    else:  # dossier mode: nothing left, the user sends them
+        title = "E-mails préparés (à envoyer depuis votre messagerie)"
     if resultat.apercu_dossier:
         files = {}
-    block(f"E-mails {verb}", by_canal["email"], message)
+    block(title, by_canal["email"], message)
     block("Courriers à imprimer et poster", by_canal["courrier"], message)
     if resultat.impression:
         lines.append(f"  Tous les courriers du jour en un seul fichier : "
@@ -310,9 +327,9 @@ def summary(resultat: Resultat, config: Config) -> str:
         client = clients.get(action.client)
         who = ", ".join(x for x in (client.contact, client.telephone) if x) if client else ""
         return [f"- {action.client}" + (f" ({who})" if who else "") +
-                f" : {formats.montant(action.montant_du)} — {', '.join(action.factures)}"]
+                f" : {formats.montant(action.montant_reclame)} — {', '.join(action.factures)}"]
 
-    calls = sorted(by_canal["appel"], key=lambda a: (-a.montant_du, a.client))
+    calls = sorted(by_canal["appel"], key=lambda a: (-a.montant_reclame, a.client))
     block("Appels à passer, du plus gros montant dû au plus petit", calls, call)
     block("Dossiers à transmettre au recouvrement", by_canal["recouvrement"], message)
     if not plan.actions:

@@ -128,10 +128,14 @@ class DossierDelivery:
     Journal paths are relative to `base` (the workbook's folder).
     """
 
+    fait = "prepare"  # the journal's word for a message this delivery has dealt with
+
     def __init__(self, base: Path):
         self.base = base
 
     def deliver(self, message: EmailMessage, eml: Path) -> None:
+        # Outlook and Thunderbird open an .eml carrying X-Unsent as a draft, ready to send.
+        message["X-Unsent"] = "1"
         try:
             write_atomic(eml, message.as_bytes(policy=message.policy))
         except OSError as exc:
@@ -186,6 +190,8 @@ class SmtpDelivery:
     once and the message sent; a drop while the data is in flight makes the message uncertain,
     never resent on its own.
     """
+
+    fait = "envoye"
 
     def __init__(self, base: Path, hote: str, port: int, securite: str, utilisateur: str,
                  password: str | None, copie_cachee: str = "", limite_par_minute: int = 0,

@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 
 from .errors import JournalError
 from .records import Action, Fait, client_key
+from .xlsx import Lien
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
@@ -33,7 +34,7 @@ CREATE TABLE IF NOT EXISTS actions (
     fichier      TEXT NOT NULL DEFAULT '',
     message_id   TEXT NOT NULL DEFAULT '',
     montant      TEXT NOT NULL DEFAULT '',
-    statut       TEXT NOT NULL,   -- en_cours | envoye | a_faire | echec | incertain
+    statut       TEXT NOT NULL,   -- en_cours | envoye | prepare | a_faire | echec | incertain
     detail       TEXT NOT NULL DEFAULT ''
 );
 """
@@ -58,6 +59,7 @@ SCHEMA = SCHEMA + FAITS + META
 RESULTATS = {
     "en_cours": "en cours",
     "envoye": "envoyé",
+    "prepare": "préparé (à envoyer depuis votre messagerie)",
     "a_faire": "à faire",
     "echec": "échec",
     "incertain": "incertain : vérifiez s'il est parti (--confirmer-envoi ou --renvoyer)",
@@ -83,6 +85,7 @@ class Entree:
     statut: str
     detail: str
     montant: str = ""
+    horodatage: str = ""  # when it was recorded (ISO, local time)
 
     @property
     def resultat(self) -> str:
@@ -175,7 +178,8 @@ class Journal:
                       client=row["client"], factures=tuple(json.loads(row["factures"])),
                       etape=row["etape"], canal=row["canal"], destinataire=row["destinataire"],
                       fichier=row["fichier"], message_id=row["message_id"],
-                      statut=row["statut"], detail=row["detail"], montant=row["montant"])
+                      statut=row["statut"], detail=row["detail"], montant=row["montant"],
+                      horodatage=row["horodatage"])
 
     # -------------------------------------------------------------- writing
 
@@ -200,7 +204,7 @@ class Journal:
                 (jour.isoformat(), now.isoformat(timespec="seconds"), action.client,
                  json.dumps(list(action.factures), ensure_ascii=False), action.etape,
                  action.canal, ", ".join(action.destinataires), "", message_id,
-                 str(action.montant_du), statut))
+                 str(action.montant_reclame), statut))
             action_id = cursor.lastrowid
             name = fichier(action_id) if fichier else ""
             if name:
@@ -257,13 +261,15 @@ class Journal:
             self.fail(action_id, "non parti selon l'utilisateur : sera renvoyé")
         return entry
 
-    def recover(self, delivered: Callable[[Entree], bool | None]) -> list[Entree]:
-        """Settle actions a crash left "en_cours"; return those that became "incertain"."""
+    def recover(self, delivered: Callable[[Entree], bool | None],
+                sent: str = "envoye") -> list[Entree]:
+        """Settle actions a crash left "en_cours"; return those that became "incertain".
+        `sent`: what a delivered email is called (« préparé » when nothing leaves)."""
         uncertain = []
         for entry in self.entries("en_cours"):
             verdict = delivered(entry)
             if verdict is True:
-                done = "envoye" if entry.canal == "email" else "a_faire"
+                done = sent if entry.canal == "email" else "a_faire"
                 self.finish(entry.id, done, "confirmé après interruption")
             elif verdict is False:
                 self.fail(entry.id, "interrompu avant l'envoi, sera refait")
@@ -320,13 +326,21 @@ def _migrate(db: sqlite3.Connection) -> None:
         raise
 
 
-def iter_sheet_rows(entries: list[Entree]) -> Iterator[tuple]:
-    """The Journal sheet's rows (SPEC §3): N°, Date, Client, Factures, Étape, Canal,
-    Destinataire, Montant, Fichier, Résultat."""
-    for e in entries:
+def iter_sheet_rows(entries: list[Entree], libelle: Callable[[str], str] = str,
+                    ) -> Iterator[tuple]:
+    """The Journal sheet's rows (SPEC §3), sorted by date: N° (what --confirmer-envoi takes),
+    Date (the run's date, at the time it was recorded), Client, Factures, Étape (its label),
+    Canal, Destinataire, Montant (what the message asked for), Fichier (a link), Résultat."""
+    for e in sorted(entries, key=lambda e: (e.jour, e.id)):
         try:
             montant = Decimal(e.montant) if e.montant else None
         except ArithmeticError:
             montant = None
-        yield (e.id, e.jour, e.client, ", ".join(e.factures), e.etape, e.canal, e.destinataire,
-               montant, e.fichier, e.resultat)
+        try:
+            heure = datetime.datetime.fromisoformat(e.horodatage).time().replace(microsecond=0)
+        except ValueError:
+            heure = datetime.time()
+        quand = datetime.datetime.combine(e.jour, heure)
+        fichier = Lien(e.fichier, e.fichier) if e.fichier else None
+        yield (e.id, quand, e.client, ", ".join(e.factures), libelle(e.etape), e.canal,
+               e.destinataire, montant, fichier, e.resultat)

@@ -222,7 +222,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     credit_notes: dict[str, list[Facture]] = defaultdict(list)
     for avoir in open_credit_notes(classeur.factures):
         credit_notes[client_key(avoir.client)].append(avoir)
-    missing_identity = _missing_identity(config)
+    identity_gaps = missing_identity(config)
 
     actions: list[Action] = []
     for (key, canal), items in sorted(due.items()):
@@ -246,11 +246,11 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         where = ("Clients", client.row) if client.row else ("Factures", factures[0].row)
         destinataires: tuple[str, ...] = ()
         if canal == "courrier" or (canal == "email" and etape.joindre_courrier):
-            if missing_identity:
+            if identity_gaps:
                 anomalies.append(Anomalie(None, None, (
                     f"{client.nom} : « {etape.titre} » non produit (factures {numeros}) : "
                     f"un courrier doit identifier le créancier ; renseignez "
-                    f"{', '.join(missing_identity)} dans {config.path.name}")))
+                    f"{', '.join(identity_gaps)} dans {config.path.name}")))
                 continue
         if canal == "courrier" and not client.adresse.strip():
             # A letter that cannot be posted proves nothing: not produced, and said.
@@ -305,7 +305,7 @@ IDENTITE = (("nom", "entreprise.nom"), ("adresse", "entreprise.adresse"),
             ("siret", "entreprise.siret"))
 
 
-def _missing_identity(config: Config) -> list[str]:
+def missing_identity(config: Config) -> list[str]:
     """The creditor's identity a letter must carry (name, address, company number): the keys
     still to fill."""
     entreprise = config.entreprise

@@ -27,8 +27,9 @@ from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email
 from .errors import DeliveryError, RelancesError, WorkbookError, WorkbookLocked
 from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import enclose, merge, render_pdfs
-from .policy import decide, follow_up, taken_over
-from .records import (PROMESSE_NON_TENUE, Action, Anomalie, Classeur, Client, Facture, Fait,
+from .montants import compute_demande
+from .policy import PROMESSE, decide, follow_up, missing_identity, taken_over
+from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .render import LANGUES, Renderer, Rendu
 from .xlsx import Ecriture, WorkbookChanged, check_not_open, read_classeur, write_back
@@ -43,7 +44,7 @@ class Execution:
     """One action of the run and what became of it."""
 
     action: Action
-    statut: str  # envoye | a_faire | echec | incertain | deja_fait
+    statut: str  # envoye | prepare | a_faire | echec | incertain | deja_fait
     fichier: str = ""
     detail: str = ""
 
@@ -147,32 +148,42 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
 
 
 def _verify_templates(config: Config, today: datetime.date) -> list[Verification]:
-    """Render every message and letter template on a made-up invoice, in French and English."""
+    """Render every message and letter template on a made-up invoice, in French and English,
+    and check that letters can carry the creditor's identity."""
     checks = []
-    steps = [(e.nom, e.canal, e.modele, e.joindre_courrier, e.delai_jours)
-             for e in config.etapes if e.modele]
-    steps.append((PROMESSE_NON_TENUE, "email", PROMESSE_NON_TENUE, False, None))
+    missing = missing_identity(config)
+    if missing and any(e.canal == "courrier" or e.joindre_courrier for e in config.etapes):
+        checks.append(Verification(False, (
+            f"courriers : un courrier doit identifier le créancier ; renseignez "
+            f"{', '.join(missing)} dans {config.path.name} (aucun courrier ne sera produit "
+            "d'ici là)")))
+    steps = [e for e in config.etapes if e.modele]
+    steps.append(PROMESSE)
     letters = []
     for langue in LANGUES:
         client = Client(nom="Client Exemple", contact="Camille Exemple", emails=("c@exemple.fr",),
-                        adresse="1 rue de l'Exemple\n69000 Lyon", langue=langue)
+                        adresse="1 rue de l'Exemple\n69000 Lyon", langue=langue,
+                        civilite="Madame")
         facture = Facture(numero="F-EXEMPLE", client=client.nom,
                           echeance=today - datetime.timedelta(days=40), montant=Decimal("1234.56"),
                           date_facture=today - datetime.timedelta(days=70))
         classeur = Classeur((facture,), {client_key(client.nom): client})
         renderer = Renderer(dataclasses.replace(config, factures_dossier=None), classeur, today)
-        for nom, canal, modele, joindre, delai in steps:
-            action = Action(client.nom, (facture.numero,), nom, canal, client.emails,
-                            facture.reste_du, modele, delai, today - datetime.timedelta(days=2),
-                            joindre, (nom,))
+        for etape in steps:
+            demande = compute_demande([facture], [], [], etape, False, [], today, config)
+            action = Action(client.nom, (facture.numero,), etape.nom, etape.canal,
+                            client.emails, facture.reste_du, etape.modele, etape.delai_jours,
+                            today - datetime.timedelta(days=2), etape.joindre_courrier,
+                            (etape.nom,), etape.titre, montant_reclame=demande.total)
             try:
                 rendu = renderer.render(action)
             except RelancesError as exc:
-                checks.append(Verification(False, f"modèle {modele} ({langue}) : {exc}"))
+                checks.append(Verification(False, f"modèle {etape.modele} ({langue}) : {exc}"))
                 continue
             if rendu.has_letter:
-                letters.append((rendu.lettre, f"{config.lettres.name}/{modele}.lettre.html"))
-            checks.append(Verification(True, f"modèle {modele} ({langue}) : rendu sans erreur"))
+                letters.append((rendu.lettre, f"lettres/{etape.modele}.lettre.html"))
+            checks.append(Verification(True, f"modèle {etape.modele} ({langue}) : rendu sans "
+                                             "erreur"))
     try:
         render_pdfs(config.lettres, letters)
         if letters:
@@ -318,7 +329,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
     journal = Journal.open(config.journal)
     try:
         identifiant = bind(journal, lecture, config)
-        journal.recover(delivery.delivered)
+        journal.recover(delivery.delivered, delivery.fait)
         incertains = journal.entries("incertain")
         journal.take_over(taken_over(lecture.classeur, journal.known_factures(), config), now)
         history = journal.history()
@@ -427,9 +438,10 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
                 return Execution(action, "echec", "", str(exc))
             refused = getattr(delivery, "refused", [])
             detail = f"adresse(s) refusée(s) : {', '.join(refused)}" if refused else ""
-            journal.finish(action_id, "envoye", detail)
-            log.info("envoyé : %s → %s (%s)", action.etape, action.client, fichier)
-            return Execution(action, "envoye", fichier, detail)
+            journal.finish(action_id, delivery.fait, detail)
+            log.info("%s : %s → %s (%s)", "envoyé" if delivery.fait == "envoye" else "préparé",
+                     action.etape, action.client, fichier)
+            return Execution(action, delivery.fait, fichier, detail)
         if action.canal == "courrier":
             def letter_name(action_id: int) -> str:
                 name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.pdf"
@@ -460,7 +472,7 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
         suivis = follow_up(lecture.classeur, history, today, config)
         by_row = {f.row: (f.numero, suivis[f.numero]) for f in lecture.classeur.factures
                   if f.row is not None and f.numero in suivis}
-        rows = list(iter_sheet_rows(journal.entries()))
+        rows = list(iter_sheet_rows(journal.entries(), config.libelle))
         try:
             resultat.ecriture = write_back(config.classeur, lecture.empreinte, by_row, rows,
                                            config.colonnes, identifiant=identifiant)

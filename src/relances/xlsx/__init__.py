@@ -9,6 +9,7 @@ from .colonnes import FIELD_BY_HEADER, JOURNAL
 from .ecriture import Ecriture, WorkbookChanged, write_back
 from .lecture import Lecture, read_classeur
 from .package import check_not_open, fingerprint
+from .sheet import Lien
 
-__all__ = ["FIELD_BY_HEADER", "JOURNAL", "Ecriture", "Lecture", "WorkbookChanged",
+__all__ = ["FIELD_BY_HEADER", "JOURNAL", "Ecriture", "Lecture", "Lien", "WorkbookChanged",
            "check_not_open", "fingerprint", "read_classeur", "write_back"]

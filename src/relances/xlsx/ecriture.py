@@ -25,14 +25,15 @@ from ..records import Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header)
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
-                      WORKSHEET_REL, Package, check_not_open, fingerprint, xml_attr)
+                      WORKSHEET_REL, Package, check_not_open, fingerprint, rels_name, xml_attr,
+                      xml_text)
 from .proprietes import write_identifiant
 from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells,
-                    count_cells_in, read_shared_strings, read_widths)
+                    count_cells_in, hyperlink_rels, read_shared_strings, read_widths)
 from .styles import Styles
 
 JOURNAL_COLONNES = (
-    Colonne("N°", 7), Colonne("Date", 12, DATE_FORMAT), Colonne("Client", 28),
+    Colonne("N°", 7), Colonne("Date", 16, "DD/MM/YYYY HH:MM"), Colonne("Client", 28),
     Colonne("Factures", 26), Colonne("Étape", 20), Colonne("Canal", 13),
     Colonne("Destinataire", 30), Colonne("Montant", 14, EURO_FORMAT), Colonne("Fichier", 50),
     Colonne("Résultat", 40),
@@ -188,27 +189,35 @@ def _date1904(workbook: bytes) -> bool:
 
 def _write_journal_sheet(package: Package, styles: Styles, rows: Sequence[tuple],
                          date1904: bool) -> None:
-    """The Journal sheet is the tool's: rebuilt from the journal database on every write."""
+    """The Journal sheet is the tool's: rebuilt from the journal database on every write, with
+    its files as cell hyperlinks, and printed landscape with its header on every page."""
     existing = package.sheet(JOURNAL, normalise)
     old = package.parts.get(existing.part) if existing else None
     # The user's widths are kept, when the sheet has our columns (not an older layout's).
     same_layout = old is not None and JOURNAL_COLONNES[0].titre.encode() in old[:20000]
     widths = read_widths(old) if same_layout else None
-    data = build_sheet(JOURNAL_COLONNES, rows, styles, date1904, widths)
+    data, links = build_sheet(JOURNAL_COLONNES, rows, styles, date1904, widths)
     if existing is not None:
-        if old == data:
-            return
-        if old and re.search(rb"<(?:\w+:)?f\b", old):
-            _drop_calc_chain(package)  # its entries could point at formulas that are gone
-        package.replace(existing.part, data)
-        rels = existing.part.rsplit("/", 1)
-        rels_part = f"{rels[0]}/_rels/{rels[1]}.rels"
-        if rels_part in package.parts:
-            package.remove(rels_part)  # the rebuilt sheet refers to no other part
-        return
-    part = package.new_part_name("xl/worksheets/sheet{n}.xml")
-    package.replace(part, data)
-    package.add_override(part, WORKSHEET_CT)
+        part = existing.part
+        if old != data:
+            if old and re.search(rb"<(?:\w+:)?f\b", old):
+                _drop_calc_chain(package)  # its entries could point at formulas now gone
+            package.replace(part, data)
+    else:
+        part = package.new_part_name("xl/worksheets/sheet{n}.xml")
+        package.replace(part, data)
+        package.add_override(part, WORKSHEET_CT)
+        _add_sheet_entry(package, part)
+    # The rebuilt sheet refers to no other part: its relationships are its hyperlinks alone.
+    rels_part = rels_name(part)
+    if links:
+        package.replace(rels_part, hyperlink_rels(links))
+    elif rels_part in package.parts:
+        package.remove(rels_part)
+    _repeat_header_when_printed(package, JOURNAL)
+
+
+def _add_sheet_entry(package: Package, part: str) -> None:
     rel_id = package.add_relationship(package.workbook_part, WORKSHEET_REL, part)
     workbook = package.parts[package.workbook_part]
     sheet_id = max([0, *(s.sheet_id for s in package.sheets)]) + 1
@@ -224,6 +233,43 @@ def _write_journal_sheet(package: Package, styles: Styles, rows: Sequence[tuple]
     if end is None:
         raise WorkbookError(f"{package.path.name} : liste des feuilles introuvable")
     package.replace(package.workbook_part, workbook[:end.start()] + entry + workbook[end.start():])
+    package.sheets = package._read_sheets()
+
+
+def _repeat_header_when_printed(package: Package, name: str) -> None:
+    """A print title (`_xlnm.Print_Titles`, row 1) for the tool's sheet, added once: the user
+    may change it afterwards, it is never rewritten."""
+    workbook = package.parts[package.workbook_part]
+    index = next((i for i, s in enumerate(package.sheets) if normalise(s.name) == normalise(name)),
+                 None)
+    if index is None:
+        return
+    existing = re.search(rb"<(?:\w+:)?definedName\b[^>]*name=[\"']_xlnm\.Print_Titles[\"'][^>]*"
+                         rb"localSheetId=[\"']%d[\"']" % index, workbook)
+    existing = existing or re.search(rb"<(?:\w+:)?definedName\b[^>]*localSheetId=[\"']%d[\"']"
+                                     rb"[^>]*name=[\"']_xlnm\.Print_Titles[\"']" % index, workbook)
+    if existing:
+        return
+    prefix = _prefix_of(workbook, MAIN_NS)
+    p = f"{prefix}:" if prefix else ""
+    quoted = "'" + package.sheets[index].name.replace("'", "''") + "'"
+    entry = (f'<{p}definedName name="_xlnm.Print_Titles" localSheetId="{index}">'
+             f"{xml_text(quoted)}!$1:$1</{p}definedName>").encode()
+    names_end = re.search(rb"</(?:\w+:)?definedNames\s*>", workbook)
+    if names_end is not None:
+        changed = workbook[:names_end.start()] + entry + workbook[names_end.start():]
+    else:
+        # definedNames comes after sheets, functionGroups and externalReferences.
+        sheets_end = None
+        for tag in (rb"sheets", rb"functionGroups", rb"externalReferences"):
+            found = re.search(rb"</(?:\w+:)?" + tag + rb"\s*>", workbook)
+            if found and (sheets_end is None or found.end() > sheets_end.end()):
+                sheets_end = found
+        if sheets_end is None:
+            return
+        block = f"<{p}definedNames>".encode() + entry + f"</{p}definedNames>".encode()
+        changed = workbook[:sheets_end.end()] + block + workbook[sheets_end.end():]
+    package.replace(package.workbook_part, changed)
 
 
 def _prefix_of(data: bytes, namespace: str) -> str | None:

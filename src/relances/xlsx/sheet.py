@@ -24,10 +24,21 @@ from decimal import Decimal
 from typing import BinaryIO, Iterable, Sequence
 
 from ..errors import WorkbookError
-from .package import MAIN_NS, REL_NS, xml_text
+from .package import MAIN_NS, PKG_REL_NS, REL_NS, xml_text
 from .styles import Styles, attributes
 
-Value = str | int | Decimal | datetime.date | None
+
+@dataclass(frozen=True)
+class Lien:
+    """A cell showing `texte` and opening `cible` (a path relative to the workbook) when
+    clicked: a real cell hyperlink, not a HYPERLINK formula."""
+
+    texte: str
+    cible: str
+
+
+Value = str | int | Decimal | datetime.date | Lien | None
+HYPERLINK_REL = REL_NS + "/hyperlink"
 
 _ROW = re.compile(rb"<((?:\w+:)?)row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row\s*>)", re.S)
 _ROW_START = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(/?)>")
@@ -123,7 +134,11 @@ def encode_cell(ref: str, value: Value, style: int | None, epoch: datetime.date,
     if isinstance(value, bool):
         return f'<{p}c r="{ref}"{s} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
     if isinstance(value, datetime.datetime):
-        value = value.date()
+        moment = value - datetime.datetime.combine(epoch, datetime.time())
+        serial = Decimal(moment.days) + Decimal(moment.seconds) / Decimal(86400)
+        return f'<{p}c r="{ref}"{s}><{p}v>{serial.quantize(Decimal("0.00000001")):f}</{p}v></{p}c>'
+    if isinstance(value, Lien):
+        value = value.texte
     if isinstance(value, datetime.date):
         return f'<{p}c r="{ref}"{s}><{p}v>{(value - epoch).days}</{p}v></{p}c>'
     if isinstance(value, (int, Decimal)):
@@ -734,11 +749,18 @@ class Colonne:
 
 
 def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], styles: Styles,
-                date1904: bool = False, widths: dict[int, float] | None = None) -> bytes:
-    """A whole worksheet part: bold header, frozen first row, text kept as text."""
+                date1904: bool = False, widths: dict[int, float] | None = None
+                ) -> tuple[bytes, list[tuple[str, str]]]:
+    """A whole worksheet part: bold header, frozen first row, a filter on the header, text kept
+    as text, printed landscape on one page's width with the header row on every page.
+
+    Returns the part and its hyperlinks as (cell, target): the caller gives each a
+    relationship `rId1`, `rId2`… in that order.
+    """
     epoch = EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH
     header = styles.header()
     formats = [styles.with_format(0, c.format) if c.format else 0 for c in colonnes]
+    links: list[tuple[str, str]] = []
     out = ['<row r="1">']
     out.extend(encode_cell(f"{column_letter(column)}1", colonne.titre, header, epoch)
                for column, colonne in enumerate(colonnes, start=1))
@@ -746,25 +768,52 @@ def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], st
     count = 1
     for count, row in enumerate(rows, start=2):
         out.append(f'<row r="{count}">')
-        out.extend(encode_cell(f"{column_letter(column)}{count}", value,
-                               formats[column - 1] if column <= len(formats) else 0, epoch)
-                   for column, value in enumerate(row, start=1) if value is not None and value != "")
+        for column, value in enumerate(row, start=1):
+            if value is None or value == "":
+                continue
+            ref = f"{column_letter(column)}{count}"
+            if isinstance(value, Lien) and value.cible:
+                links.append((ref, value.cible))
+            out.append(encode_cell(ref, value, formats[column - 1] if column <= len(formats)
+                                   else 0, epoch))
         out.append("</row>")
     last = f"{column_letter(len(colonnes))}{count}"
     widths = widths or {}
     cols = "".join(
         f'<col min="{i}" max="{i}" width="{widths.get(i, c.largeur):g}" customWidth="1"/>'
         for i, c in enumerate(colonnes, start=1))
+    hyperlinks = "".join(f'<hyperlink ref="{ref}" r:id="rId{n}"/>'
+                         for n, (ref, _) in enumerate(links, start=1))
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="A1:{last}"/>'
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+        f'<dimension ref="A1:{last}"/>'
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" '
         'sqref="A2"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
         f'<cols>{cols}</cols><sheetData>{"".join(out)}</sheetData>'
-        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-        'footer="0.3"/></worksheet>'
-    ).encode("utf-8")
+        f'<autoFilter ref="A1:{last}"/>'
+        + (f"<hyperlinks>{hyperlinks}</hyperlinks>" if links else "") +
+        '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" '
+        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
+        'fitToHeight="0"/><headerFooter><oddFooter>&amp;L&amp;A&amp;RPage &amp;P / &amp;N'
+        '</oddFooter></headerFooter></worksheet>'
+    ).encode("utf-8"), links
+
+
+def hyperlink_rels(links: Sequence[tuple[str, str]]) -> bytes:
+    """The relationships part of a sheet's hyperlinks (`rId1`… in order), external targets."""
+    from xml.sax.saxutils import quoteattr
+    from urllib.parse import quote
+
+    entries = "".join(
+        f'<Relationship Id="rId{n}" Type="{HYPERLINK_REL}" '
+        f'Target={quoteattr(quote(target.replace(chr(92), "/"), safe="/:._-~"))} '
+        'TargetMode="External"/>'
+        for n, (_, target) in enumerate(links, start=1))
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{PKG_REL_NS}">{entries}</Relationships>').encode()
 
 
 def read_widths(data: bytes) -> dict[int, float]:
