@@ -59,14 +59,21 @@ def test_the_example_workbook_sends_each_case_its_step(project):
     assert list((project / "sortie").rglob("*mise_en_demeure.pdf"))
     steps = column(project / "relances.xlsx", "Étape")
     assert steps["F-2026-031"] == "Premier rappel (22/11/2026)"
-    assert steps["F-2026-012"] == "appel (22/11/2026)"
-    assert steps["F-2026-007"] == "dernier_rappel (22/11/2026)"
-    assert steps["F-2026-003"] == "mise_en_demeure (22/11/2026)"
-    assert steps["F-2026-001"] == "recouvrement (22/11/2026)"
+    assert steps["F-2026-012"] == "Appel (22/11/2026)"
+    assert steps["F-2026-007"] == "Dernier rappel (22/11/2026)"
+    assert steps["F-2026-003"] == "Mise en demeure (22/11/2026)"
+    assert steps["F-2026-001"] == "Recouvrement (22/11/2026)"
     assert steps["F-2026-019"] is None  # disputed
     nexts = column(project / "relances.xlsx", "Prochaine action")
     assert nexts["F-2026-019"] == "aucune (statut Litige)"
-    assert nexts["F-2026-045"] == "rappel le 30/11/2026"
+    assert nexts["F-2026-045"] == "Premier rappel le 30/11/2026"
+    dates = column(project / "relances.xlsx", "Date prochaine action")
+    assert dates["F-2026-045"] == datetime.datetime(2026, 11, 30)  # a real date, to filter on
+    assert dates["F-2026-019"] is None
+    # Dossier mode: nothing left; the summary and the journal say « prepared », not « sent ».
+    assert "E-mails préparés (à envoyer depuis votre messagerie)" in result.output
+    assert "E-mails envoyés" not in result.output
+    assert all(parse(p)["X-Unsent"] == "1" for p in emails_in(project))
 
 
 def test_emails_are_standard_messages_with_both_parts(project):
@@ -77,12 +84,14 @@ def test_emails_are_standard_messages_with_both_parts(project):
     assert message["To"].addresses[0].display_name == "Paul Martin"
     assert message["From"].addresses[0].display_name == "Atelier Dupont — Comptabilité"
     assert message["Message-ID"].endswith("@atelier-dupont.fr>")
-    assert message["Subject"] == "Vos factures F-2026-031, F-2026-044 — petit rappel"
+    assert message["Subject"] == "Factures F-2026-031, F-2026-044\u00a0: petit rappel"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "1\u202f180,00\u00a0€" in text and "1\u202f534,60\u00a0€" in text
     assert "F-2026-044" in html and "<table" in html and "{{" not in html
     assert "oubli" in text  # the first reminder assumes an oversight
+    assert text.startswith("Bonjour Monsieur Martin,")  # Civilité: Monsieur
+    assert "vous trouverez les factures en pièce jointe" in text.lower()
     # The invoices themselves travel with the reminder (SPEC §2), and nothing else does.
     attachments = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
     assert set(attachments) == {"F-2026-031.pdf", "F-2026-044.pdf"}
@@ -93,7 +102,8 @@ def test_the_last_reminder_states_penalties_indemnity_and_deadline(project):
     run(project, "--date", "2026-11-22")
     (path,) = [p for p in emails_in(project) if "dernier_rappel" in p.name]
     text = parse(path).get_body(("plain",)).get_content()
-    assert "12,15 %" in text and "40 €" in text and "30 novembre 2026" in text
+    assert "12,15\u202f%" in text and "40,00\u00a0€" in text and "30 novembre 2026" in text
+    assert "L441-10" in text and "D441-5" in text
 
 
 def test_the_broken_promise_message_quotes_the_promised_date(project):
@@ -101,7 +111,7 @@ def test_the_broken_promise_message_quotes_the_promised_date(project):
     (path,) = [p for p in emails_in(project) if "promesse_non_tenue" in p.name]
     message = parse(path)
     assert "20 novembre 2026" in message["Subject"]
-    assert "au plus tard le 20 novembre 2026" in message.get_body(("plain",)).get_content()
+    assert "pour le 20 novembre 2026 au plus tard" in message.get_body(("plain",)).get_content()
 
 
 def test_a_second_run_the_same_day_does_nothing_twice(project):
@@ -123,7 +133,7 @@ def test_runs_over_weeks_walk_each_invoice_through_its_steps_once(project):
     done = {(f, c) for f, c, _ in keys}
     assert ("F-2026-031", "recouvrement") in done  # went all the way
     assert ("F-2026-019", "rappel") not in done  # disputed, never chased
-    sent = db.execute("SELECT COUNT(*) FROM actions WHERE statut = 'envoye'").fetchone()[0]
+    sent = db.execute("SELECT COUNT(*) FROM actions WHERE statut = 'prepare'").fetchone()[0]
     assert sent == len(emails_in(project))
 
 
@@ -133,7 +143,7 @@ def snapshot(path: Path) -> dict:
     book = openpyxl.load_workbook(path)
     factures, clients = book["Factures"], book["Clients"]
     tool = {"Étape", "Relances envoyées", "Dernière relance", "Prochaine action",
-            "Jours de retard"}
+            "Date prochaine action", "Jours de retard"}
     headers = [c.value for c in factures[1]]
     cells = {(c.coordinate): (c.value, c.number_format, c.font.b, c.fill.fgColor.rgb)
              for row in factures.iter_rows() for c in row if headers[c.column - 1] not in tool}
@@ -172,7 +182,7 @@ def test_missing_tool_columns_are_added_and_plain_values_are_filled(small_projec
     folder = small_project([invoice_row(numero="F-9", echeance=TODAY - days(4))])
     book = openpyxl.load_workbook(folder / "relances.xlsx")
     sheet = book["Factures"]
-    sheet.delete_cols(10, 4)  # drop Étape .. Prochaine action
+    sheet.delete_cols(10, 5)  # drop Étape .. Date prochaine action
     sheet["G2"] = 5  # a plain value in Reste dû: the tool's to correct
     book.save(folder / "relances.xlsx")
     assert run(folder, "--date", TODAY.isoformat()).exit_code == 0
@@ -186,7 +196,7 @@ def test_an_edit_saved_during_the_run_is_kept(project):
 
     def edit_meanwhile(total):
         book = openpyxl.load_workbook(project / "relances.xlsx")
-        book["Factures"]["O2"] = "Note tapée pendant l'exécution"
+        book["Factures"]["P2"] = "Note tapée pendant l'exécution"
         book.save(project / "relances.xlsx")
         return None
 
@@ -236,11 +246,13 @@ def test_json_prints_the_plan_and_nothing_else(project):
     martin = next(a for a in plan["actions"] if a["client"] == "Boulangerie Martin")
     assert martin == {"client": "Boulangerie Martin", "invoices": ["F-2026-031", "F-2026-044"],
                       "step": "rappel", "channel": "email", "to": "compta@boulangerie-martin.fr",
-                      "amount_due": 1534.6}
+                      "amount_due": 1534.6, "amount_claimed": 1534.6, "label": "Premier rappel",
+                      "invoice_steps": {"F-2026-031": "rappel", "F-2026-044": "rappel"},
+                      "credit_notes": []}
     call = next(a for a in plan["actions"] if a["channel"] == "appel")
     assert call["to"] is None
     assert plan["errors"] == [{"sheet": "Clients", "row": 7, "message": (
-        "Café du Commerce : aucune adresse e-mail utilisable, « rappel » non envoyé "
+        "Café du Commerce : aucune adresse e-mail utilisable, « Premier rappel » non envoyé "
         "(factures F-2026-040)")}]
 
 
@@ -390,7 +402,7 @@ def test_a_message_interrupted_after_its_file_is_not_done_again(project):
     result = run(project, "--date", "2026-11-22")
     assert emails_in(project) == before
     assert "Rien à faire aujourd'hui." in result.output
-    assert db.execute("SELECT statut FROM actions WHERE fichier LIKE '%boulangerie%'").fetchone()[0] == "envoye"
+    assert db.execute("SELECT statut FROM actions WHERE fichier LIKE '%boulangerie%'").fetchone()[0] == "prepare"
 
 
 def test_the_script_runs_as_a_subprocess():
@@ -408,6 +420,6 @@ def test_a_save_during_the_run_into_an_unreadable_file_is_reported_not_fatal(pro
 
     result = run_daily(config, TODAY, datetime.datetime(2026, 11, 22, 8, 0),
                        start_progress=break_meanwhile)
-    assert result.executions and all(e.statut in ("envoye", "a_faire") for e in result.executions)
+    assert result.executions and all(e.statut in ("prepare", "a_faire") for e in result.executions)
     assert "ce n'est pas un classeur Excel" in result.ecriture_erreur
     assert "la prochaine exécution le fera depuis le journal" in result.ecriture_erreur

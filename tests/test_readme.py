@@ -27,7 +27,7 @@ def test_the_readmes_first_command_runs_the_example_in_its_own_folder(tmp_path):
                             ".venv/bin/pip install -e . && ")
     steps = first.split(" && ")[3:]
     assert steps[0] == "cp exemple/relances.xlsx.example exemple/relances.xlsx"
-    for folder in ("exemple", "lettres", "scripts", "src"):
+    for folder in ("exemple", "scripts", "src"):
         shutil.copytree(ROOT / folder, tmp_path / folder,
                         ignore=shutil.ignore_patterns("relances.xlsx", "*.sqlite*", "sortie",
                                                       "sauvegardes", "*.log", "__pycache__"))
@@ -47,4 +47,4 @@ def test_the_examples_config_is_the_projects_but_for_its_paths():
     example = (ROOT / "exemple" / "config.toml").read_text(encoding="utf-8").splitlines()
     differ = [(a, b) for a, b in zip(ours, example) if a != b]
     assert len(ours) == len(example)
-    assert [a.split("=")[0].strip() for a, _ in differ] == ["classeur", "lettres"]
+    assert [a.split("=")[0].strip() for a, _ in differ] == ["classeur"]

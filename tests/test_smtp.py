@@ -166,7 +166,8 @@ def test_plain_smtp_sends_each_message_once_exactly_as_kept_in_the_eml(project, 
     assert all(h.isascii() and b"=?utf-8?" in h for h in headers)  # RFC 2047 display names
     assert {p.get_filename() for p in martin.iter_attachments()} == {"F-2026-031.pdf", "F-2026-044.pdf"}
     english = by_to["accounts@harbour-trading.co.uk"]
-    assert "friendly reminder" in english["Subject"]
+    assert "gentle reminder" in english["Subject"]
+    assert english["X-Unsent"] is None  # a sent message is no draft
     sheet = journal_sheet(project)
     assert any(row[8] and row[8].endswith(".eml") and row[9] == "envoyé" for row in sheet)
 

@@ -48,7 +48,10 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def one_line(text: str) -> str:
     """A header value: one line, no control character (a line break from a cell could
     otherwise start a header of its own, and the standard library refuses it anyway)."""
-    return _CONTROL.sub("", " ".join(str(text).split()))
+    # Line breaks and runs of spaces become one space; no-break spaces (French typography)
+    # are kept.
+    return _CONTROL.sub("", re.sub(r"[ \t\r\n\v\f\x1c-\x1f\x85\u2028\u2029]+", " ",
+                                   str(text)).strip(" "))
 
 
 def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
