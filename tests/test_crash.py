@@ -96,7 +96,7 @@ def test_a_run_killed_at_any_moment_is_finished_by_the_next(pristine, tmp_path):
         headers = [c.value for c in sheet[1]]
         steps = [row[headers.index("Étape")] for row in sheet.iter_rows(min_row=2, values_only=True)
                  if row[1]]
-        assert all(step == f"rappel ({TODAY:%d/%m/%Y})" for step in steps)
+        assert all(step == f"Premier rappel ({TODAY:%d/%m/%Y})" for step in steps)
         notes = [row[headers.index("Notes")] for row in sheet.iter_rows(min_row=2, values_only=True)
                  if row[1]]
         assert notes == [f"note {i}" for i in range(CLIENTS)]
