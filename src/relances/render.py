@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -290,7 +291,8 @@ class Renderer:
             return Rendu(action, context["client"], lettre=lettre, pieces=pieces)
         parts = {name: self._render(env, pattern.format(action.modele), context)
                  for name, pattern in PARTS}
-        sujet = " ".join(parts["sujet"].split())  # one line: a subject never carries a newline
+        # One line: a subject never carries a newline (no-break spaces stay).
+        sujet = re.sub(r"[ \t\r\n\v\f]+", " ", parts["sujet"]).strip()
         if not sujet:
             raise TemplateError(f"{self._where(PARTS[0][1].format(action.modele))} : sujet vide")
         return Rendu(action, context["client"], compose(sujet, langue),
