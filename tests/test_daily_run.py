@@ -118,7 +118,7 @@ def test_a_second_run_the_same_day_does_nothing_twice(project):
     run(project, "--date", "2026-11-22")
     first = emails_in(project)
     result = run(project, "--date", "2026-11-22")
-    assert "Rien à faire aujourd'hui." in result.output
+    assert "Rien à faire aujourd’hui." in result.output
     assert emails_in(project) == first
 
 
@@ -196,14 +196,14 @@ def test_an_edit_saved_during_the_run_is_kept(project):
 
     def edit_meanwhile(total):
         book = openpyxl.load_workbook(project / "relances.xlsx")
-        book["Factures"]["P2"] = "Note tapée pendant l'exécution"
+        book["Factures"]["P2"] = "Note tapée pendant l’exécution"
         book.save(project / "relances.xlsx")
         return None
 
     result = run_daily(config, TODAY, datetime.datetime(2026, 11, 22, 8, 0),
                        start_progress=edit_meanwhile)
     assert result.ecriture is not None and not result.ecriture_erreur
-    assert column(project / "relances.xlsx", "Notes")["F-2026-031"] == "Note tapée pendant l'exécution"
+    assert column(project / "relances.xlsx", "Notes")["F-2026-031"] == "Note tapée pendant l’exécution"
     assert column(project / "relances.xlsx", "Étape")["F-2026-031"] == "Premier rappel (22/11/2026)"
 
 
@@ -221,7 +221,7 @@ def test_a_failed_save_is_caught_up_from_the_journal(project):
     assert column(project / "relances.xlsx", "Étape")["F-2026-031"] is None
     lock.unlink()
     result = run(project, "--date", TODAY.isoformat())
-    assert "Rien à faire aujourd'hui." in result.output
+    assert "Rien à faire aujourd’hui." in result.output
     assert column(project / "relances.xlsx", "Étape")["F-2026-031"] == "Premier rappel (22/11/2026)"
 
 
@@ -325,7 +325,7 @@ def test_headers_are_matched_loosely_and_through_colonnes(small_project):
      "config.toml: etapes[1].apres_jours : un nombre entier de jours est attendu"),
     (lambda f: (f / "relances.xlsx").unlink(), "classeur introuvable"),
     (lambda f: (f / "relances.xlsx").write_text("pas un classeur"),
-     "ce n'est pas un classeur Excel .xlsx"),
+     "ce n’est pas un classeur Excel .xlsx"),
     (lambda f: (f / "~$relances.xlsx").write_text(""), "ouvert dans Excel ou LibreOffice"),
 ])
 def test_nothing_possible_exits_2_with_a_french_message(project, prepare, message):
@@ -364,7 +364,7 @@ def test_a_bad_sender_address_stops_the_run_before_anything_is_sent(project):
         'expediteur = "Atelier Dupont"'), encoding="utf-8")
     result = run(project, "--date", "2026-11-22")
     assert result.exit_code == 2
-    assert "envoi.expediteur : adresse d'expéditeur invalide" in result.output
+    assert "envoi.expediteur : adresse d’expéditeur invalide" in result.output
     assert not emails_in(project)
 
 
@@ -401,7 +401,7 @@ def test_a_message_interrupted_after_its_file_is_not_done_again(project):
     db.commit()
     result = run(project, "--date", "2026-11-22")
     assert emails_in(project) == before
-    assert "Rien à faire aujourd'hui." in result.output
+    assert "Rien à faire aujourd’hui." in result.output
     assert db.execute("SELECT statut FROM actions WHERE fichier LIKE '%boulangerie%'").fetchone()[0] == "prepare"
 
 
@@ -421,5 +421,5 @@ def test_a_save_during_the_run_into_an_unreadable_file_is_reported_not_fatal(pro
     result = run_daily(config, TODAY, datetime.datetime(2026, 11, 22, 8, 0),
                        start_progress=break_meanwhile)
     assert result.executions and all(e.statut in ("prepare", "a_faire") for e in result.executions)
-    assert "ce n'est pas un classeur Excel" in result.ecriture_erreur
+    assert "ce n’est pas un classeur Excel" in result.ecriture_erreur
     assert "la prochaine exécution le fera depuis le journal" in result.ecriture_erreur

@@ -80,9 +80,9 @@ def test_an_unknown_value_where_it_could_stop_chasing_stops_chasing(small_projec
     (problem,) = [e for e in result["errors"] if e["row"] == 2]
     assert problem["sheet"] == "Factures"
     assert problem["message"].startswith(f"{STOPPING[column]} ({column}2) : ")
-    expected = error if error.startswith("formule") else f"valeur d'erreur {error}"
+    expected = error if error.startswith("formule") else f"valeur d’erreur {error}"
     assert expected in problem["message"]
-    assert "non relancée tant que la cellule n'est pas corrigée" in problem["message"]
+    assert "non relancée tant que la cellule n’est pas corrigée" in problem["message"]
 
 
 @pytest.mark.parametrize("error", list(ERRORS))
@@ -102,7 +102,7 @@ def test_an_unknown_pause_stops_the_client(small_project):
     assert result["actions"] == []
     (problem,) = result["errors"]
     assert problem["sheet"] == "Clients" and problem["row"] == 2
-    assert "Pause jusqu'au (I2) : valeur d'erreur #N/A" in problem["message"]
+    assert "Pause jusqu’au (I2) : valeur d’erreur #N/A" in problem["message"]
 
 
 def test_a_paid_formula_without_its_value_is_not_read_as_zero(small_project):
@@ -259,7 +259,7 @@ def test_absurd_day_counts_are_refused_naming_the_key(project, value):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--config", "."], "c'est un dossier"),
+    (["--config", "."], "c’est un dossier"),
     (["--nimportequoi"], "option inconnue « --nimportequoi »"),
     (["--confirmer-envoi", "abc"], "--confirmer-envoi : un nombre entier est attendu"),
     (["en-trop"], "argument inattendu « en-trop »"),
@@ -333,7 +333,7 @@ def test_a_merged_header_is_refused_before_anything_is_sent(small_project):
     book.save(folder / "relances.xlsx")
     result = run(folder)
     assert result.exit_code == 2
-    assert "cellules d'en-tête fusionnées (E1:F1)" in result.output
+    assert "cellules d’en-tête fusionnées (E1:F1)" in result.output
     assert not (folder / "sortie").exists()
 
 
@@ -406,7 +406,7 @@ def _far_row(parts):
 
 @pytest.mark.parametrize("change, message", [
     (_bomb, "compressée"), (_laughs, "DOCTYPE"), (_many, "parties dans le fichier"),
-    (_far_row, "la feuille va jusqu'à la ligne 1048576"),
+    (_far_row, "la feuille va jusqu’à la ligne 1048576"),
 ])
 def test_a_hostile_package_is_refused_quickly_before_anything_is_sent(project, change, message):
     import os
@@ -563,7 +563,7 @@ def test_a_second_pause_column_in_clients_is_refused(small_project):
     book["Clients"]["J2"] = TODAY + days(10)
     book.save(folder / "relances.xlsx")
     result = run(folder)
-    assert result.exit_code == 2 and "colonne « Pause jusqu'au » en double" in result.output
+    assert result.exit_code == 2 and "colonne « Pause jusqu’au » en double" in result.output
 
 
 def test_the_row_limit_is_a_config_key(small_project):
@@ -574,4 +574,4 @@ def test_the_row_limit_is_a_config_key(small_project):
         "# lignes_max = 200000", "lignes_max = 20"), encoding="utf-8")
     result = run(folder)
     assert result.exit_code == 2
-    assert "la feuille va jusqu'à la ligne 32 (au plus 20 lignes, clé lignes_max" in result.output
+    assert "la feuille va jusqu’à la ligne 32 (au plus 20 lignes, clé lignes_max" in result.output

@@ -57,7 +57,7 @@ def test_another_workbook_beside_the_examples_journal_is_refused(project):
     for args in ((), ("--dry-run",), ("--json",)):
         result = run(project, *args)
         assert result.exit_code == 2, result.output
-        assert "n'est pas le classeur de ce journal" in result.output
+        assert "n’est pas le classeur de ce journal" in result.output
         assert "Passer à votre propre classeur" in result.output
     assert emails(project) == sent
     assert read_identifiant(project / "relances.xlsx") is None  # left as it was
@@ -72,7 +72,7 @@ def test_a_workbook_labelled_by_another_journal_is_refused(project, tmp_path):
     shutil.copy(project / "relances.xlsx", other / "relances.xlsx")
     result = run(other)
     assert result.exit_code == 2
-    assert "il porte l'identifiant d'un autre journal" in result.output
+    assert "il porte l’identifiant d’un autre journal" in result.output
 
 
 def test_a_new_journal_adopts_a_labelled_workbook_then_holds_to_it(project):
@@ -124,7 +124,7 @@ def test_the_label_survives_a_save_by_libreoffice(project, tmp_path):
     result = CliRunner().invoke(relancer, ["--config", str(project / "config.toml"),
                                            "--date", "2026-11-23"])
     assert result.exit_code in (0, 1), result.output
-    assert "Rien à faire" in result.output or "n'est pas le classeur" not in result.output
+    assert "Rien à faire" in result.output or "n’est pas le classeur" not in result.output
 
 
 def test_a_journal_from_before_the_label_adopts_its_workbook(project):
@@ -143,7 +143,7 @@ def test_a_journal_from_before_the_label_adopts_its_workbook(project):
             archive.writestr(name, content)
     result = run(project)
     assert result.exit_code in (0, 1), result.output
-    assert "Rien à faire aujourd'hui." in result.output
+    assert "Rien à faire aujourd’hui." in result.output
 
 
 def test_steps_are_keyed_by_client_and_invoice(project):
@@ -235,7 +235,7 @@ def test_verifier_says_when_the_workbook_is_not_the_journals(project):
     write_workbook(project / "relances.xlsx", [invoice_row()], [client_row()])
     result = run(project, "--verifier")
     assert result.exit_code == 1
-    assert "PROBLÈME relances.xlsx n'est pas le classeur de ce journal" in result.output
+    assert "PROBLÈME relances.xlsx n’est pas le classeur de ce journal" in result.output
 
 
 def test_a_save_while_the_workbook_is_read_is_read_again(small_project, monkeypatch):

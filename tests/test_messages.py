@@ -214,10 +214,10 @@ def test_invoice_and_article_numbers_never_break_in_html(kind, step):
 
 
 def test_compose_leaves_tags_styles_and_titles_alone():
-    html = ("<html><head><title>Rappel l'x</title><style>a{width:100%}</style></head>"
+    html = ("<html><head><title>Rappel l’x</title><style>a{width:100%}</style></head>"
             '<body><p style="margin:0">Facture F-1-2 : 12 % l\'an</p></body></html>')
     out = compose(html, "fr", html=True)
-    assert "<title>Rappel l'x</title>" in out and "width:100%" in out
+    assert "<title>Rappel l’x</title>" in out and "width:100%" in out
     assert 'style="margin:0"' in out
     assert f'<span style="white-space:nowrap">F-1-2</span>{NBSP}: 12{NNBSP}% l’an' in out
 
@@ -386,6 +386,7 @@ def test_a_client_with_invoices_at_different_steps_over_weeks(small_project):
     import email.policy
     import sqlite3
 
+    import openpyxl
     from click.testing import CliRunner
 
     from relances.cli import relancer
@@ -404,6 +405,15 @@ def test_a_client_with_invoices_at_different_steps_over_weeks(small_project):
         result = CliRunner().invoke(relancer, ["--config", str(folder / "config.toml"),
                                                "--date", day.isoformat()])
         assert result.exit_code in (0, 1), result.output
+        if day == datetime.date(2026, 11, 19):  # the workbook tells each invoice's own step
+            book = openpyxl.load_workbook(folder / "relances.xlsx")
+            rows = {r[1]: r for r in book["Factures"].iter_rows(min_row=2, values_only=True)}
+            headers = [c.value for c in book["Factures"][1]]
+            etape = headers.index("Étape")
+            assert rows["F-1"][etape] == "Dernier rappel (19/11/2026)"
+            assert rows["F-2"][etape] == "Premier rappel (19/11/2026)"
+            journal = list(book["Journal"].iter_rows(min_row=2, values_only=True))
+            assert journal[-1][4] == "Dernier rappel" and journal[-1][7] == 450
     db = sqlite3.connect(folder / "relances.journal.sqlite")
     facts = db.execute("SELECT a.jour, f.facture, f.cle, a.etape, a.montant, a.id FROM faits f "
                        "JOIN actions a ON a.id = f.action_id ORDER BY a.jour, f.facture").fetchall()

@@ -436,6 +436,6 @@ def test_internationalised_addresses_are_sent_or_refused_per_message(smtp_server
         assert statuses == {"Alpha": "envoye", "Beta": "envoye"}
     else:
         assert result.exit_code == 1
-        assert "n'accepte pas les adresses non ASCII (SMTPUTF8)" in result.output
+        assert "n’accepte pas les adresses non ASCII (SMTPUTF8)" in result.output
         assert "peut-être parti" not in result.output
         assert statuses == {"Alpha": "envoye", "Beta": "echec"}

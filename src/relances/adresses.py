@@ -19,7 +19,7 @@ def parse_expediteur(text: str, where: str) -> Address:
     """`Atelier Dupont — Comptabilité <compta@atelier-dupont.fr>` -> Address."""
     name, addr = parseaddr(text)
     if "@" not in addr or any(c in text for c in "\r\n"):
-        raise ConfigError(f"{where} : adresse d'expéditeur invalide « {text} » "
+        raise ConfigError(f"{where} : adresse d’expéditeur invalide « {text} » "
                           "(exemple : \"Atelier Dupont <compta@atelier-dupont.fr>\")")
     user, _, domain = addr.rpartition("@")
     return Address(display_name=name, username=user, domain=domain)

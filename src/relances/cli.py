@@ -48,23 +48,23 @@ def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
 @click.option("--classeur", type=click.Path(path_type=Path),
               help="Classeur à traiter (remplace la clé classeur de config.toml).")
 @click.option("--date", "date_", metavar="AAAA-MM-JJ", callback=_parse_date,
-              help="Faire comme si nous étions ce jour-là (par défaut : aujourd'hui).")
+              help="Faire comme si nous étions ce jour-là (par défaut : aujourd’hui).")
 @click.option("--dry-run", is_flag=True,
               help="Simulation : ne rien envoyer, ne rien écrire, montrer ce qui serait fait.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Écrire le plan en JSON sur la sortie standard, et rien d'autre.")
+              help="Écrire le plan en JSON sur la sortie standard, et rien d’autre.")
 @click.option("--apercu", metavar="DOSSIER", type=click.Path(path_type=Path),
-              help="Écrire dans DOSSIER les e-mails (.eml) et courriers (.pdf) que l'exécution "
-                   "produirait, et rien d'autre : pour relire les modèles.")
+              help="Écrire dans DOSSIER les e-mails (.eml) et courriers (.pdf) que l’exécution "
+                   "produirait, et rien d’autre : pour relire les modèles.")
 @click.option("--verifier", is_flag=True,
               help="Vérifier la configuration, le classeur, les modèles et la connexion SMTP, "
                    "sans rien envoyer.")
 @click.option("--enregistrer-mot-de-passe", "store_password", is_flag=True,
               help="Enregistrer le mot de passe SMTP dans le trousseau du système.")
 @click.option("--confirmer-envoi", "confirm_id", type=int, metavar="N",
-              help="L'action incertaine n° N est bien partie : la clore.")
+              help="L’action incertaine n° N est bien partie : la clore.")
 @click.option("--renvoyer", "resend_id", type=int, metavar="N",
-              help="L'action incertaine n° N n'est pas partie : la refaire à la prochaine exécution.")
+              help="L’action incertaine n° N n’est pas partie : la refaire à la prochaine exécution.")
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
              store_password: bool, confirm_id: int | None, resend_id: int | None) -> None:
@@ -124,7 +124,7 @@ def _store_password(config: Config) -> None:
 
     envoi = config.envoi
     if not envoi.hote or not envoi.utilisateur:
-        _fail(f"{config.path.name}: renseignez d'abord envoi.hote et envoi.utilisateur")
+        _fail(f"{config.path.name}: renseignez d’abord envoi.hote et envoi.utilisateur")
     password = click.prompt(f"Mot de passe SMTP de {envoi.utilisateur} sur {envoi.hote}",
                             hide_input=True, confirmation_prompt="Confirmez le mot de passe",
                             err=True)
@@ -134,7 +134,7 @@ def _store_password(config: Config) -> None:
         keyring.set_password(KEYRING_SERVICE, keyring_user(envoi.utilisateur, envoi.hote), password)
     except Exception as exc:
         _fail(f"trousseau du système indisponible ({type(exc).__name__}) ; utilisez plutôt la "
-              "variable d'environnement RELANCES_SMTP_MOT_DE_PASSE")
+              "variable d’environnement RELANCES_SMTP_MOT_DE_PASSE")
     click.echo(f"Mot de passe enregistré dans le trousseau du système pour {envoi.utilisateur} "
                f"sur {envoi.hote}.")
     sys.exit(EXIT_OK)
@@ -142,7 +142,7 @@ def _store_password(config: Config) -> None:
 
 def _settle(config: Config, confirm_id: int | None, resend_id: int | None) -> None:
     if confirm_id is not None and resend_id is not None:
-        _fail("--confirmer-envoi et --renvoyer ne vont pas ensemble : choisissez l'un des deux")
+        _fail("--confirmer-envoi et --renvoyer ne vont pas ensemble : choisissez l’un des deux")
     sent = confirm_id is not None
     try:
         entry = settle(config, confirm_id if sent else resend_id, sent)
@@ -204,7 +204,7 @@ def _crash(config: Config, dry_run: bool) -> None:
     except OSError:
         where = "détails :\n" + traceback.format_exc()
     _fail(f"erreur inattendue ({sys.exc_info()[1]!r}) — {where}. "
-          "Rien n'a été envoyé deux fois : le journal garde trace de chaque action.")
+          "Rien n’a été envoyé deux fois : le journal garde trace de chaque action.")
 
 
 def _log_to(path: Path) -> None:
@@ -228,9 +228,9 @@ def problems(resultat: Resultat) -> list[Anomalie]:
     for entry in resultat.incertains:
         found.append(Anomalie(None, None, f"{entry.client} : {entry.etape} du "
                               f"{formats.date_courte(entry.jour)} peut-être parti, peut-être pas "
-                              f"(interrompu pendant l'envoi ; action n° {entry.id}, "
+                              f"(interrompu pendant l’envoi ; action n° {entry.id}, "
                               f"{entry.fichier or 'pas de fichier'}) — vérifiez dans la boîte "
-                              f"d'envoi, puis --confirmer-envoi {entry.id} ou --renvoyer {entry.id}"))
+                              f"d’envoi, puis --confirmer-envoi {entry.id} ou --renvoyer {entry.id}"))
     if resultat.ecriture_erreur:
         found.append(Anomalie(None, None, resultat.ecriture_erreur))
     return found
@@ -268,14 +268,14 @@ def summary(resultat: Resultat, config: Config) -> str:
     plan = resultat.plan
     lines = [f"Relances du {formats.date_longue(plan.date)} — {config.classeur.name}",
              f"{len(resultat.classeur.factures)} facture(s) lue(s), "
-             f"{len(plan.actions)} action(s) aujourd'hui."]
+             f"{len(plan.actions)} action(s) aujourd’hui."]
     if resultat.apercu_dossier:
         lines.append(f"Aperçu : {len(resultat.apercu)} fichier(s) écrit(s) dans "
-                     f"{resultat.apercu_dossier} ; rien n'a été envoyé, ni noté au journal, "
+                     f"{resultat.apercu_dossier} ; rien n’a été envoyé, ni noté au journal, "
                      "ni écrit dans le classeur.")
         lines.extend(f"  {path.name}" for path in resultat.apercu)
     elif resultat.dry_run:
-        lines.append("Simulation (--dry-run) : rien n'a été envoyé ni écrit.")
+        lines.append("Simulation (--dry-run) : rien n’a été envoyé ni écrit.")
     files = {id(e.action): e for e in resultat.executions}
 
     def block(title: str, actions: list[Action], describe) -> None:
@@ -334,7 +334,7 @@ def summary(resultat: Resultat, config: Config) -> str:
     block("Dossiers à transmettre au recouvrement", by_canal["recouvrement"], message)
     if not plan.actions:
         lines.append("")
-        lines.append("Rien à faire aujourd'hui.")
+        lines.append("Rien à faire aujourd’hui.")
     found = problems(resultat)
     if found:
         lines.append("")
@@ -355,5 +355,5 @@ def summary(resultat: Resultat, config: Config) -> str:
                      + (f" (sauvegarde : {backup.name})" if backup else ""))
     elif resultat.ecriture:
         lines.append("")
-        lines.append(f"Classeur déjà à jour : {config.classeur.name} n'a pas été réécrit.")
+        lines.append(f"Classeur déjà à jour : {config.classeur.name} n’a pas été réécrit.")
     return "\n".join(lines)

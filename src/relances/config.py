@@ -244,7 +244,7 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
     path = Path(path).resolve()
     name = path.name
     if path.is_dir():
-        raise ConfigError(f"{path} : c'est un dossier ; indiquez le fichier de configuration "
+        raise ConfigError(f"{path} : c’est un dossier ; indiquez le fichier de configuration "
                           f"(par exemple --config {Path(path, 'config.toml')})")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -337,7 +337,7 @@ def _read_envoi(r: _Reader, base: Path) -> Envoi:
     if "mot_de_passe" in r.table:
         raise ConfigError(
             f"{r.where('mot_de_passe')} : ne mettez jamais le mot de passe dans config.toml ; "
-            "utilisez la variable d'environnement RELANCES_SMTP_MOT_DE_PASSE, ou enregistrez-le "
+            "utilisez la variable d’environnement RELANCES_SMTP_MOT_DE_PASSE, ou enregistrez-le "
             "dans le trousseau du système avec `python scripts/relancer.py "
             "--enregistrer-mot-de-passe`, puis retirez la ligne mot_de_passe"
         )
@@ -451,7 +451,7 @@ def _read_etapes(name: str, raw: object, warnings: list[str]) -> tuple[Etape, ..
         if nom == PROMESSE_NON_TENUE or any(e.nom == nom for e in etapes):
             raise ConfigError(f"{r.where('nom')} : le nom « {nom} » est déjà pris")
         if "apres_jours" not in table:
-            raise ConfigError(f"{r.where('apres_jours')} : obligatoire (jours après l'échéance)")
+            raise ConfigError(f"{r.where('apres_jours')} : obligatoire (jours après l’échéance)")
         canal = r.text("canal", "")
         if canal not in CANAUX:
             raise ConfigError(f"{r.where('canal')} : une valeur parmi {', '.join(CANAUX)} "
@@ -470,7 +470,7 @@ def _read_etapes(name: str, raw: object, warnings: list[str]) -> tuple[Etape, ..
                        else modele == "mise_en_demeure"),
         ))
         if "joindre_courrier" in table and canal != "email":
-            warnings.append(f"{r.where('joindre_courrier')} : ne s'applique qu'aux étapes "
+            warnings.append(f"{r.where('joindre_courrier')} : ne s’applique qu’aux étapes "
                             "canal = \"email\" ; ignorée")
     return tuple(etapes)
 
@@ -495,6 +495,6 @@ def _read_colonnes(r: _Reader) -> dict[str, str]:
         elif normalise(key) in FIELD_BY_HEADER:
             mapping[normalise(value)] = FIELD_BY_HEADER[normalise(key)]
         else:
-            raise ConfigError(f"{r.where(key)} : ni « {key} » ni « {value} » n'est une colonne "
+            raise ConfigError(f"{r.where(key)} : ni « {key} » ni « {value} » n’est une colonne "
                               "connue (exemple : \"Total TTC\" = \"Montant TTC\")")
     return mapping

@@ -240,7 +240,7 @@ class SmtpDelivery:
                     smtp.close()
                     raise SmtpUnavailable(
                         f"{self.where} : aucun mot de passe pour {self.utilisateur} ; définissez "
-                        f"la variable d'environnement {ENV_PASSWORD} ou enregistrez-le avec "
+                        f"la variable d’environnement {ENV_PASSWORD} ou enregistrez-le avec "
                         "`python scripts/relancer.py --enregistrer-mot-de-passe`")
                 smtp.login(self.utilisateur, self._password)
         except SmtpUnavailable:
@@ -265,7 +265,7 @@ class SmtpDelivery:
         if not all(to.isascii() for to in recipients) and self._smtp is not None \
                 and not self._smtp.has_extn("smtputf8"):
             # Refused before anything is written or sent: never « peut-être parti ».
-            raise DeliveryError(f"{self.where} : le serveur n'accepte pas les adresses non ASCII "
+            raise DeliveryError(f"{self.where} : le serveur n’accepte pas les adresses non ASCII "
                                 f"(SMTPUTF8) : {', '.join(r for r in recipients if not r.isascii())}"
                                 " non envoyé ; demandez au client une autre adresse")
         try:
@@ -342,7 +342,7 @@ class SmtpDelivery:
             code, reply = smtp.data(data)
         except smtplib.SMTPServerDisconnected:
             self._smtp = None
-            raise SmtpUncertain(f"{self.where} : connexion coupée pendant l'envoi du message : "
+            raise SmtpUncertain(f"{self.where} : connexion coupée pendant l’envoi du message : "
                                 "il est peut-être parti") from None
         if code != 250:
             self._reset_and_raise(code, reply, "message")

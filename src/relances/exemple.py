@@ -16,7 +16,7 @@ from pathlib import Path
 REFERENCE = datetime.date(2026, 11, 22)
 
 CLIENTS_HEADERS = ("Client", "Contact", "Email", "Téléphone", "Adresse", "Langue", "Type",
-                   "Profil", "Pause jusqu'au", "Civilité", "SIREN", "Forme")
+                   "Profil", "Pause jusqu’au", "Civilité", "SIREN", "Forme")
 FACTURES_HEADERS = ("Client", "N° facture", "Date facture", "Échéance", "Montant TTC", "Payé",
                     "Reste dû", "Jours de retard", "Statut", "Étape", "Relances envoyées",
                     "Dernière relance", "Prochaine action", "Date prochaine action",
@@ -81,7 +81,7 @@ FACTURES = [
     ("Transports Moreau", "F-2026-038", -36, -6, "980.00", None, "Pause", None, None,
      "Échéancier accordé : 3 × 326,67 €"),
     ("Café du Commerce", "F-2026-040", -37, -7, "265.00", None, "", None, None,
-     "Pas d'adresse e-mail : à compléter dans Clients"),
+     "Pas d’adresse e-mail : à compléter dans Clients"),
     ("Dupuis Conseil", "F-2026-036", -53, -23, "1560.00", None, "", ("appel", -13), -2,
      "Promesse de virement pour le 20/11 (Éric Dupuis, au téléphone le 09/11)"),
     ("Dupuis Conseil", "F-2026-045", -25, 5, "720.00", None, "", None, None,
@@ -266,7 +266,7 @@ def main(argv: list[str]) -> int:
     if "--aujourdhui" in argv:
         today = datetime.date.fromisoformat(argv[argv.index("--aujourdhui") + 1])
     path = build_example(Path(argv[0]), today)
-    print(f"Classeur d'exemple écrit : {path} (dates autour du {today:%d/%m/%Y})")
+    print(f"Classeur d’exemple écrit : {path} (dates autour du {today:%d/%m/%Y})")
     if "--factures" in argv:
         dossier = Path(argv[argv.index("--factures") + 1])
         print(f"{len(write_invoices(dossier, today))} facture(s) PDF écrite(s) dans {dossier}")

@@ -62,7 +62,7 @@ RESULTATS = {
     "prepare": "préparé (à envoyer depuis votre messagerie)",
     "a_faire": "à faire",
     "echec": "échec",
-    "incertain": "incertain : vérifiez s'il est parti (--confirmer-envoi ou --renvoyer)",
+    "incertain": "incertain : vérifiez s’il est parti (--confirmer-envoi ou --renvoyer)",
     "repris": "repris de la colonne Étape du classeur",
 }
 
@@ -140,9 +140,12 @@ class Journal:
         rows = self._rows(
             "SELECT f.facture, f.cle, a.etape, a.canal, a.client, a.jour, a.statut "
             "FROM faits f JOIN actions a ON a.id = f.action_id ORDER BY a.id")
-        return [Fait(facture=r["facture"], cle=r["cle"], etape=r["etape"], canal=r["canal"],
-                     client=r["client"], jour=datetime.date.fromisoformat(r["jour"]),
-                     statut=r["statut"]) for r in rows]
+        # Each invoice's own step (its key), not the message's: an invoice reminded for the
+        # first time inside a last reminder has had its first reminder, no more.
+        return [Fait(facture=r["facture"], cle=r["cle"], etape=r["cle"].split(":")[0],
+                     canal=r["canal"], client=r["client"],
+                     jour=datetime.date.fromisoformat(r["jour"]), statut=r["statut"])
+                for r in rows]
 
     def known_factures(self) -> set[tuple[str, str]]:
         """(client key, invoice number) of every invoice any action ever named, whatever
@@ -253,12 +256,12 @@ class Journal:
             raise JournalError(f"{self.path.name} : aucune action n° {action_id} au journal")
         entry = self._entry(rows[0])
         if entry.statut != "incertain":
-            raise JournalError(f"{self.path.name} : l'action n° {action_id} ({entry.etape} → "
-                               f"{entry.client}) n'est pas incertaine mais « {entry.resultat} »")
+            raise JournalError(f"{self.path.name} : l’action n° {action_id} ({entry.etape} → "
+                               f"{entry.client}) n’est pas incertaine mais « {entry.resultat} »")
         if sent:
-            self.finish(action_id, "envoye", "confirmé par l'utilisateur")
+            self.finish(action_id, "envoye", "confirmé par l’utilisateur")
         else:
-            self.fail(action_id, "non parti selon l'utilisateur : sera renvoyé")
+            self.fail(action_id, "non parti selon l’utilisateur : sera renvoyé")
         return entry
 
     def recover(self, delivered: Callable[[Entree], bool | None],
@@ -272,9 +275,9 @@ class Journal:
                 done = sent if entry.canal == "email" else "a_faire"
                 self.finish(entry.id, done, "confirmé après interruption")
             elif verdict is False:
-                self.fail(entry.id, "interrompu avant l'envoi, sera refait")
+                self.fail(entry.id, "interrompu avant l’envoi, sera refait")
             else:
-                self.finish(entry.id, "incertain", "interrompu pendant l'envoi")
+                self.finish(entry.id, "incertain", "interrompu pendant l’envoi")
                 uncertain.append(entry)
         return uncertain
 

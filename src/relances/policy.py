@@ -115,7 +115,7 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
     if client.pause_jusqu_au is not None and client.pause_jusqu_au >= today:
         if client.pause_jusqu_au == datetime.date.max:
             return _Next(raison="aucune (pause client illisible)")
-        return _Next(raison=f"aucune : client en pause jusqu'au {date_courte(client.pause_jusqu_au)}")
+        return _Next(raison=f"aucune : client en pause jusqu’au {date_courte(client.pause_jusqu_au)}")
     if balance <= 0:
         return _Next(raison="aucune (solde du client créditeur)")
 
@@ -278,7 +278,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             anomalies.append(Anomalie(*where, (
                 f"{client.nom} : les avoirs ouverts ({', '.join(a.numero for a in avoirs)}) "
                 f"couvrent les factures à relancer ({numeros}) : « {etape.titre} » non envoyé ; "
-                "imputez l'avoir (colonne Payé) ou remboursez-le")))
+                "imputez l’avoir (colonne Payé) ou remboursez-le")))
             continue
         actions.append(Action(
             client=client.nom,

@@ -156,13 +156,13 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
         checks.append(Verification(False, (
             f"courriers : un courrier doit identifier le créancier ; renseignez "
             f"{', '.join(missing)} dans {config.path.name} (aucun courrier ne sera produit "
-            "d'ici là)")))
+            "d’ici là)")))
     steps = [e for e in config.etapes if e.modele]
     steps.append(PROMESSE)
     letters = []
     for langue in LANGUES:
         client = Client(nom="Client Exemple", contact="Camille Exemple", emails=("c@exemple.fr",),
-                        adresse="1 rue de l'Exemple\n69000 Lyon", langue=langue,
+                        adresse="1 rue de l’Exemple\n69000 Lyon", langue=langue,
                         civilite="Madame")
         facture = Facture(numero="F-EXEMPLE", client=client.nom,
                           echeance=today - datetime.timedelta(days=40), montant=Decimal("1234.56"),
@@ -312,14 +312,14 @@ def bind(journal: Journal, lecture, config: Config, readonly: bool = False) -> s
 
 
 def _not_ours(name: str, journal_name: str, unlabelled: bool) -> str:
-    why = ("il ne porte pas l'identifiant que relances a inscrit dans le classeur suivi par ce "
+    why = ("il ne porte pas l’identifiant que relances a inscrit dans le classeur suivi par ce "
            "journal (nouveau classeur, ou copie enregistrée par un outil qui perd les propriétés "
            "du document)" if unlabelled else
-           "il porte l'identifiant d'un autre journal")
-    return (f"{name} n'est pas le classeur de ce journal ({journal_name}) : {why}. Rien n'a été "
+           "il porte l’identifiant d’un autre journal")
+    return (f"{name} n’est pas le classeur de ce journal ({journal_name}) : {why}. Rien n’a été "
             f"fait, pour ne pas prendre ses factures pour celles déjà relancées. Pour passer à "
             f"un nouveau classeur, déplacez {journal_name} dans un autre dossier (il garde "
-            f"l'historique de l'ancien) et relancez ; pour revenir à l'ancien classeur, remettez-le "
+            f"l’historique de l’ancien) et relancez ; pour revenir à l’ancien classeur, remettez-le "
             f"à sa place (voir « Passer à votre propre classeur » dans le README).")
 
 
@@ -477,7 +477,7 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
             resultat.ecriture = write_back(config.classeur, lecture.empreinte, by_row, rows,
                                            config.colonnes, identifiant=identifiant)
         except WorkbookChanged:
-            log.info("classeur modifié pendant l'exécution : relecture")
+            log.info("classeur modifié pendant l’exécution : relecture")
             try:
                 lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
             except WorkbookError as exc:  # saved meanwhile into something we cannot read
@@ -496,7 +496,7 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
         for ref in resultat.ecriture.formules:
             resultat.avertissements.append(Anomalie(
                 "Factures", int("".join(c for c in ref if c.isdigit())),
-                f"{ref} : une formule occupe une colonne de l'outil ; laissée telle quelle"))
+                f"{ref} : une formule occupe une colonne de l’outil ; laissée telle quelle"))
         return
-    resultat.ecriture_erreur = (f"{config.classeur.name} : modifié sans cesse pendant l'exécution, "
+    resultat.ecriture_erreur = (f"{config.classeur.name} : modifié sans cesse pendant l’exécution, "
                                 "non mis à jour ; la prochaine exécution le fera depuis le journal")

@@ -19,8 +19,8 @@ FACTURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "client": ("Client", "Nom client", "Raison sociale"),
     "numero": ("N° facture", "No facture", "Numéro facture", "Numéro de facture", "N° de facture",
                "Num facture", "Facture", "Référence facture"),
-    "date_facture": ("Date facture", "Date de facture", "Date d'émission", "Date émission"),
-    "echeance": ("Échéance", "Date d'échéance", "Date échéance", "Date limite de paiement"),
+    "date_facture": ("Date facture", "Date de facture", "Date d’émission", "Date émission"),
+    "echeance": ("Échéance", "Date d’échéance", "Date échéance", "Date limite de paiement"),
     "montant": ("Montant TTC", "Montant", "Total TTC", "Montant facture"),
     "paye": ("Payé", "Montant payé", "Réglé", "Encaissé", "Déjà payé"),
     "reste_du": ("Reste dû", "Reste à payer", "Solde", "Restant dû"),
@@ -45,9 +45,9 @@ CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "langue": ("Langue",),
     "type": ("Type", "Type de client"),
     "profil": ("Profil",),
-    "pause": ("Pause jusqu'au", "Pause", "En pause jusqu'au"),
+    "pause": ("Pause jusqu’au", "Pause", "En pause jusqu’au"),
     "civilite": ("Civilité", "Titre"),
-    "siren": ("SIREN", "SIRET", "N° d'entreprise", "Numéro d'entreprise", "BCE", "N° BCE"),
+    "siren": ("SIREN", "SIRET", "N° d’entreprise", "Numéro d’entreprise", "BCE", "N° BCE"),
     "forme": ("Forme", "Forme juridique"),
 }
 REQUIRED = ("client", "numero", "echeance", "montant")

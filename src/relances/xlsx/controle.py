@@ -59,7 +59,7 @@ def check_workbook(path: Path, lignes_max: int = LIGNES_MAX) -> Controle:
                            f"{path.name}:{sheet.name}")
         if patch.order and patch.order[-1] > lignes_max:
             raise WorkbookError(
-                f"{path.name}:{sheet.name} : la feuille va jusqu'à la ligne {patch.order[-1]} "
+                f"{path.name}:{sheet.name} : la feuille va jusqu’à la ligne {patch.order[-1]} "
                 f"(au plus {lignes_max} lignes, clé lignes_max de config.toml) : une valeur "
                 "égarée tout en bas ? Supprimez les lignes vides sous vos données, enregistrez, "
                 "puis relancez.")
@@ -80,7 +80,7 @@ def _check_members(path: Path) -> None:
             infos = archive.infolist()
             if len(infos) > MAX_MEMBERS:
                 raise WorkbookError(f"{path.name} : {len(infos)} parties dans le fichier (au plus "
-                                    f"{MAX_MEMBERS}) : ce n'est pas un classeur ordinaire. "
+                                    f"{MAX_MEMBERS}) : ce n’est pas un classeur ordinaire. "
                                     f"{_WHAT_TO_DO}")
             total = 0
             for info in infos:

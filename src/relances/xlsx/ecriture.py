@@ -54,7 +54,7 @@ class Ecriture:
 
 class WorkbookChanged(WorkbookError):
     def __init__(self, path: Path):
-        super().__init__(f"{path.name} : le classeur a été modifié pendant l'exécution")
+        super().__init__(f"{path.name} : le classeur a été modifié pendant l’exécution")
 
 
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
@@ -77,7 +77,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
     found_broken = set(package.check())
     sheet = package.sheet(FACTURES, normalise)
     if sheet is None:
-        raise WorkbookError(f"{where} : feuille « {FACTURES} » introuvable à l'écriture")
+        raise WorkbookError(f"{where} : feuille « {FACTURES} » introuvable à l’écriture")
     styles_part = package.part_of_type(package.workbook_part, STYLES_REL)
     styles = Styles(package.parts.get(styles_part) if styles_part else None,
                     f"{where}:{styles_part or 'styles'}")
@@ -148,7 +148,7 @@ def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
     header_row = header_index + 1
     columns = {name: position + 1 for name, position in found.items()}
     if "numero" not in columns:
-        raise WorkbookError(f"{where}:{sheet} : colonne « N° facture » introuvable à l'écriture")
+        raise WorkbookError(f"{where}:{sheet} : colonne « N° facture » introuvable à l’écriture")
     header_cells = {c.column: c for c in patch.cells(header_row)}
     last = max([patch.last_column(), *columns.values(), *header_cells])
     model = header_cells.get(max(found.values()) + 1) if found else None

@@ -45,7 +45,7 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None,
 
     path = Path(path)
     if path.is_dir():
-        raise WorkbookError(f"{path} : c'est un dossier ; indiquez le fichier du classeur "
+        raise WorkbookError(f"{path} : c’est un dossier ; indiquez le fichier du classeur "
                             "(clé classeur de config.toml, ou --classeur)")
     if not path.exists():
         raise WorkbookError(
@@ -131,7 +131,7 @@ def _cell(row: list[object], columns: dict[str, int], name: str) -> object:
 
 
 # Clients cells whose unknown value stops chasing that client.
-CLIENT_STOPPING = {"client": "Client", "email": "Email", "pause": "Pause jusqu'au"}
+CLIENT_STOPPING = {"client": "Client", "email": "Email", "pause": "Pause jusqu’au"}
 # Factures cells whose unknown value stops chasing that invoice.
 FACTURE_STOPPING = {"client": "Client", "numero": "N° facture", "echeance": "Échéance",
                     "montant": "Montant TTC", "paye": "Payé", "statut": "Statut",
@@ -151,8 +151,8 @@ def _check_headers(filename: str, sheet: str, rows: list[list[object]], fields: 
         if top <= header_row <= bottom and right > left:
             cells = f"{column_letter(left)}{top}:{column_letter(right)}{bottom}"
             raise WorkbookError(
-                f"{filename}:{sheet} : cellules d'en-tête fusionnées ({cells}) : une colonne "
-                "peut s'y cacher. Défusionnez-les et donnez un en-tête à chaque colonne, "
+                f"{filename}:{sheet} : cellules d’en-tête fusionnées ({cells}) : une colonne "
+                "peut s’y cacher. Défusionnez-les et donnez un en-tête à chaque colonne, "
                 "puis relancez.")
     for name, positions in duplicates(rows[header_index], fields, colonnes).items():
         if name in stopping:
@@ -160,7 +160,7 @@ def _check_headers(filename: str, sheet: str, rows: list[list[object]], fields: 
             raise WorkbookError(
                 f"{filename}:{sheet} : colonne « {stopping[name]} » en double (colonnes "
                 f"{letters}) : relances ne sait pas laquelle croire. Renommez ou supprimez "
-                "l'une d'elles, puis relancez.")
+                "l’une d’elles, puis relancez.")
 
 
 def _unknown_in(index: int, columns: dict[str, int], inconnues: dict[tuple[int, int], str],
@@ -220,7 +220,7 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
         if not nom:
             for _, label, what in unknown:
                 anomalies.append(Anomalie(sheet, index, f"{label} : {what} — ligne ignorée tant "
-                                          "que la cellule n'est pas corrigée"))
+                                          "que la cellule n’est pas corrigée"))
             continue
 
         def problem(message: str) -> None:
@@ -250,22 +250,22 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
         siren = company_number(siren_raw)
         if siren_raw and not siren:
             problem(f"SIREN « {siren_raw} » : ni un SIREN, ni un SIRET, ni un numéro "
-                    "d'entreprise belge valide (chiffre de contrôle) ; non repris dans les courriers")
+                    "d’entreprise belge valide (chiffre de contrôle) ; non repris dans les courriers")
         try:
             pause = read_date(_cell(row, columns, "pause"))
         except CellError as exc:
             # A pause we cannot read must not silently let the chase go on.
-            problem(f"Pause jusqu'au : {exc} ; client traité comme en pause")
+            problem(f"Pause jusqu’au : {exc} ; client traité comme en pause")
             pause = datetime.date.max
         for _, label, what in unknown:
-            problem(f"{label} : {what} — client non relancé tant que la cellule n'est pas "
+            problem(f"{label} : {what} — client non relancé tant que la cellule n’est pas "
                     "corrigée")
             pause = datetime.date.max
         key = client_key(nom)
         if key in clients:
             first = clients[key]
             problem(f"client en double dans la feuille Clients (déjà en ligne {first.row}, "
-                    f"« {first.nom} ») : ce client n'est pas relancé tant qu'il y a deux lignes")
+                    f"« {first.nom} ») : ce client n’est pas relancé tant qu’il y a deux lignes")
             clients[key] = Client(nom=first.nom, row=first.row,
                                   bloque=f"client en double dans la feuille Clients (lignes "
                                          f"{first.row} et {index})")
@@ -297,7 +297,7 @@ def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str
         labels = ", ".join(f"« {FACTURE_COLUMNS[name][0]} »" for name in missing)
         raise WorkbookError(
             f"{filename}:{sheet} : colonne(s) {labels} introuvable(s) en ligne {header_index + 1}. "
-            "Renommez l'en-tête ou associez-le dans la section [colonnes] de config.toml."
+            "Renommez l’en-tête ou associez-le dans la section [colonnes] de config.toml."
         )
     factures: list[Facture] = []
     inconnues = inconnues or {}
@@ -313,7 +313,7 @@ def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str
                 what = f"facture {numero}" if numero else "ligne"
                 for _, label, value in unknown:
                     anomalies.append(Anomalie(sheet, index, f"{label} : {value} — {what} non "
-                                              "relancée tant que la cellule n'est pas corrigée"))
+                                              "relancée tant que la cellule n’est pas corrigée"))
                 continue
         if not numero:
             continue  # blank row, or a totals row
@@ -326,7 +326,7 @@ def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str
     for facture in factures:
         if facture.numero in duplicates:
             anomalies.append(Anomalie(sheet, facture.row, f"N° facture « {facture.numero} » en "
-                                      "double : aucune de ces lignes n'est relancée"))
+                                      "double : aucune de ces lignes n’est relancée"))
     return [f for f in factures if f.numero not in duplicates]
 
 

@@ -273,7 +273,7 @@ class Package:
                 continue
             extension = part.rsplit(".", 1)[-1].lower() if "." in part else ""
             if part not in overrides and extension not in defaults:
-                problems.append(f"la partie {part} n'a pas de type de contenu")
+                problems.append(f"la partie {part} n’a pas de type de contenu")
         for part in overrides:
             if part not in self.parts:
                 problems.append(f"type de contenu déclaré pour une partie absente : {part}")
@@ -422,7 +422,7 @@ def check_not_open(path: Path) -> None:
         if lock.exists():
             raise WorkbookLocked(
                 f"{path.name} : le classeur est ouvert dans Excel ou LibreOffice ({lock.name}). "
-                "Fermez-le puis relancez ; s'il n'est ouvert nulle part, supprimez ce fichier."
+                "Fermez-le puis relancez ; s’il n’est ouvert nulle part, supprimez ce fichier."
             )
 
 
@@ -445,7 +445,7 @@ def inspect(path: Path) -> None:
                             f"de passe : relances ne peut pas le mettre à jour. "
                             f"{_SAVE_WHAT_TO_DO} (sans mot de passe)")
     if not head.startswith(b"PK"):
-        raise WorkbookError(f"{name} : ce n'est pas un classeur Excel .xlsx (texte, CSV ou autre "
+        raise WorkbookError(f"{name} : ce n’est pas un classeur Excel .xlsx (texte, CSV ou autre "
                             f"format renommé ?). {_SAVE_WHAT_TO_DO}")
     try:
         with zipfile.ZipFile(path) as archive:
@@ -454,7 +454,7 @@ def inspect(path: Path) -> None:
                 raise WorkbookError(f"{name} : classeur OpenDocument (.ods) : relances ne sait "
                                     f"mettre à jour que les classeurs .xlsx. {_SAVE_WHAT_TO_DO}")
             if "[Content_Types].xml" not in names:
-                raise WorkbookError(f"{name} : archive zip sans [Content_Types].xml : ce n'est "
+                raise WorkbookError(f"{name} : archive zip sans [Content_Types].xml : ce n’est "
                                     f"pas un classeur .xlsx. {_SAVE_WHAT_TO_DO}")
             types = archive.read("[Content_Types].xml")
     except zipfile.BadZipFile as exc:

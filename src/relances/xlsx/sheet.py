@@ -155,8 +155,8 @@ def _unknown(cell: bytes) -> str:
     head = cell[:cell.find(b">") + 1]
     if _ERROR.search(head):
         value = _V.search(cell)
-        return (f"valeur d'erreur {html.unescape(value.group(1).decode()).strip()}"
-                if value else "valeur d'erreur")
+        return (f"valeur d’erreur {html.unescape(value.group(1).decode()).strip()}"
+                if value else "valeur d’erreur")
     if _F.search(cell):
         value = _V.search(cell)
         text = value.group(1).strip() if value else b""
@@ -207,7 +207,7 @@ class SheetPatch:
         self.epoch = EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH
         head = data[:200]
         if b"encoding" in head and not re.search(rb'encoding=["\']utf-?8["\']', head, re.I):
-            raise WorkbookError(f"{where} : encodage XML autre qu'UTF-8, non pris en charge")
+            raise WorkbookError(f"{where} : encodage XML autre qu’UTF-8, non pris en charge")
         start = re.search(rb"<((?:\w+:)?)sheetData\b[^>]*?(/?)>", data)
         if start is None:
             raise WorkbookError(f"{where} : feuille sans données (sheetData absent)")
