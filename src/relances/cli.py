@@ -281,7 +281,10 @@ def summary(resultat: Resultat, config: Config) -> str:
     def block(title: str, actions: list[Action], describe) -> None:
         if actions:
             lines.append("")
-            lines.append(f"{title} ({len(actions)}) :")
+            # « E-mails préparés (à envoyer depuis votre messagerie) — 5 : » rather than
+            # two parentheses in a row.
+            count = f" — {len(actions)}" if title.endswith(")") else f" ({len(actions)})"
+            lines.append(f"{title}{count} :")
             for action in actions:
                 lines.extend("  " + line for line in describe(action))
 

@@ -175,7 +175,7 @@ def write_workbook(path: Path, rows: list[dict], clients: list[tuple]) -> Path:
     for cell in sheet[1]:
         cell.font, cell.fill = header_font, header_fill
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    widths = (22, 13, 12, 12, 13, 12, 12, 10, 12, 26, 10, 12, 34, 12, 14, 48)
+    widths = (22, 13, 12, 12, 13, 12, 12, 10, 12, 26, 10, 12, 34, 15, 14, 48)
     for cell, width in zip(sheet[1], widths):
         sheet.column_dimensions[cell.column_letter].width = width
     sheet.row_dimensions[1].height = 32

@@ -13,11 +13,12 @@ running from the formal notice (mise en demeure); no fixed indemnity.
 Belgium, professional debtor (law of 2 August 2002): the ECB rate + 8 points, rounded up to the
 next half point, per half-year (or the contract's rate); 40 EUR per invoice.
 
-Belgium, private individual (Code de droit économique, book XIX, law of 2023): the first
-reminder is free and nothing may be claimed until 14 days after it; then interest at no more
-than the reference rate above and a fixed indemnity capped by the legal scale (20 EUR up to
-150 EUR; 30 EUR + 10 % of the part between 150 and 500 EUR; 65 EUR + 5 % of the part above
-500 EUR, at most 2,000 EUR).
+Belgium, private individual (Code de droit économique, book XIX, inserted by the law of
+4 August 2022, in force since 1 December 2022): the first reminder is free and nothing may be
+claimed until 14 days after it (art. XIX.2); then interest at no more
+than the reference rate above and a fixed indemnity capped by the legal scale (art. XIX.4:
+20 EUR up to 150 EUR; 30 EUR + 10 % of the part between 150 and 500 EUR; 65 EUR + 5 % of the
+part above 500 EUR, at most 2,000 EUR).
 
 Interest is computed on the amount still due today: payment dates are not known, so a partial
 payment is treated as if made on the due date, which is in the debtor's favour. Each invoice's
