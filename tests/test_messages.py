@@ -440,3 +440,41 @@ def test_a_client_with_invoices_at_different_steps_over_weeks(small_project):
     assert "F-1" in first and "F-2" not in first and "F-2" in others
     assert "ces pénalités s’élèvent" in text and "pour la facture F-1" in text
     assert "Montant à régler\u00a0: 450,00\u00a0€" in text
+
+
+def test_an_unknown_civility_or_a_wrong_company_number_is_reported_and_the_rest_goes_on(
+        small_project):
+    import json
+
+    from click.testing import CliRunner
+
+    from relances.cli import relancer
+    from conftest import client_row, invoice_row
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(4))],
+                           [client_row(civilite="Docteur", siren="123 456 789", forme="SAS")])
+    result = CliRunner().invoke(relancer, ["--config", str(folder / "config.toml"), "--date",
+                                           TODAY.isoformat(), "--json", "--dry-run"])
+    plan = json.loads(result.stdout)
+    messages = [e["message"] for e in plan["errors"]]
+    assert any("Civilité inconnue « Docteur »" in m for m in messages)
+    assert any("SIREN « 123 456 789 »" in m and "chiffre de contrôle" in m for m in messages)
+    assert [e["sheet"] for e in plan["errors"]] == ["Clients", "Clients"]
+    assert [a["invoices"] for a in plan["actions"]] == [["F-1"]]  # still reminded
+
+
+def test_verifier_names_the_creditor_identity_a_letter_needs(project):
+    from click.testing import CliRunner
+
+    from relances.cli import relancer
+
+    config = project / "config.toml"
+    config.write_text(config.read_text("utf-8").replace('siret = "123 456 782 00002"',
+                                                        'siret = ""'), "utf-8")
+    result = CliRunner().invoke(relancer, ["--config", str(config), "--date", TODAY.isoformat(),
+                                           "--verifier"])
+    assert result.exit_code == 1
+    assert "renseignez entreprise.siret dans config.toml" in result.output
+    run = CliRunner().invoke(relancer, ["--config", str(config), "--date", TODAY.isoformat()])
+    assert "« Mise en demeure » non produit" in run.output
+    assert not list((project / "sortie").rglob("*.pdf"))
