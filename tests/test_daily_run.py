@@ -423,3 +423,24 @@ def test_a_save_during_the_run_into_an_unreadable_file_is_reported_not_fatal(pro
     assert result.executions and all(e.statut in ("prepare", "a_faire") for e in result.executions)
     assert "ce n’est pas un classeur Excel" in result.ecriture_erreur
     assert "la prochaine exécution le fera depuis le journal" in result.ecriture_erreur
+
+
+def test_the_journal_sheet_is_readable_proof(project):
+    run(project, "--date", "2026-11-22")
+    book = openpyxl.load_workbook(project / "relances.xlsx")
+    sheet = book["Journal"]
+    rows = list(sheet.iter_rows(min_row=2))
+    dates = [r[1].value for r in rows]
+    assert dates == sorted(dates) and all(isinstance(d, datetime.datetime) for d in dates)
+    assert rows[0][1].number_format == "DD/MM/YYYY HH:MM"
+    labels = {r[4].value for r in rows}
+    assert {"Premier rappel", "Appel", "Dernier rappel", "Mise en demeure"} <= labels
+    files = [r[8] for r in rows if r[8].value]
+    assert files and all(c.hyperlink is not None and c.hyperlink.target == c.value for c in files)
+    assert all(c.data_type != "f" for c in files)  # a cell hyperlink, not a HYPERLINK formula
+    letter = next(r for r in rows if r[4].value == "Mise en demeure" and r[8].value)
+    assert letter[7].value == 2677.22  # the amount the letter claims
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    assert sheet.print_title_rows == "$1:$1" and sheet.auto_filter.ref.startswith("A1:J")
+    # The link opens the file: its target is relative to the workbook.
+    assert all((project / c.value).is_file() for c in files)
