@@ -324,16 +324,27 @@ def summary(resultat: Resultat, config: Config) -> str:
     if resultat.impression:
         lines.append(f"  Tous les courriers du jour en un seul fichier : "
                      f"{relative(resultat.impression, Path.cwd())}")
-    clients = {c.nom: c for c in resultat.classeur.clients.values()}
-
-    def call(action: Action) -> list[str]:
-        client = clients.get(action.client)
-        who = ", ".join(x for x in (client.contact, client.telephone) if x) if client else ""
-        return [f"- {action.client}" + (f" ({who})" if who else "") +
-                f" : {formats.montant(action.montant_reclame)} — {', '.join(action.factures)}"]
-
-    calls = sorted(by_canal["appel"], key=lambda a: (-a.montant_reclame, a.client))
-    block("Appels à passer, du plus gros montant dû au plus petit", calls, call)
+    if resultat.appels:
+        lines.append("")
+        lines.append(f"Appels à passer, du plus gros montant dû au plus petit "
+                     f"({len(resultat.appels)}) :")
+        for appel in resultat.appels:
+            who = ", ".join(x for x in (appel.contact, appel.telephone) if x)
+            mark = " [80 %]" if appel.pareto and len(resultat.appels) > 1 else ""
+            lines.append(f"  - {appel.client}" + (f" ({who})" if who else "") +
+                         f" : {formats.montant(appel.montant_du)} — "
+                         f"{', '.join(appel.factures)}{mark}")
+            lines.append(f"    depuis le {formats.date_courte(appel.depuis)} ({appel.motif}) ; "
+                         f"à demander : {appel.a_demander}")
+    if resultat.litiges:
+        lines.append("")
+        lines.append(f"Litiges en cours, à ne pas laisser durer ({len(resultat.litiges)}) :")
+        for litige in resultat.litiges:
+            since = (f"depuis le {formats.date_courte(litige.depuis)}" if litige.depuis
+                     else "depuis l’échéance")
+            lines.append(f"  - {litige.client}, {litige.facture} : "
+                         f"{formats.montant(litige.reste_du)}, {since} ({litige.jours} jours, "
+                         f"{litige.source})")
     block("Dossiers à transmettre au recouvrement", by_canal["recouvrement"], message)
     if not plan.actions:
         lines.append("")

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS actions (
     fichier      TEXT NOT NULL DEFAULT '',
     message_id   TEXT NOT NULL DEFAULT '',
     montant      TEXT NOT NULL DEFAULT '',
-    statut       TEXT NOT NULL,   -- en_cours | envoye | prepare | a_faire | echec | incertain
+    statut       TEXT NOT NULL,   -- en_cours | envoye | prepare | a_faire | fait | sans_objet
+                                  -- | echec | incertain
     detail       TEXT NOT NULL DEFAULT ''
 );
 """
@@ -64,6 +65,8 @@ RESULTATS = {
     "echec": "échec",
     "incertain": "incertain : vérifiez s’il est parti (--confirmer-envoi ou --renvoyer)",
     "repris": "repris de la colonne Étape du classeur",
+    "fait": "fait",
+    "sans_objet": "sans objet",
 }
 
 
@@ -93,6 +96,8 @@ class Entree:
         if self.statut == "a_faire":
             text = {"appel": "appel à passer", "courrier": "courrier à poster",
                     "recouvrement": "dossier à transmettre"}.get(self.canal, text)
+        elif self.statut == "fait" and self.canal == "appel":
+            text = "appel fait"
         return f"{text} ({self.detail})" if self.detail else text
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Sequence
 
@@ -29,6 +29,7 @@ from .records import (
     Anomalie,
     Classeur,
     Client,
+    Echange,
     Etape,
     Facture,
     Fait,
@@ -40,7 +41,8 @@ from .records import (
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
 ONE_DAY = datetime.timedelta(days=1)
-PROMESSE = Etape(PROMESSE_NON_TENUE, 0, "email", modele=PROMESSE_NON_TENUE,
+# The reminder of a broken promise sets a new, short deadline.
+PROMESSE = Etape(PROMESSE_NON_TENUE, 0, "email", modele=PROMESSE_NON_TENUE, delai_jours=5,
                  libelle=default_libelle(PROMESSE_NON_TENUE))
 
 
@@ -88,6 +90,44 @@ class _History:
                    for f in self.messages_by_client.get(client_key(client), ()))
 
 
+def with_echanges(classeur: Classeur) -> Classeur:
+    """The workbook as the rules see it once Échanges is taken into account (SPEC §5):
+
+    - a promise recorded there counts like the Promesse de paiement column, for the invoices
+      the exchange lists (all of the client's invoices when it lists none); the latest promised
+      date wins;
+    - a « litige » stops chasing those invoices until the user changes that row.
+
+    Idempotent: applying it twice changes nothing more.
+    """
+    if not classeur.echanges:
+        return classeur
+    by_client: dict[str, list[Echange]] = defaultdict(list)
+    for echange in classeur.echanges:
+        by_client[client_key(echange.client)].append(echange)
+    factures = []
+    for facture in classeur.factures:
+        mine = [e for e in by_client.get(client_key(facture.client), ()) if e.concerne(facture)]
+        promesses = [e.promesse for e in mine if e.promesse is not None]
+        disputes = [e for e in mine if e.resultat == "litige"]
+        changes = {}
+        if promesses and (facture.promesse is None or max(promesses) > facture.promesse):
+            changes["promesse"] = max(promesses)
+        if disputes and not facture.litige:
+            first = min(disputes, key=lambda e: (e.jour, e.row or 0))
+            changes["litige"] = (f"litige noté le {date_courte(first.jour)} (feuille Échanges, "
+                                 f"ligne {first.row})")
+        factures.append(replace(facture, **changes) if changes else facture)
+    return replace(classeur, factures=tuple(factures))
+
+
+def promise_exchange(classeur: Classeur, facture: Facture,
+                     promesse: datetime.date) -> Echange | None:
+    """The exchange where this promise was made, to quote it (None: typed in Factures)."""
+    found = [e for e in classeur.echanges if e.promesse == promesse and e.concerne(facture)]
+    return max(found, key=lambda e: (e.jour, e.row or 0), default=None)
+
+
 def _balances(classeur: Classeur) -> dict[str, Decimal]:
     """Each client's net amount due on its open invoices (credit notes deducted)."""
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -110,6 +150,8 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
         return _Next(raison="aucune (payée)")
     if facture.statut:
         return _Next(raison=f"aucune (statut {STATUTS[facture.statut]})")
+    if facture.litige:
+        return _Next(raison=f"aucune : {facture.litige}")
     if client.bloque:
         return _Next(raison=f"aucune : {client.bloque}")
     if client.pause_jusqu_au is not None and client.pause_jusqu_au >= today:
@@ -205,6 +247,7 @@ def usable_emails(facture_emails: Sequence[str], client: Client) -> tuple[tuple[
 def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
            config: Config) -> Plan:
     """Today's actions (SPEC §5): one step per invoice, one message per client and channel."""
+    classeur = with_echanges(classeur)
     past = _History(history)
     balances = _balances(classeur)
     anomalies: list[Anomalie] = []
@@ -367,6 +410,7 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
               config: Config) -> dict[str, Suivi]:
     """The tool-owned cells of every invoice, by invoice number, from the journal (including
     today's actions)."""
+    classeur = with_echanges(classeur)
     past = _History(history)
     balances = _balances(classeur)
     suivis: dict[str, Suivi] = {}
@@ -392,7 +436,10 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
 
 
 def _label_of(fait: Fait, config: Config) -> str:
-    """« Premier rappel » for a step; « Promesse non tenue » for the reminder of a promise."""
+    """« Premier rappel » for a step; « Promesse non tenue » for the reminder of a promise;
+    « Appel à passer » for a call still on the list."""
+    if fait.canal == "appel" and fait.statut == "a_faire":
+        return "Appel à passer"
     return config.libelle(fait.etape)
 
 

@@ -73,6 +73,7 @@ class Facture:
     etape_classeur: str = ""  # the Étape cell as found, to take over history kept by hand
     fichier: str = ""  # Fichier facture: the invoice's PDF in [factures] dossier, if not numero.pdf
     row: int | None = None
+    litige: str = ""  # a dispute recorded in Échanges: where and since when (stops chasing)
 
     @property
     def reste_du(self) -> Decimal:
@@ -83,6 +84,40 @@ class Facture:
         return (today - self.echeance).days
 
 
+# Résultat of an exchange (normalised spelling -> label shown).
+RESULTATS_ECHANGE = {
+    "promesse": "promesse",
+    "litige": "litige",
+    "injoignable": "injoignable",
+    "paiementannonce": "paiement annoncé",
+    "rappelerle": "rappeler le",
+    "autre": "autre",
+}
+
+
+@dataclass(frozen=True)
+class Echange:
+    """One row of sheet Échanges: what a client said, when, who, and what follows."""
+
+    jour: datetime.date
+    client: str
+    factures: tuple[str, ...] = ()  # empty: all of the client's open invoices
+    interlocuteur: str = ""
+    fonction: str = ""
+    coordonnees: str = ""
+    canal: str = ""
+    dit: str = ""
+    promesse: datetime.date | None = None
+    montant_promis: Decimal | None = None
+    resultat: str = ""  # a label of RESULTATS_ECHANGE, or ""
+    rappeler_le: datetime.date | None = None
+    row: int | None = None
+
+    def concerne(self, facture: "Facture") -> bool:
+        return client_key(self.client) == client_key(facture.client) and (
+            not self.factures or facture.numero in self.factures)
+
+
 @dataclass(frozen=True)
 class Classeur:
     """Everything read from the workbook, plus what could not be read."""
@@ -90,6 +125,7 @@ class Classeur:
     factures: tuple[Facture, ...]
     clients: dict[str, Client]  # keyed by client_key(nom)
     anomalies: tuple[Anomalie, ...] = ()
+    echanges: tuple[Echange, ...] = ()
 
     def client_of(self, facture: Facture) -> Client:
         return self.clients.get(client_key(facture.client)) or Client(nom=facture.client)

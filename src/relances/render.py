@@ -32,7 +32,7 @@ from .config import Config
 from .errors import TemplateError
 from .montants import compute_demande, open_credit_notes
 from .penalites import Penalite, bareme_belge
-from .policy import PROMESSE, date_limite
+from .policy import PROMESSE, date_limite, promise_exchange, with_echanges
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
 from .typographie import compose, elide, formules
 
@@ -173,6 +173,7 @@ class Renderer:
 
     def __init__(self, config: Config, classeur: Classeur, today: datetime.date,
                  history: list[Fait] | tuple[Fait, ...] = ()):
+        classeur = with_echanges(classeur)  # promises and disputes recorded in Échanges
         self.config, self.classeur, self.today = config, classeur, today
         self.envs = {langue: make_environment(config.lettres, langue) for langue in LANGUES}
         self.factures = {(client_key(f.client), f.numero): f for f in classeur.factures}
@@ -243,6 +244,9 @@ class Renderer:
             "date_limite": date_limite(etape, today, config),
             "delai_jours": delai,
             "promesse": action.promesse,
+            # The exchange where the promise was made, to quote it (None: typed in Factures).
+            "echange": (promise_exchange(self.classeur, (principales or autres)[0],
+                                         action.promesse) if action.promesse else None),
             "destinataires": action.destinataires,
             "langue": langue,
             "pays": pays,

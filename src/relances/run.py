@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import logging
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,11 +29,12 @@ from .errors import DeliveryError, RelancesError, WorkbookError, WorkbookLocked
 from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import enclose, merge, render_pdfs
 from .montants import compute_demande
-from .policy import PROMESSE, decide, follow_up, missing_identity, taken_over
+from .appels import LigneAppel, LigneLitige, call_list, close_calls
+from .policy import PROMESSE, decide, follow_up, missing_identity, taken_over, with_echanges
 from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .render import LANGUES, Renderer, Rendu
-from .xlsx import Ecriture, WorkbookChanged, check_not_open, read_classeur, write_back
+from .xlsx import Ecriture, Lien, WorkbookChanged, check_not_open, read_classeur, write_back
 
 log = logging.getLogger("relances")
 
@@ -61,6 +63,8 @@ class Resultat:
     ecriture: Ecriture | None = None
     ecriture_erreur: str = ""
     impression: Path | None = None  # the day's letters in one PDF, to print at once
+    appels: list[LigneAppel] = field(default_factory=list)  # who to call (sheet À appeler)
+    litiges: list[LigneLitige] = field(default_factory=list)  # disputes, with their age
     apercu: list[Path] = field(default_factory=list)  # files written by --apercu
     apercu_dossier: Path | None = None
 
@@ -222,10 +226,33 @@ def _plan_only(config: Config, today: datetime.date) -> tuple[Resultat, list[Fai
         history = journal.history()
         history += taken_over(lecture.classeur, journal.known_factures(), config)
         plan = decide(lecture.classeur, history, today, config)
+        # The calls a real run would list: the open ones it would not close, and today's.
+        taches = _open_calls(journal)
+        closed = {c.action_id for c in close_calls(taches, lecture.classeur)}
+        taches = [t for t in taches if t.id not in closed]
+        taches += [_Tache(0, a.client, a.factures, today) for a in plan.actions
+                   if a.canal == "appel"]
     finally:
         journal.close()
-    return Resultat(plan, lecture.classeur, dry_run=True,
-                    anomalies=[*lecture.classeur.anomalies, *plan.anomalies]), history
+    resultat = Resultat(plan, lecture.classeur, dry_run=True,
+                        anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
+    resultat.appels, resultat.litiges = call_list(with_echanges(lecture.classeur), taches,
+                                                  history, today, config.libelle)
+    return resultat, history
+
+
+@dataclass(frozen=True)
+class _Tache:
+    """A call not yet in the journal (a dry run's), for the call list."""
+
+    id: int
+    client: str
+    factures: tuple[str, ...]
+    jour: datetime.date
+
+
+def _open_calls(journal: Journal) -> list:
+    return [e for e in journal.entries("a_faire") if e.canal == "appel"]
 
 
 def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
@@ -331,6 +358,9 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         identifiant = bind(journal, lecture, config)
         journal.recover(delivery.delivered, delivery.fait)
         incertains = journal.entries("incertain")
+        # A call stays a task until an exchange is recorded for the client (or all is paid).
+        for cloture in close_calls(_open_calls(journal), lecture.classeur):
+            journal.finish(cloture.action_id, cloture.statut, cloture.detail)
         journal.take_over(taken_over(lecture.classeur, journal.known_factures(), config), now)
         history = journal.history()
         plan = decide(lecture.classeur, history, today, config)
@@ -360,6 +390,9 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         finally:
             delivery.close()
         rendus.clear()  # every message is out: their texts need not outlive the sending
+        resultat.appels, resultat.litiges = call_list(
+            with_echanges(lecture.classeur), _open_calls(journal), journal.history(), today,
+            config.libelle)
         _print_file(config, today, resultat)
         _write_back(config, lecture, journal, today, resultat, identifiant)
         return resultat
@@ -464,6 +497,25 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
         return Execution(action, "deja_fait", detail=str(exc))
 
 
+def _call_rows(resultat: Resultat, today: datetime.date) -> list[tuple]:
+    """Sheet À appeler: the clients to call, then the disputes, each with its age."""
+    rows = []
+    for a in resultat.appels:
+        digits = re.sub(r"[^\d+]", "", a.telephone)
+        phone = Lien(a.telephone, f"tel:{digits}") if digits else a.telephone
+        rows.append(("80 %" if a.pareto else "", a.client, a.contact, phone, a.montant_du,
+                     ", ".join(a.factures), a.plus_ancienne, a.jours_retard, a.depuis, a.motif,
+                     a.dernieres_actions, a.promesses, a.litiges, a.a_demander))
+    for litige in resultat.litiges:
+        depuis = (f"depuis le {litige.depuis:%d/%m/%Y}" if litige.depuis
+                  else "depuis l’échéance")
+        rows.append(("Litige", litige.client, "", "", litige.reste_du, litige.facture, None,
+                     litige.jours, litige.depuis,
+                     f"litige {depuis} ({litige.jours} jours, {litige.source})", "", "",
+                     litige.facture, "Où en est ce désaccord ? Que faut-il pour le lever ?"))
+    return rows
+
+
 def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
                 resultat: Resultat, identifiant: str) -> None:
     """Bring the workbook up to date from the journal; never over an edit saved meanwhile."""
@@ -473,9 +525,13 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
         by_row = {f.row: (f.numero, suivis[f.numero]) for f in lecture.classeur.factures
                   if f.row is not None and f.numero in suivis}
         rows = list(iter_sheet_rows(journal.entries(), config.libelle))
+        resultat.appels, resultat.litiges = call_list(
+            with_echanges(lecture.classeur), _open_calls(journal), history, today,
+            config.libelle)
         try:
             resultat.ecriture = write_back(config.classeur, lecture.empreinte, by_row, rows,
-                                           config.colonnes, identifiant=identifiant)
+                                           config.colonnes, identifiant=identifiant,
+                                           a_appeler=_call_rows(resultat, today))
         except WorkbookChanged:
             log.info("classeur modifié pendant l’exécution : relecture")
             try:

@@ -12,6 +12,7 @@ from ..cells import is_empty
 from ..records import normalise
 
 FACTURES, CLIENTS, JOURNAL = "Factures", "Clients", "Journal"
+ECHANGES, A_APPELER = "Échanges", "À appeler"
 
 # Field -> the header SPEC §3 gives it (written when the tool adds the column) and other
 # spellings users commonly type. Matching is case-, accent-, space- and punctuation-insensitive.
@@ -50,6 +51,21 @@ CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "siren": ("SIREN", "SIRET", "N° d’entreprise", "Numéro d’entreprise", "BCE", "N° BCE"),
     "forme": ("Forme", "Forme juridique"),
 }
+# Sheet Échanges (user-owned; created with these headers when missing, never rewritten).
+ECHANGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "date": ("Date", "Date de l'échange", "Le"),
+    "client": ("Client",),
+    "factures": ("Factures", "Facture", "N° facture", "N° factures"),
+    "interlocuteur": ("Interlocuteur", "Contact", "Qui"),
+    "fonction": ("Fonction", "Rôle"),
+    "coordonnees": ("Coordonnées", "Téléphone", "Email"),
+    "canal": ("Canal",),
+    "dit": ("Ce qui a été dit", "Ce qui a été convenu", "Résumé", "Notes"),
+    "promesse": ("Promesse de paiement", "Promesse", "Date promise"),
+    "montant_promis": ("Montant promis",),
+    "resultat": ("Résultat",),
+    "rappeler_le": ("Rappeler le", "À rappeler le"),
+}
 REQUIRED = ("client", "numero", "echeance", "montant")
 TOOL_FIELDS = ("etape", "relances_envoyees", "derniere_relance", "prochaine_action",
                "date_prochaine_action")
@@ -63,6 +79,7 @@ def _index(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
 
 FIELD_BY_HEADER = _index(FACTURE_COLUMNS)
 CLIENT_FIELD_BY_HEADER = _index(CLIENT_COLUMNS)
+ECHANGE_FIELD_BY_HEADER = _index(ECHANGE_COLUMNS)
 
 DATE_FORMAT = "DD/MM/YYYY"
 EURO_FORMAT = '#,##0.00\\ "€";[Red]\\-#,##0.00\\ "€"'

@@ -21,15 +21,17 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import WorkbookError, WorkbookLocked
-from ..records import Suivi, normalise
+from ..records import RESULTATS_ECHANGE, Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
-                       FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header)
+                       FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header,
+                       A_APPELER, ECHANGES)
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
                       WORKSHEET_REL, Package, check_not_open, fingerprint, rels_name, xml_attr,
                       xml_text)
 from .proprietes import write_identifiant
 from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells,
-                    count_cells_in, hyperlink_rels, read_shared_strings, read_widths)
+                    build_user_sheet, count_cells_in, hyperlink_rels, read_shared_strings,
+                    read_widths)
 from .styles import Styles
 
 JOURNAL_COLONNES = (
@@ -37,6 +39,21 @@ JOURNAL_COLONNES = (
     Colonne("Factures", 26), Colonne("Étape", 20), Colonne("Canal", 13),
     Colonne("Destinataire", 30), Colonne("Montant", 14, EURO_FORMAT), Colonne("Fichier", 50),
     Colonne("Résultat", 40),
+)
+A_APPELER_COLONNES = (
+    Colonne("Priorité", 9), Colonne("Client", 26), Colonne("Contact", 18),
+    Colonne("Téléphone", 16), Colonne("Montant dû", 14, EURO_FORMAT), Colonne("Factures", 24),
+    Colonne("Plus ancienne échéance", 13, DATE_FORMAT), Colonne("Jours de retard", 10),
+    Colonne("À appeler depuis", 13, DATE_FORMAT), Colonne("Motif", 34),
+    Colonne("Dernières actions", 44), Colonne("Promesses", 24), Colonne("Litiges", 18),
+    Colonne("À demander", 60),
+)
+ECHANGES_COLONNES = (
+    Colonne("Date", 12, DATE_FORMAT), Colonne("Client", 26), Colonne("Factures", 20),
+    Colonne("Interlocuteur", 18), Colonne("Fonction", 16), Colonne("Coordonnées", 24),
+    Colonne("Canal", 12), Colonne("Ce qui a été dit", 50),
+    Colonne("Promesse de paiement", 13, DATE_FORMAT), Colonne("Montant promis", 14, EURO_FORMAT),
+    Colonne("Résultat", 16), Colonne("Rappeler le", 13, DATE_FORMAT),
 )
 NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26, "date_prochaine_action": 14}
 
@@ -59,8 +76,10 @@ class WorkbookChanged(WorkbookError):
 
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                journal: Sequence[tuple], colonnes: dict[str, str] | None = None,
-               sauvegardes: Path | None = None, identifiant: str | None = None) -> Ecriture:
-    """Patch tool-owned cells and the Journal sheet into the workbook, atomically.
+               sauvegardes: Path | None = None, identifiant: str | None = None,
+               a_appeler: Sequence[tuple] | None = None) -> Ecriture:
+    """Patch tool-owned cells and sheets (Journal, À appeler) into the workbook, atomically;
+    add the user's sheet Échanges, with its headers, when it is missing.
 
     `suivis` maps a Factures row number to (invoice number, its tool cells). `empreinte` is the
     fingerprint of the file the caller's records were read from: if the file on disk differs
@@ -94,7 +113,11 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
         del shared
         if head is not None:
             package.spool(sheet.part, head, body)
-        _write_journal_sheet(package, styles, journal, date1904)
+        _write_tool_sheet(package, styles, JOURNAL, JOURNAL_COLONNES, journal, date1904)
+        if a_appeler is not None:
+            _write_tool_sheet(package, styles, A_APPELER, A_APPELER_COLONNES, a_appeler,
+                              date1904)
+            _ensure_echanges_sheet(package, styles)
         if identifiant:
             write_identifiant(package, identifiant)
         if styles.changed:
@@ -187,16 +210,17 @@ def _date1904(workbook: bytes) -> bool:
     return found is not None
 
 
-def _write_journal_sheet(package: Package, styles: Styles, rows: Sequence[tuple],
-                         date1904: bool) -> None:
-    """The Journal sheet is the tool's: rebuilt from the journal database on every write, with
-    its files as cell hyperlinks, and printed landscape with its header on every page."""
-    existing = package.sheet(JOURNAL, normalise)
+def _write_tool_sheet(package: Package, styles: Styles, name: str,
+                      colonnes: Sequence[Colonne], rows: Sequence[tuple], date1904: bool) -> None:
+    """A tool-owned sheet (Journal, À appeler) is rebuilt from the run's data on every write,
+    with its files and phone numbers as cell hyperlinks, and printed landscape with its header
+    on every page."""
+    existing = package.sheet(name, normalise)
     old = package.parts.get(existing.part) if existing else None
     # The user's widths are kept, when the sheet has our columns (not an older layout's).
-    same_layout = old is not None and JOURNAL_COLONNES[0].titre.encode() in old[:20000]
+    same_layout = old is not None and xml_text(colonnes[1].titre).encode() in old[:20000]
     widths = read_widths(old) if same_layout else None
-    data, links = build_sheet(JOURNAL_COLONNES, rows, styles, date1904, widths)
+    data, links = build_sheet(colonnes, rows, styles, date1904, widths)
     if existing is not None:
         part = existing.part
         if old != data:
@@ -207,17 +231,29 @@ def _write_journal_sheet(package: Package, styles: Styles, rows: Sequence[tuple]
         part = package.new_part_name("xl/worksheets/sheet{n}.xml")
         package.replace(part, data)
         package.add_override(part, WORKSHEET_CT)
-        _add_sheet_entry(package, part)
+        _add_sheet_entry(package, part, name)
     # The rebuilt sheet refers to no other part: its relationships are its hyperlinks alone.
     rels_part = rels_name(part)
     if links:
         package.replace(rels_part, hyperlink_rels(links))
     elif rels_part in package.parts:
         package.remove(rels_part)
-    _repeat_header_when_printed(package, JOURNAL)
+    _repeat_header_when_printed(package, name)
 
 
-def _add_sheet_entry(package: Package, part: str) -> None:
+def _ensure_echanges_sheet(package: Package, styles: Styles) -> None:
+    """Sheet Échanges is the user's: created once, with its headers, date formats and the list
+    of results, when it is missing; never written again."""
+    if package.sheet(ECHANGES, normalise) is not None:
+        return
+    part = package.new_part_name("xl/worksheets/sheet{n}.xml")
+    package.replace(part, build_user_sheet(ECHANGES_COLONNES, styles, validations={
+        "Résultat": [label for label in RESULTATS_ECHANGE.values()]}))
+    package.add_override(part, WORKSHEET_CT)
+    _add_sheet_entry(package, part, ECHANGES)
+
+
+def _add_sheet_entry(package: Package, part: str, name: str) -> None:
     rel_id = package.add_relationship(package.workbook_part, WORKSHEET_REL, part)
     workbook = package.parts[package.workbook_part]
     sheet_id = max([0, *(s.sheet_id for s in package.sheets)]) + 1
@@ -228,7 +264,7 @@ def _add_sheet_entry(package: Package, part: str) -> None:
     else:
         r_attr = f'{r_prefix}:id="{rel_id}"'
     p = f"{prefix}:" if prefix else ""
-    entry = f'<{p}sheet name={xml_attr(JOURNAL)} sheetId="{sheet_id}" {r_attr}/>'.encode()
+    entry = f'<{p}sheet name={xml_attr(name)} sheetId="{sheet_id}" {r_attr}/>'.encode()
     end = re.search(rb"</(?:\w+:)?sheets\s*>", workbook)
     if end is None:
         raise WorkbookError(f"{package.path.name} : liste des feuilles introuvable")

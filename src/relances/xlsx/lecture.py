@@ -8,16 +8,19 @@ which is how the writer finds them again (the file's fingerprint proves it has n
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from ..cells import CellError, read_date, read_montant, read_text, split_emails
+from ..cells import CellError, is_empty, quote, read_date, read_montant, read_text, split_emails
 from ..errors import WorkbookError
-from ..records import STATUTS, Anomalie, Classeur, Client, Facture, client_key, normalise
-from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, FACTURE_COLUMNS, FACTURES,
+from ..records import (RESULTATS_ECHANGE, STATUTS, Anomalie, Classeur, Client, Echange, Facture,
+                       client_key, normalise)
+from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, ECHANGE_FIELD_BY_HEADER, ECHANGES,
+                       FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, duplicates, find_header)
 from .controle import LIGNES_MAX, check_workbook
 from .sheet import column_letter
@@ -81,6 +84,8 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
         factures_rows = _sheet_rows(pd, book, factures_name)
         clients_name = names.get(normalise(CLIENTS))
         clients_rows = _sheet_rows(pd, book, clients_name) if clients_name else []
+        echanges_name = names.get(normalise(ECHANGES))
+        echanges_rows = _sheet_rows(pd, book, echanges_name) if echanges_name else []
     except WorkbookError:
         raise
     except Exception as exc:  # calamine raises its own types for corrupt or foreign files
@@ -115,7 +120,10 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                                           f"absent de la feuille Clients (facture {facture.numero})"
                                           " : ni contact, ni adresse postale ; seule la colonne "
                                           "Email de Factures peut servir"))
-    return Lecture(Classeur(tuple(factures), clients, tuple(anomalies)), empreinte, identifiant)
+    echanges = _read_echanges(echanges_name or ECHANGES, echanges_rows, anomalies, clients,
+                              factures, inconnues.get(echanges_name or "", {}))
+    return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges)),
+                   empreinte, identifiant)
 
 
 def _sheet_rows(pd, book, name: str) -> list[list[object]]:
@@ -130,6 +138,90 @@ def _cell(row: list[object], columns: dict[str, int], name: str) -> object:
     return row[position]
 
 
+def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
+                   clients: dict[str, Client], factures: list[Facture],
+                   inconnues: dict[tuple[int, int], str]) -> list[Echange]:
+    """Sheet Échanges, row by row. What could hold back a chase (a promise, a dispute, the
+    result) and cannot be read stops chasing that client, and says why."""
+    if not rows:
+        return []
+    header_index, columns = find_header(rows, ECHANGE_FIELD_BY_HEADER, {}, ("date", "client"))
+    if "client" not in columns or "date" not in columns:
+        anomalies.append(Anomalie(sheet, header_index + 1, "colonnes « Date » et « Client » "
+                                  "attendues : feuille Échanges ignorée"))
+        return []
+    numeros = {(client_key(f.client), f.numero) for f in factures}
+    echanges: list[Echange] = []
+    for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        nom = read_text(_cell(row, columns, "client"))
+        unknown = _unknown_in(index, columns, inconnues, ECHANGE_STOPPING)
+        if not nom and not unknown and all(is_empty(v) for v in row):
+            continue  # a blank row
+
+        def block(why: str) -> None:
+            key = client_key(nom)
+            if nom and key in clients:
+                clients[key] = replace(clients[key], bloque=f"{why} (feuille {sheet}, ligne "
+                                                            f"{index})")
+
+        if not nom:
+            anomalies.append(Anomalie(sheet, index, "Client vide : échange ignoré"))
+            continue
+        for _, label, what in unknown:
+            anomalies.append(Anomalie(sheet, index, f"{nom} : {label} : {what} — client non "
+                                      "relancé tant que la cellule n’est pas corrigée"))
+        if unknown:
+            block("valeur inconnue dans un échange")
+            continue
+        problems: list[str] = []
+
+        def field(name: str, label: str, reader):
+            try:
+                return reader(_cell(row, columns, name))
+            except CellError as exc:
+                problems.append(f"{label} : {exc}")
+                return None
+
+        jour = field("date", "Date", read_date)
+        promesse = field("promesse", "Promesse de paiement", read_date)
+        rappeler = field("rappeler_le", "Rappeler le", read_date)
+        montant = field("montant_promis", "Montant promis", read_montant)
+        resultat_raw = read_text(_cell(row, columns, "resultat"))
+        resultat = RESULTATS_ECHANGE.get(normalise(resultat_raw), "")
+        if resultat_raw and not resultat:
+            problems.append(f"Résultat inconnu « {quote(resultat_raw)} » (attendu : "
+                            f"{', '.join(RESULTATS_ECHANGE.values())})")
+        if problems or jour is None:
+            if jour is None and not problems:
+                problems.append("Date vide")
+            for message in problems:
+                anomalies.append(Anomalie(sheet, index, f"{nom} : {message} — client non relancé "
+                                          "tant que la ligne n’est pas corrigée"))
+            block("échange illisible")
+            continue
+        listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
+            _cell(row, columns, "factures"))) if n.strip())
+        for numero in listed:
+            if (client_key(nom), numero) not in numeros:
+                anomalies.append(Anomalie(sheet, index, f"{nom} : facture « {quote(numero)} » "
+                                          "absente de la feuille Factures pour ce client"))
+        echanges.append(Echange(
+            jour=jour, client=nom, factures=listed,
+            interlocuteur=read_text(_cell(row, columns, "interlocuteur")),
+            fonction=read_text(_cell(row, columns, "fonction")),
+            coordonnees=read_text(_cell(row, columns, "coordonnees")),
+            canal=read_text(_cell(row, columns, "canal")),
+            dit=read_text(_cell(row, columns, "dit")),
+            promesse=promesse, montant_promis=montant,
+            resultat=resultat or ("promesse" if promesse else ""),
+            rappeler_le=rappeler, row=index))
+    return echanges
+
+
+# Échanges cells whose unknown value stops chasing that client.
+ECHANGE_STOPPING = {"client": "Client", "date": "Date", "factures": "Factures",
+                    "promesse": "Promesse de paiement", "resultat": "Résultat",
+                    "rappeler_le": "Rappeler le"}
 # Clients cells whose unknown value stops chasing that client.
 CLIENT_STOPPING = {"client": "Client", "email": "Email", "pause": "Pause jusqu’au"}
 # Factures cells whose unknown value stops chasing that invoice.

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import BinaryIO, Iterable, Sequence
 
 from ..errors import WorkbookError
-from .package import MAIN_NS, PKG_REL_NS, REL_NS, xml_text
+from .package import MAIN_NS, PKG_REL_NS, REL_NS, xml_attr, xml_text
 from .styles import Styles, attributes
 
 
@@ -800,6 +800,44 @@ def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], st
         'fitToHeight="0"/><headerFooter><oddFooter>&amp;L&amp;A&amp;RPage &amp;P / &amp;N'
         '</oddFooter></headerFooter></worksheet>'
     ).encode("utf-8"), links
+
+
+def build_user_sheet(colonnes: Sequence[Colonne], styles: Styles,
+                     validations: dict[str, Sequence[str]] | None = None,
+                     lignes: int = 2000) -> bytes:
+    """An empty sheet for the user to fill: bold header, frozen first row, each column's number
+    format set on the whole column (a date typed there is a date), and drop-down lists."""
+    header = styles.header()
+    cols, cells, checks = [], [], []
+    for i, colonne in enumerate(colonnes, start=1):
+        style = styles.with_format(0, colonne.format) if colonne.format else 0
+        cols.append(f'<col min="{i}" max="{i}" width="{colonne.largeur:g}" customWidth="1"'
+                    + (f' style="{style}"' if style else "") + "/>")
+        cells.append(encode_cell(f"{column_letter(i)}1", colonne.titre, header,
+                                 EXCEL_EPOCH))
+        choices = (validations or {}).get(colonne.titre)
+        if choices:
+            listed = ",".join(choices).replace('"', "")
+            letter = column_letter(i)
+            checks.append(f'<dataValidation type="list" allowBlank="1" showErrorMessage="1" '
+                          f'errorTitle={xml_attr(colonne.titre)} error="Choisissez dans la liste." '
+                          f'sqref="{letter}2:{letter}{lignes}"><formula1>'
+                          f'{xml_text(chr(34) + listed + chr(34))}</formula1></dataValidation>')
+    last = column_letter(len(colonnes))
+    validation = (f'<dataValidations count="{len(checks)}">{"".join(checks)}</dataValidations>'
+                  if checks else "")
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><dimension ref="A1:{last}1"/>'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+        'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" '
+        'sqref="A2"/></sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+        f'<cols>{"".join(cols)}</cols><sheetData><row r="1">{"".join(cells)}</row></sheetData>'
+        f'<autoFilter ref="A1:{last}1"/>{validation}'
+        '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>'
+        '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+        '</worksheet>'
+    ).encode("utf-8")
 
 
 def hyperlink_rels(links: Sequence[tuple[str, str]]) -> bytes:
