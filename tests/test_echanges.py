@@ -1,0 +1,252 @@
+"""Conversations: sheet Échanges read and never written, calls as tasks, sheet À appeler,
+disputes listed, the broken-promise reminder quoting what the client said."""
+
+from __future__ import annotations
+
+import datetime
+import email
+import email.policy
+import json
+import sqlite3
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+from click.testing import CliRunner
+
+from relances.appels import call_list, close_calls
+from relances.policy import decide, follow_up, with_echanges
+from relances.records import Echange
+
+from conftest import TODAY, classeur, client_row, config, d, days, facture, fait, invoice_row
+
+
+def echange(jour=TODAY, client="Alpha", factures=(), **kw) -> Echange:
+    return Echange(jour=jour, client=client, factures=tuple(factures), **kw)
+
+
+def plan_of(factures, echanges=(), history=(), today=TODAY):
+    book = classeur(factures)
+    book = book.__class__(book.factures, book.clients, (), tuple(echanges))
+    return decide(book, list(history), today, config())
+
+
+def book_of(factures, echanges=(), clients=None):
+    book = classeur(factures, clients)
+    return book.__class__(book.factures, book.clients, (), tuple(echanges))
+
+
+# ------------------------------------------------------------------ the rules
+
+
+def test_a_promise_recorded_in_echanges_holds_the_invoices_it_lists():
+    invoices = [facture("F-1", echeance=TODAY - days(10)), facture("F-2", echeance=TODAY - days(10))]
+    plan = plan_of(invoices, [echange(TODAY - days(2), factures=["F-1"],
+                                      promesse=TODAY + days(3), resultat="promesse")])
+    assert [a.factures for a in plan.actions] == [("F-2",)]
+
+
+def test_a_promise_listing_no_invoice_holds_all_the_clients_invoices():
+    invoices = [facture("F-1", echeance=TODAY - days(10)), facture("F-2", echeance=TODAY - days(10))]
+    plan = plan_of(invoices, [echange(TODAY - days(2), promesse=TODAY + days(3))])
+    assert plan.actions == ()
+
+
+def test_the_latest_promised_date_wins_and_its_breach_is_reminded_once():
+    invoice = facture("F-1", echeance=TODAY - days(30), promesse=TODAY - days(10))
+    held = plan_of([invoice], [echange(TODAY - days(9), promesse=TODAY + days(2))],
+                   [fait("F-1", "rappel", TODAY - days(27))])
+    assert held.actions == ()
+    broken = plan_of([invoice], [echange(TODAY - days(9), promesse=TODAY - days(1))],
+                     [fait("F-1", "rappel", TODAY - days(27))])
+    assert [(a.etape, a.promesse) for a in broken.actions] == [
+        ("promesse_non_tenue", TODAY - days(1))]
+
+
+def test_a_dispute_recorded_in_echanges_stops_chasing_until_the_row_changes():
+    invoice = facture("F-1", echeance=TODAY - days(10))
+    dispute = echange(TODAY - days(3), factures=["F-1"], resultat="litige", row=4)
+    assert plan_of([invoice], [dispute]).actions == ()
+    book = book_of([invoice], [dispute])
+    suivi = follow_up(book, [], TODAY, config())["F-1"]
+    assert suivi.prochaine_action == ("aucune : litige noté le 19/11/2026 (feuille Échanges, "
+                                      "ligne 4)")
+    cleared = echange(TODAY - days(3), factures=["F-1"], resultat="autre", row=4)
+    assert [a.etape for a in plan_of([invoice], [cleared]).actions] == ["rappel"]
+
+
+def test_with_echanges_is_idempotent():
+    book = book_of([facture(echeance=TODAY - days(10))],
+                   [echange(promesse=TODAY + days(3)), echange(resultat="litige", row=3)])
+    once = with_echanges(book)
+    assert with_echanges(once) == once
+
+
+# ------------------------------------------------------------------ calls are tasks
+
+
+class Task:
+    def __init__(self, id, client, factures, jour):
+        self.id, self.client, self.factures, self.jour = id, client, tuple(factures), jour
+
+
+def test_a_call_is_done_once_an_exchange_is_recorded_on_or_after_its_day():
+    task = Task(7, "Alpha", ["F-1"], TODAY - days(2))
+    book = book_of([facture(echeance=TODAY - days(12))],
+                   [echange(TODAY - days(5), resultat="injoignable")])
+    assert close_calls([task], book) == []  # an older exchange does not count
+    book = book_of([facture(echeance=TODAY - days(12))],
+                   [echange(TODAY - days(1), interlocuteur="Paul", resultat="promesse")])
+    (done,) = close_calls([task], book)
+    assert (done.action_id, done.statut) == (7, "fait")
+    assert done.detail == "échange du 21/11/2026, Paul : promesse"
+    paid = book_of([facture(echeance=TODAY - days(12), paye="1000")])
+    assert [(c.statut, c.detail) for c in close_calls([task], paid)] == [
+        ("sans_objet", "factures réglées")]
+
+
+def test_the_call_list_puts_the_biggest_debts_first_and_marks_the_pareto_clients():
+    invoices = [facture("A-1", "Alpha", TODAY - days(20), "9000"),
+                facture("B-1", "Beta", TODAY - days(20), "500"),
+                facture("C-1", "Gamma", TODAY - days(20), "500"),
+                facture("D-1", "Delta", TODAY - days(20), "2000")]
+    tasks = [Task(1, "Beta", ["B-1"], TODAY - days(3)), Task(2, "Gamma", ["C-1"], TODAY - days(5)),
+             Task(3, "Alpha", ["A-1"], TODAY), Task(4, "Delta", ["D-1"], TODAY)]
+    rows, disputes = call_list(book_of(invoices), tasks, [], TODAY)
+    # Biggest first; Gamma before Beta: same amount, planned earlier.
+    assert [r.client for r in rows] == ["Alpha", "Delta", "Gamma", "Beta"]
+    # 9,000 of 12,000 is 75 %: Alpha and Delta make up the first 80 %.
+    assert [r.pareto for r in rows] == [True, True, False, False]
+    assert rows[0].montant_du == Decimal("9000") and rows[0].jours_retard == 20
+    assert disputes == []
+
+
+def test_a_call_back_date_puts_the_client_on_the_list_until_a_later_exchange():
+    invoices = [facture("F-1", echeance=TODAY - days(20))]
+    asked = echange(TODAY - days(4), rappeler_le=TODAY - days(1), resultat="rappeler le")
+    rows, _ = call_list(book_of(invoices, [asked]), [], [], TODAY)
+    assert [(r.client, r.depuis) for r in rows] == [("Alpha", TODAY - days(1))]
+    assert "à rappeler le 21/11/2026" in rows[0].motif
+    later = echange(TODAY, resultat="promesse", promesse=TODAY + days(5))
+    assert call_list(book_of(invoices, [asked, later]), [], [], TODAY)[0] == []
+    not_yet = echange(TODAY - days(4), rappeler_le=TODAY + days(1))
+    assert call_list(book_of(invoices, [not_yet]), [], [], TODAY)[0] == []
+
+
+def test_disputes_are_listed_with_their_age():
+    invoices = [facture("F-1", echeance=TODAY - days(30), statut="litige"),
+                facture("F-2", echeance=TODAY - days(10))]
+    book = with_echanges(book_of(invoices, [echange(TODAY - days(6), factures=["F-2"],
+                                                    resultat="litige", row=2)]))
+    _, disputes = call_list(book, [], [], TODAY)
+    assert [(l.facture, l.jours, l.source) for l in disputes] == [
+        ("F-1", 30, "colonne Statut"), ("F-2", 6, "feuille Échanges")]
+
+
+# ------------------------------------------------------------------ end to end
+
+
+def run(folder: Path, day: datetime.date, *args: str):
+    from relances.cli import relancer
+    result = CliRunner().invoke(relancer, ["--config", str(folder / "config.toml"),
+                                           "--date", day.isoformat(), *args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def add_exchange(path: Path, values: dict) -> None:
+    """As a user does: open the workbook, type a row in Échanges, save."""
+    book = openpyxl.load_workbook(path)
+    sheet = book["Échanges"]
+    headers = [c.value for c in sheet[1]]
+    row = sheet.max_row + 1
+    for name, value in values.items():
+        sheet.cell(row, headers.index(name) + 1, value)
+    book.save(path)
+
+
+def sheet_part(path: Path, name: str) -> bytes:
+    book = openpyxl.load_workbook(path)
+    index = book.sheetnames.index(name)
+    with zipfile.ZipFile(path) as archive:
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode()
+        workbook = archive.read("xl/workbook.xml").decode()
+        import re
+        rid = re.findall(r'<sheet [^>]*?r:id="(rId\d+)"', workbook)[index]
+        target = re.search(rf'Id="{rid}"[^>]*Target="([^"]+)"', rels) or re.search(
+            rf'Target="([^"]+)"[^>]*Id="{rid}"', rels)
+        return archive.read("xl/" + target.group(1).lstrip("/").removeprefix("xl/"))
+
+
+def to_call(path: Path) -> list[tuple]:
+    return list(openpyxl.load_workbook(path)["À appeler"].iter_rows(min_row=2, values_only=True))
+
+
+def test_a_call_stays_on_the_list_until_the_conversation_is_written_down(small_project):
+    start = d("2026-11-20")
+    folder = small_project(
+        [invoice_row(numero="F-1", echeance=start - days(10), montant=Decimal("1200"),
+                     etape=f"Premier rappel ({start - days(7):%d/%m/%Y})")],
+        [client_row(contact="Paul Alpha")])
+    path = folder / "relances.xlsx"
+    first = run(folder, start)
+    assert "Appels à passer" in first.output and "Alpha (Paul Alpha" in first.output
+    assert [r[1] for r in to_call(path)] == ["Alpha"]
+    assert "Échanges" in openpyxl.load_workbook(path).sheetnames  # created for the user
+    # The next day: still to call, the Étape cell says so.
+    second = run(folder, start + days(1))
+    assert "Alpha (Paul Alpha" in second.output
+    book = openpyxl.load_workbook(path)
+    headers = [c.value for c in book["Factures"][1]]
+    etape = book["Factures"].cell(2, headers.index("Étape") + 1).value
+    assert etape == "Appel à passer (20/11/2026)"
+    assert to_call(path)[0][3] == "04 00 00 00 00"
+    assert book["À appeler"]["D2"].hyperlink.target == "tel:0400000000"
+    # The user calls and writes it down: a promise for the 27th.
+    add_exchange(path, {"Date": start + days(1), "Client": "Alpha", "Interlocuteur": "Paul Alpha",
+                        "Fonction": "comptable", "Canal": "Téléphone",
+                        "Ce qui a été dit": "Virement la semaine prochaine",
+                        "Promesse de paiement": d("2026-11-27"), "Montant promis": 1200,
+                        "Résultat": "promesse"})
+    typed = sheet_part(path, "Échanges")
+    third = run(folder, start + days(2))
+    assert "Appels à passer" not in third.output
+    assert to_call(path) == []
+    db = sqlite3.connect(folder / "relances.journal.sqlite")
+    (statut, detail), = db.execute(
+        "SELECT statut, detail FROM actions WHERE canal = 'appel'").fetchall()
+    assert (statut, detail) == ("fait", "échange du 21/11/2026, Paul Alpha : promesse")
+    journal = list(openpyxl.load_workbook(path)["Journal"].iter_rows(values_only=True))
+    assert any(r[9] == "appel fait (échange du 21/11/2026, Paul Alpha : promesse)" for r in journal)
+    # Held until the promised date; the day after it, the reminder quotes the exchange.
+    for offset in range(3, 8):
+        result = run(folder, start + days(offset))
+        assert "Promesse non tenue" not in result.output
+    broken = run(folder, d("2026-11-28"))
+    assert "Promesse non tenue → Alpha" in broken.output
+    (eml,) = (folder / "sortie" / "2026-11-28" / "emails").glob("*.eml")
+    text = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default) \
+        .get_body(("plain",)).get_content()
+    assert ("Le 21 novembre 2026, Paul Alpha (comptable) nous a annoncé (téléphone) le "
+            "règlement de la facture F-1, soit 1\u202f200,00\u00a0€, pour le 27 novembre 2026."
+            in text)
+    assert "au plus tard le 3 décembre 2026" in text  # a new, short deadline (5 days)
+    # The user's sheet was never written by the tool.
+    assert sheet_part(path, "Échanges") == typed
+
+
+def test_a_bad_exchange_row_is_reported_and_its_client_not_chased(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10)),
+                            invoice_row(client="Beta", numero="F-2", echeance=TODAY - days(10))],
+                           [client_row(), client_row("Beta", "b@beta.fr")])
+    run(folder, TODAY - days(30))  # creates the sheet
+    add_exchange(folder / "relances.xlsx", {"Date": TODAY - days(2), "Client": "Alpha",
+                                            "Promesse de paiement": "31/02/2026",
+                                            "Résultat": "promesse"})
+    result = run(folder, TODAY, "--json", "--dry-run")
+    plan = json.loads(result.stdout)
+    assert [a["client"] for a in plan["actions"]] == ["Beta"]
+    (error,) = [e for e in plan["errors"] if e["sheet"] == "Échanges"]
+    assert error["row"] == 2 and "31/02/2026" in error["message"]
+    assert "non relancé" in error["message"]
