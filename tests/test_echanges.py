@@ -16,7 +16,7 @@ import openpyxl
 from click.testing import CliRunner
 
 from relances.appels import call_list, close_calls
-from relances.policy import decide, follow_up, with_echanges
+from relances.policy import decide, follow_up, promesse_cle, with_echanges
 from relances.records import Echange
 
 from conftest import TODAY, classeur, client_row, config, d, days, facture, fait, invoice_row
@@ -250,3 +250,30 @@ def test_a_bad_exchange_row_is_reported_and_its_client_not_chased(small_project)
     (error,) = [e for e in plan["errors"] if e["sheet"] == "Échanges"]
     assert error["row"] == 2 and "31/02/2026" in error["message"]
     assert "non relancé" in error["message"]
+
+
+def test_the_formal_notice_recalls_what_the_client_said():
+    from relances.render import Renderer
+
+    invoice = facture("F-1", echeance=TODAY - days(45))
+    history = [fait("F-1", "rappel", TODAY - days(40)),
+               fait("F-1", "appel", TODAY - days(30), canal="appel"),
+               fait("F-1", "dernier_rappel", TODAY - days(20)),
+               fait("F-1", promesse_cle(TODAY - days(25)), TODAY - days(24))]
+    said = echange(TODAY - days(29), interlocuteur="Paul Alpha", fonction="comptable",
+                   canal="Téléphone", promesse=TODAY - days(25), montant_promis=Decimal("1000"),
+                   resultat="promesse")
+    book = book_of([invoice], [said], [client_row_client()])
+    plan = decide(book, history, TODAY, config())
+    (notice,) = [a for a in plan.actions if a.canal == "courrier"]
+    import re
+    html = Renderer(config(), book, TODAY, history).render(notice).lettre
+    text = re.sub(r"<[^>]+>", "", html).replace("\u00a0", " ").replace("\u202f", " ")
+    assert ("le 24 octobre 2026 : échange (téléphone) avec Paul Alpha, comptable : promesse de "
+            "paiement pour le 28/10/2026 (1 000,00 €) ;") in text
+    assert "Nos relances et nos échanges précédents" in text
+
+
+def client_row_client():
+    from conftest import client
+    return client("Alpha")

@@ -277,7 +277,7 @@ def test_french_formal_notice_cites_the_code_in_its_body():
                     "arrêtées au 22/11/2026", "qui continueront de courir jusqu’à parfait paiement",
                     "à compter de la réception de la présente", "injonction de payer",
                     "Atelier Écureuil (SAS, SIREN 842 156 333)", "RCS Lyon 123 456 782",
-                    "SARL au capital de 10 000 €", "Nos relances précédentes",
+                    "SARL au capital de 10 000 €", "Nos relances et nos échanges précédents",
                     "premier rappel (e-mail)", "appel téléphonique", "dernier rappel (e-mail)"):
         assert mention in text, mention
     assert "à votre charge" not in text

@@ -108,10 +108,13 @@ class Contact:
     canal: str   # label in the client's language
     factures: tuple[str, ...]
     ecrit: bool = True  # an email or a letter (not a call)
+    texte: str = ""  # an exchange recorded in Échanges, told in full
 
     @property
     def description(self) -> str:
         """« premier rappel (e-mail) »; a call is just « appel téléphonique »."""
+        if self.texte:
+            return self.texte
         return f"{self.etape.lower()} ({self.canal})" if self.ecrit else self.canal
 
 
@@ -252,7 +255,7 @@ class Renderer:
             "pays": pays,
             "particulier": particulier,
             "formules": formules(client.civilite, client.contact, langue),
-            "historique": self._historique(faits, langue),
+            "historique": self._historique(faits, langue, action.client, action.factures),
             "debut_delai_be": debut_be,
             "fin_delai_be": debut_be + datetime.timedelta(days=13),
             "bareme_be": {f.numero: bareme_belge(f.reste_du) for f in (*principales, *autres)},
@@ -260,21 +263,32 @@ class Renderer:
             "polices": fonts_folder(config.lettres).as_uri(),
         }
 
-    def _historique(self, faits: list[Fait], langue: str) -> list[Contact]:
-        """Earlier steps with this client for these invoices, oldest first (today excluded)."""
+    def _historique(self, faits: list[Fait], langue: str, client_nom: str,
+                    numeros: tuple[str, ...]) -> list[Contact]:
+        """Earlier steps and exchanges with this client about these invoices, oldest first
+        (today excluded)."""
         grouped: dict[tuple[datetime.date, str, str], list[str]] = {}
         for fait in faits:
             if fait.jour >= self.today:
                 continue
             grouped.setdefault((fait.jour, fait.etape, fait.canal), []).append(fait.facture)
+
         def label(etape: str) -> str:
             if langue == "en" and etape in LIBELLES_EN:
                 return LIBELLES_EN[etape]
             return self.config.libelle(etape)
 
-        return [Contact(jour, label(etape), CANAUX[langue].get(canal, canal),
-                        tuple(dict.fromkeys(numeros)), canal in ("email", "courrier"))
-                for (jour, etape, canal), numeros in sorted(grouped.items())]
+        contacts = [Contact(jour, label(etape), CANAUX[langue].get(canal, canal),
+                            tuple(dict.fromkeys(numeros)), canal in ("email", "courrier"))
+                    for (jour, etape, canal), numeros in sorted(grouped.items())]
+        # What the client said, from Échanges: who, when, and what was promised.
+        for echange in self.classeur.echanges:
+            if (client_key(echange.client) != client_key(client_nom) or echange.jour >= self.today
+                    or (echange.factures and not set(numeros) & set(echange.factures))):
+                continue
+            contacts.append(Contact(echange.jour, "échange", echange.canal, echange.factures,
+                                    False, _exchange_text(echange, langue)))
+        return sorted(contacts, key=lambda c: c.jour)
 
     def render(self, action: Action) -> Rendu:
         """Everything the action sends or prints; nothing for a call or a hand-off."""
@@ -381,6 +395,25 @@ class Renderer:
             raise TemplateError(f"{self._where(name)} : variable inconnue ({exc.message})") from None
         except Exception as exc:  # a filter or a test failing on the data
             raise TemplateError(f"{self._where(name)} : rendu impossible ({exc})") from None
+
+
+def _exchange_text(echange, langue: str) -> str:
+    """« échange (téléphone) avec Paul Alpha, comptable : promesse de paiement pour le
+    27/11/2026 (1 200,00 €) »."""
+    en = langue == "en"
+    who = echange.interlocuteur + (f", {echange.fonction}" if echange.fonction else "")
+    how = f" ({echange.canal.lower()})" if echange.canal else ""
+    text = ("conversation" if en else "échange") + how + (
+        f" with {who}" if en and who else f" avec {who}" if who else "")
+    if echange.promesse:
+        amount = (f" ({formats.montant(echange.montant_promis, langue)})"
+                  if echange.montant_promis else "")
+        text += (f": payment promised for {formats.date_courte(echange.promesse, langue)}"
+                 if en else f" : promesse de paiement pour le "
+                 f"{formats.date_courte(echange.promesse)}") + amount
+    elif echange.resultat:
+        text += f": {echange.resultat}" if en else f" : {echange.resultat}"
+    return text
 
 
 def relative_name(path: Path) -> str:
