@@ -102,7 +102,8 @@ def test_the_last_reminder_states_penalties_indemnity_and_deadline(project):
     run(project, "--date", "2026-11-22")
     (path,) = [p for p in emails_in(project) if "dernier_rappel" in p.name]
     text = parse(path).get_body(("plain",)).get_content()
-    assert "12,15\u202f%" in text and "40,00\u00a0€" in text and "30 novembre 2026" in text
+    # Menuiserie Petit is a known bad payer (Profil « mauvais payeur »): 5 days, not 8.
+    assert "12,15\u202f%" in text and "40,00\u00a0€" in text and "27 novembre 2026" in text
     assert "L441-10" in text and "D441-5" in text
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 
 from relances.appels import call_list, close_calls
@@ -87,8 +88,9 @@ def test_with_echanges_is_idempotent():
 
 
 class Task:
-    def __init__(self, id, client, factures, jour):
+    def __init__(self, id, client, factures, jour, etape="appel"):
         self.id, self.client, self.factures, self.jour = id, client, tuple(factures), jour
+        self.etape = etape
 
 
 def test_a_call_is_done_once_an_exchange_is_recorded_on_or_after_its_day():
@@ -277,3 +279,86 @@ def test_the_formal_notice_recalls_what_the_client_said():
 def client_row_client():
     from conftest import client
     return client("Alpha")
+
+
+# ------------------------------------------------------------------ profiles and policies
+
+
+def profiled(profil: str):
+    from conftest import client
+    return [client("Alpha", profil=profil)]
+
+
+def test_a_known_bad_payer_is_reminded_on_the_due_date_and_escalated_faster():
+    invoice = facture(echeance=TODAY)
+    plan = decide(classeur([invoice], profiled("mauvais payeur")), [], TODAY, config())
+    assert [a.etape for a in plan.actions] == ["rappel"]
+    assert decide(classeur([invoice]), [], TODAY, config()).actions == ()  # default: day 3
+    history = [fait("F-1", "rappel", TODAY - days(10))]
+    late = facture(echeance=TODAY - days(10), montant="200")  # below the call's minimum
+    plan = decide(classeur([late], profiled("Mauvais payeur")), history, TODAY, config())
+    assert [(a.etape, a.delai_jours) for a in plan.actions] == [("dernier_rappel", 5)]
+
+
+def test_a_key_account_gets_a_courtesy_call_before_any_writing_then_softer_words():
+    from relances.render import Renderer
+    invoice = facture(echeance=TODAY - days(3))
+    book = classeur([invoice], profiled("Stratégique"))
+    (call,) = decide(book, [], TODAY, config()).actions
+    assert (call.etape, call.canal, call.libelle) == ("appel_courtois", "appel",
+                                                      "Appel de courtoisie")
+    history = [fait("F-1", "appel_courtois", TODAY - days(7), canal="appel")]
+    later = facture(echeance=TODAY - days(10))
+    book = classeur([later], profiled("Stratégique"))
+    (email_,) = decide(book, history, TODAY, config()).actions
+    assert (email_.etape, email_.modele) == ("rappel", "rappel_courtois")
+    text = Renderer(config(), book, TODAY, history).render(email_).texte
+    assert "En faisant le point sur nos comptes" in text and "pénalités" not in text
+
+
+def test_a_client_changing_profile_goes_on_from_the_steps_it_had():
+    history = [fait("F-1", "rappel", TODAY - days(30)),
+               fait("F-1", "appel", TODAY - days(20), canal="appel")]
+    invoice = facture(echeance=TODAY - days(40), montant="200")
+    # Now a bad payer: its next step by name is the last reminder; it never starts over.
+    plan = decide(classeur([invoice], profiled("mauvais payeur")), history, TODAY, config())
+    assert [a.etape for a in plan.actions] == ["dernier_rappel"]
+    # Now a key account: the courtesy call it never had is not done after the fact.
+    plan = decide(classeur([invoice], profiled("stratégique")), history, TODAY, config())
+    assert [a.etape for a in plan.actions] == ["dernier_rappel"]
+
+
+def test_an_unknown_profile_is_reported_and_the_default_schedule_applies():
+    plan = decide(classeur([facture(echeance=TODAY - days(3))], profiled("VIP")), [], TODAY,
+                  config())
+    assert [a.etape for a in plan.actions] == ["rappel"]
+    assert "Profil inconnu « VIP »" in plan.anomalies[0].message
+    assert "[profils]" in plan.anomalies[0].message
+
+
+def test_named_policies_and_profiles_come_from_config(tmp_path):
+    from relances.config import load_config
+    from relances.errors import ConfigError
+    path = tmp_path / "config.toml"
+    path.write_text('''
+[politiques.vip]
+[[politiques.vip.etapes]]
+nom = "appel"
+apres_jours = 1
+canal = "appel"
+[[politiques.vip.etapes]]
+nom = "rappel"
+apres_jours = 15
+canal = "email"
+
+[profils]
+"VIP" = "vip"
+"mauvais payeur" = "defaut"
+''', "utf-8")
+    cfg = load_config(path)
+    assert [e.nom for e in cfg.etapes_of("vip ")] == ["appel", "rappel"]
+    assert cfg.etapes_of("Mauvais payeur") == cfg.etapes
+    assert [e.nom for e in cfg.etapes_of("stratégique")][0] == "appel_courtois"  # shipped
+    path.write_text('[profils]\n"VIP" = "inexistante"\n', "utf-8")
+    with pytest.raises(ConfigError, match="profils.VIP : politique « inexistante » inconnue"):
+        load_config(path)

@@ -137,6 +137,9 @@ def test_all_letters_of_the_day_are_merged_into_one_file_to_print(project):
 
 def test_an_email_step_can_attach_its_letter_with_the_same_figures(project):
     set_config(project, 'modele = "dernier_rappel"', 'modele = "dernier_rappel"\njoindre_courrier = true')
+    # Menuiserie Petit follows the default schedule, not the bad payers' one.
+    with open(project / "config.toml", "a", encoding="utf-8") as out:
+        out.write('\n[profils]\n"mauvais payeur" = "defaut"\n')
     run(project)
     (eml,) = [p for p in (project / "sortie").rglob("*.eml") if "dernier_rappel" in p.name]
     message = parse(eml)

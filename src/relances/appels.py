@@ -31,6 +31,7 @@ class Tache(Protocol):
     client: str
     factures: tuple[str, ...]
     jour: datetime.date
+    etape: str
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,10 @@ def call_list(classeur: Classeur, taches: Sequence[Tache], history: Iterable[Fai
     for tache in taches:
         key = client_key(tache.client)
         since = min(tache.jour, wanted[key][0]) if key in wanted else tache.jour
-        wanted[key] = (since, "appel prévu par l’échéancier", tache.client)
+        motif = f"{libelle(tache.etape)} (étape du {tache.jour:%d/%m/%Y})"
+        if key in wanted:
+            motif = f"{wanted[key][1]} ; {motif}"
+        wanted[key] = (since, motif, tache.client)
     for key, mine in echanges.items():
         asked = [e for e in mine if e.rappeler_le is not None and e.rappeler_le <= today]
         if not asked:

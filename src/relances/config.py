@@ -119,6 +119,32 @@ DEFAULT_ETAPES = (
     Etape("recouvrement", 60, "recouvrement", libelle=LIBELLES["recouvrement"]),
 )
 
+# Named policies shipped with relances (SPEC §2): known bad payers get a faster schedule, key
+# accounts a call before any written reminder and softer wording. `[politiques.NOM]` in
+# config.toml replaces one of them or adds another; `[profils]` maps Profil values onto them.
+DEFAULT_POLITIQUES: dict[str, tuple[Etape, ...]] = {
+    "rapide": (
+        Etape("rappel", 0, "email", modele="rappel", libelle=LIBELLES["rappel"]),
+        Etape("appel", 5, "appel", montant_minimum=Decimal("300"), libelle=LIBELLES["appel"]),
+        Etape("dernier_rappel", 10, "email", modele="dernier_rappel", delai_jours=5,
+              libelle=LIBELLES["dernier_rappel"]),
+        Etape("mise_en_demeure", 20, "courrier", modele="mise_en_demeure", delai_jours=8,
+              libelle=LIBELLES["mise_en_demeure"], penalites=True),
+        Etape("recouvrement", 45, "recouvrement", libelle=LIBELLES["recouvrement"]),
+    ),
+    "grands_comptes": (
+        Etape("appel_courtois", 3, "appel", libelle="Appel de courtoisie"),
+        Etape("rappel", 10, "email", modele="rappel_courtois", libelle=LIBELLES["rappel"]),
+        Etape("appel", 20, "appel", libelle=LIBELLES["appel"]),
+        Etape("dernier_rappel", 30, "email", modele="dernier_rappel", delai_jours=10,
+              libelle=LIBELLES["dernier_rappel"]),
+        Etape("mise_en_demeure", 50, "courrier", modele="mise_en_demeure", delai_jours=8,
+              libelle=LIBELLES["mise_en_demeure"], penalites=True),
+        Etape("recouvrement", 80, "recouvrement", libelle=LIBELLES["recouvrement"]),
+    ),
+}
+DEFAULT_PROFILS = {"mauvaispayeur": "rapide", "strategique": "grands_comptes"}
+
 
 @dataclass(frozen=True)
 class Config:
@@ -133,6 +159,9 @@ class Config:
     regles: Regles = field(default_factory=Regles)
     penalites: Penalites = field(default_factory=Penalites)
     etapes: tuple[Etape, ...] = DEFAULT_ETAPES
+    politiques: dict[str, tuple[Etape, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_POLITIQUES))
+    profils: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROFILS))
     colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
     lignes_max: int = 200_000  # a longer Factures or Clients sheet is refused (stray value?)
     avertissements: tuple[str, ...] = ()
@@ -146,8 +175,27 @@ class Config:
     def log_file(self) -> Path:
         return self.path.with_name("relances.log")
 
-    def etape(self, nom: str) -> Etape | None:
-        return next((e for e in self.etapes if e.nom == nom), None)
+    def politique_of(self, profil: str) -> str | None:
+        """The named policy a Profil maps onto; None: the default (top-level [[etapes]])."""
+        return self.profils.get(normalise(profil)) if profil else None
+
+    def etapes_of(self, profil: str = "") -> tuple[Etape, ...]:
+        """The steps a client with this Profil walks through."""
+        name = self.politique_of(profil)
+        return self.politiques.get(name, self.etapes) if name else self.etapes
+
+    def etape(self, nom: str, profil: str = "") -> Etape | None:
+        """A step by name: in the client's policy first, then the default, then any policy."""
+        for etapes in (self.etapes_of(profil), self.etapes, *self.politiques.values()):
+            found = next((e for e in etapes if e.nom == nom), None)
+            if found is not None:
+                return found
+        return None
+
+    @property
+    def toutes_etapes(self) -> list[Etape]:
+        """Every step of every policy, default first (templates to check, names to know)."""
+        return [*self.etapes, *(e for etapes in self.politiques.values() for e in etapes)]
 
     @functools.cached_property
     def calendrier(self) -> Calendrier:
@@ -161,7 +209,7 @@ class Config:
 
 KNOWN_KEYS = {
     "": {"classeur", "lignes_max", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
-         "penalites", "etapes", "colonnes"},
+         "penalites", "etapes", "colonnes", "politiques", "profils"},
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
                    "logo", "ville", "forme", "tva", "bic", "rcs", "alsace_moselle"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
@@ -288,6 +336,10 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         regles=_read_regles(_Reader(name, top.table_of("regles"), "regles.", warnings)),
         penalites=_read_penalites(_Reader(name, top.table_of("penalites"), "penalites.", warnings)),
         etapes=_read_etapes(name, raw.get("etapes"), warnings),
+        politiques=(politiques := _read_politiques(_Reader(name, top.table_of("politiques"),
+                                                           "politiques.", warnings))),
+        profils=_read_profils(_Reader(name, top.table_of("profils"), "profils.", warnings),
+                              politiques),
         colonnes=_read_colonnes(_Reader(name, top.table_of("colonnes"), "colonnes.", warnings)),
         lignes_max=top.integer("lignes_max", 200_000, minimum=10, maximum=1_048_576,
                                what="un nombre entier de lignes"),
@@ -435,14 +487,51 @@ def _read_rates(r: _Reader, key: str) -> dict[Semestre, Decimal]:
     return table
 
 
-def _read_etapes(name: str, raw: object, warnings: list[str]) -> tuple[Etape, ...]:
+def _read_politiques(r: _Reader) -> dict[str, tuple[Etape, ...]]:
+    """[politiques.NOM] with its [[politiques.NOM.etapes]]: replaces or adds a named policy."""
+    politiques = dict(DEFAULT_POLITIQUES)
+    for nom, table in r.table.items():
+        if not re.fullmatch(r"[a-z0-9_]+", nom):
+            raise ConfigError(f"{r.where(nom)} : un nom en minuscules sans espace est attendu "
+                              "(exemple : [politiques.rapide])")
+        if not isinstance(table, dict) or "etapes" not in table:
+            raise ConfigError(f"{r.where(nom)} : des étapes sont attendues "
+                              f"([[politiques.{nom}.etapes]])")
+        unknown = [k for k in table if k != "etapes"]
+        for key in unknown:
+            r.warnings.append(f"{r.where(nom)}.{key} : clé inconnue, ignorée")
+        politiques[nom] = _read_etapes(r.name, table["etapes"], r.warnings,
+                                       f"politiques.{nom}.etapes")
+    return politiques
+
+
+def _read_profils(r: _Reader, politiques: dict[str, tuple[Etape, ...]]) -> dict[str, str]:
+    """[profils] "mauvais payeur" = "rapide": a Profil value (as typed) -> a policy name."""
+    profils = dict(DEFAULT_PROFILS)
+    for profil, politique in r.table.items():
+        if not isinstance(politique, str):
+            raise ConfigError(f"{r.where(profil)} : le nom d’une politique est attendu entre "
+                              "guillemets")
+        if politique not in politiques and politique not in ("defaut", "défaut"):
+            raise ConfigError(f"{r.where(profil)} : politique « {politique} » inconnue "
+                              f"(connues : {', '.join(sorted(politiques))}, ou \"defaut\")")
+        if politique in ("defaut", "défaut"):
+            profils.pop(normalise(profil), None)
+            profils[normalise(profil)] = ""
+        else:
+            profils[normalise(profil)] = politique
+    return profils
+
+
+def _read_etapes(name: str, raw: object, warnings: list[str],
+                 where: str = "etapes") -> tuple[Etape, ...]:
     if raw is None:
         return DEFAULT_ETAPES
     if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
-        raise ConfigError(f"{name}: etapes : une liste de sections [[etapes]] est attendue")
+        raise ConfigError(f"{name}: {where} : une liste de sections [[{where}]] est attendue")
     etapes: list[Etape] = []
     for index, table in enumerate(raw, start=1):
-        r = _Reader(name, table, f"etapes[{index}].", warnings)
+        r = _Reader(name, table, f"{where}[{index}].", warnings)
         r.check_keys(KNOWN_KEYS["etapes"])
         nom = r.text("nom", "").strip()
         if not re.fullmatch(r"[a-z0-9_]+", nom):

@@ -82,5 +82,5 @@ def _penalty_dates(factures: Sequence[Facture], etape: Etape, faits: Iterable[Fa
 
 
 def _modele(config, nom: str) -> str | None:
-    found = config.etape(nom)
+    found = config.etape(nom)  # step names mean the same in every policy
     return found.modele if found else None

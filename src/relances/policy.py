@@ -174,7 +174,9 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
             return _Next(etape=PROMESSE, cle=cle, promesse=facture.promesse,
                          date=_latest(facture.promesse + ONE_DAY, floor))
 
-    etapes = config.etapes
+    # The client's policy (its Profil); a client changing profile goes on from the last step
+    # it had, matched by name: it never starts over.
+    etapes = config.etapes_of(client.profil)
     positions = [i for i, e in enumerate(etapes) if e.nom in done]
     last = max(positions, default=-1)
     if last >= 0:
@@ -267,6 +269,14 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         credit_notes[client_key(avoir.client)].append(avoir)
     identity_gaps = missing_identity(config)
 
+    for client in classeur.clients.values():
+        if client.profil and config.politique_of(client.profil) is None \
+                and normalise(client.profil) not in config.profils:
+            anomalies.append(Anomalie("Clients", client.row, (
+                f"{client.nom} : Profil inconnu « {client.profil} » : politique par défaut "
+                f"utilisée ; associez-le à une politique dans la section [profils] de "
+                f"{config.path.name} (connus : {', '.join(sorted(config.profils))})")))
+
     actions: list[Action] = []
     for (key, canal), items in sorted(due.items()):
         client = clients[key]
@@ -276,7 +286,8 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         if canal in ("email", "courrier"):
             if _message_floor(client.nom, canal, past, today, config, bool(promesses)):
                 continue
-        chosen = max((step for _, step in items), key=lambda s: _rank(s.etape.nom, config))
+        etapes = config.etapes_of(client.profil)
+        chosen = max((step for _, step in items), key=lambda s: _rank(s.etape.nom, etapes))
         etape = chosen.etape
         # Each invoice keeps its own step: those at the message's step come first; the others
         # (« également échues ») are recorded at the step they really have.
@@ -358,9 +369,9 @@ def missing_identity(config: Config) -> list[str]:
     return missing
 
 
-def _rank(nom: str, config: Config) -> int:
+def _rank(nom: str, etapes: Sequence[Etape]) -> int:
     """Position of a step in the schedule; a broken-promise reminder ranks before all."""
-    names = [e.nom for e in config.etapes]
+    names = [e.nom for e in etapes]
     return names.index(nom) if nom in names else -1
 
 
@@ -373,11 +384,15 @@ def _where(facture: Facture, client: Client, from_factures: bool) -> tuple[str, 
 _ETAPE_CELL = re.compile(r"^\s*(.+?)\s*\((\d{1,2}/\d{1,2}/\d{4})\)\s*$")
 
 
-def _step_named(text: str, config: Config) -> Etape | None:
+def _step_named(text: str, config: Config, profil: str = "") -> Etape | None:
     """The step a user (or an earlier run) wrote in Étape: by name or by label."""
     wanted = normalise(text)
-    return next((e for e in config.etapes if wanted in (normalise(e.nom), normalise(e.titre))),
-                None)
+    for etapes in (config.etapes_of(profil), config.toutes_etapes):
+        found = next((e for e in etapes if wanted in (normalise(e.nom), normalise(e.titre))),
+                     None)
+        if found is not None:
+            return found
+    return None
 
 
 def taken_over(classeur: Classeur, known: set[tuple[str, str]], config: Config) -> list[Fait]:
@@ -394,7 +409,7 @@ def taken_over(classeur: Classeur, known: set[tuple[str, str]], config: Config) 
         match = _ETAPE_CELL.match(facture.etape_classeur)
         if (client_key(facture.client), facture.numero) in known or not match:
             continue
-        etape = _step_named(match.group(1), config)
+        etape = _step_named(match.group(1), config, classeur.client_of(facture).profil)
         try:
             jour = read_date(match.group(2))
         except CellError:
@@ -418,12 +433,13 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         client = classeur.client_of(facture)
         faits = past.of(facture)
         messages = [f for f in faits if f.canal in ("email", "courrier")]
-        latest = max(faits, key=lambda f: (f.jour, _rank(f.etape, config)), default=None)
+        etapes = config.etapes_of(client.profil)
+        latest = max(faits, key=lambda f: (f.jour, _rank(f.etape, etapes)), default=None)
         step = _next_step(facture, client, balances[client_key(facture.client)], faits, today,
                           config)
         texte, jour = _describe(step, facture, client, past, today, config)
         suivis[facture.numero] = Suivi(
-            etape=(f"{_label_of(latest, config)} ({date_courte(latest.jour)})"
+            etape=(f"{_label_of(latest, config, client.profil)} ({date_courte(latest.jour)})"
                    if latest else ""),
             relances_envoyees=len({(f.jour, f.etape) for f in messages}),
             derniere_relance=max((f.jour for f in messages), default=None),
@@ -435,12 +451,13 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     return suivis
 
 
-def _label_of(fait: Fait, config: Config) -> str:
+def _label_of(fait: Fait, config: Config, profil: str = "") -> str:
     """« Premier rappel » for a step; « Promesse non tenue » for the reminder of a promise;
     « Appel à passer » for a call still on the list."""
     if fait.canal == "appel" and fait.statut == "a_faire":
         return "Appel à passer"
-    return config.libelle(fait.etape)
+    etape = config.etape(fait.etape, profil)
+    return etape.titre if etape else config.libelle(fait.etape)
 
 
 def _describe(step: _Next, facture: Facture, client: Client, past: _History,

@@ -200,7 +200,8 @@ class Renderer:
         today, config = self.today, self.config
         key = client_key(action.client)
         client = self.classeur.clients.get(key) or Client(nom=action.client)
-        etape = PROMESSE if action.etape == PROMESSE.nom else config.etape(action.etape)
+        etape = (PROMESSE if action.etape == PROMESSE.nom
+                 else config.etape(action.etape, client.profil))
         if etape is None:
             raise TemplateError(f"étape « {action.etape} » absente de {config.path.name}")
         principales = [self.factures[(key, n)] for n in action.principales]

@@ -156,12 +156,12 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
     and check that letters can carry the creditor's identity."""
     checks = []
     missing = missing_identity(config)
-    if missing and any(e.canal == "courrier" or e.joindre_courrier for e in config.etapes):
+    if missing and any(e.canal == "courrier" or e.joindre_courrier for e in config.toutes_etapes):
         checks.append(Verification(False, (
             f"courriers : un courrier doit identifier le créancier ; renseignez "
             f"{', '.join(missing)} dans {config.path.name} (aucun courrier ne sera produit "
             "d’ici là)")))
-    steps = [e for e in config.etapes if e.modele]
+    steps = list({e.modele: e for e in config.toutes_etapes if e.modele}.values())
     steps.append(PROMESSE)
     letters = []
     for langue in LANGUES:
@@ -230,7 +230,7 @@ def _plan_only(config: Config, today: datetime.date) -> tuple[Resultat, list[Fai
         taches = _open_calls(journal)
         closed = {c.action_id for c in close_calls(taches, lecture.classeur)}
         taches = [t for t in taches if t.id not in closed]
-        taches += [_Tache(0, a.client, a.factures, today) for a in plan.actions
+        taches += [_Tache(0, a.client, a.factures, today, a.etape) for a in plan.actions
                    if a.canal == "appel"]
     finally:
         journal.close()
@@ -249,6 +249,7 @@ class _Tache:
     client: str
     factures: tuple[str, ...]
     jour: datetime.date
+    etape: str
 
 
 def _open_calls(journal: Journal) -> list:

@@ -328,11 +328,7 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             problem(f"Type inconnu « {read_text(_cell(row, columns, 'type'))} » "
                     "(professionnel ou particulier) : professionnel retenu")
             type_ = "professionnel"
-        profil_raw = read_text(_cell(row, columns, "profil"))
-        profil = {"mauvaispayeur": "mauvais payeur", "strategique": "stratégique"}.get(
-            normalise(profil_raw), "")
-        if profil_raw and not profil:
-            problem(f"Profil inconnu « {profil_raw} » (mauvais payeur ou stratégique) : ignoré")
+        profil = read_text(_cell(row, columns, "profil"))  # its policy: config's [profils]
         civilite_raw = read_text(_cell(row, columns, "civilite"))
         civilite = CIVILITES.get(normalise(civilite_raw), "")
         if civilite_raw and not civilite:
