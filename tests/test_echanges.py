@@ -362,3 +362,38 @@ canal = "email"
     path.write_text('[profils]\n"VIP" = "inexistante"\n', "utf-8")
     with pytest.raises(ConfigError, match="profils.VIP : politique « inexistante » inconnue"):
         load_config(path)
+
+
+# ------------------------------------------------------------------ extra time granted
+
+
+def test_extra_time_granted_moves_the_chase_but_not_the_penalties():
+    from dataclasses import replace as copy
+
+    from relances.montants import compute_demande
+    invoice = facture(echeance=TODAY - days(10), nouvelle_echeance=TODAY + days(5))
+    assert decide(classeur([invoice]), [], TODAY, config()).actions == ()
+    assert follow_up(classeur([invoice]), [], TODAY, config())["F-1"].prochaine_action == \
+        "Premier rappel le 30/11/2026"
+    assert [a.etape for a in decide(classeur([invoice]), [], TODAY + days(8), config()).actions] \
+        == ["rappel"]
+    notice = config().etape("mise_en_demeure")
+    day = TODAY + days(45)
+    from_due = compute_demande([invoice], [], [], notice, False, [], day, config())
+    cfg = config()
+    cfg = copy(cfg, penalites=copy(cfg.penalites, depuis_nouvelle_echeance=True))
+    from_new = compute_demande([invoice], [], [], notice, False, [], day, cfg)
+    # 1,000 € × 12.15 % × 55 days / 365 = 18.31 €; from the new date, 40 days: 13.32 €.
+    assert (from_due.penalites.interets, from_new.penalites.interets) == (
+        Decimal("18.31"), Decimal("13.32"))
+
+
+def test_an_unreadable_new_due_date_stops_chasing(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    book["Factures"].cell(1, 17, "Nouvelle échéance")
+    book["Factures"].cell(2, 17, "31/02/2026")
+    book.save(folder / "relances.xlsx")
+    plan = json.loads(run(folder, TODAY, "--json", "--dry-run").stdout)
+    assert plan["actions"] == []
+    assert "Nouvelle échéance : date inexistante" in plan["errors"][0]["message"]

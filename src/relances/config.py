@@ -79,6 +79,9 @@ class Penalites:
     taux_annuel: Decimal | None = Decimal("12.15")
     taux_legal: bool = False
     indemnite_forfaitaire: Decimal = Decimal("40")
+    # Extra time granted (Nouvelle échéance) moves the chase; penalties still run from the
+    # original due date unless this is true.
+    depuis_nouvelle_echeance: bool = False
     table: TableTaux = field(default_factory=lambda: TableTaux(**read_table()))
 
     def regime(self, pays: str, particulier: bool) -> Regime:
@@ -217,7 +220,7 @@ KNOWN_KEYS = {
     "factures": {"dossier", "taille_max_mo"},
     "regles": {"ecart_minimum_jours", "delai_recommande_jours"},
     "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
-                  "taux_interet_legal"},
+                  "taux_interet_legal", "depuis_nouvelle_echeance"},
     "etapes": {"nom", "apres_jours", "canal", "modele", "delai_jours", "montant_minimum",
                "joindre_courrier", "libelle", "penalites"},
 }
@@ -468,6 +471,7 @@ def _read_penalites(r: _Reader) -> Penalites:
         taux_legal=taux == "legal",
         indemnite_forfaitaire=r.decimal("indemnite_forfaitaire", Decimal("40"),
                                         maximum=Decimal("10000")),
+        depuis_nouvelle_echeance=_boolean(r, "depuis_nouvelle_echeance"),
         table=TableTaux(bce={**shipped["bce"], **_read_rates(r, "taux_bce")},
                         interet_legal={**shipped["interet_legal"],
                                        **_read_rates(r, "taux_interet_legal")}),

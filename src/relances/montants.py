@@ -13,7 +13,7 @@ the Journal sheet and the `--json` plan all take their figure from `Demande.tota
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Sequence
 
@@ -56,6 +56,8 @@ def compute_demande(principales: Sequence[Facture], autres: Sequence[Facture],
     credit = -sum((f.reste_du for f in avoirs), ZERO)
     regime = config.penalites.regime(config.entreprise.pays, particulier)
     dates = _penalty_dates(principales, etape, faits, today, config)
+    if config.penalites.depuis_nouvelle_echeance:
+        principales = [replace(f, echeance=f.echeance_relance) for f in principales]
     calcul = compute_all(principales, today, regime, config.penalites.table, dates)
     return Demande(principal, -min(credit, principal), calcul, etape.penalites)
 

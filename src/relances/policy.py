@@ -185,7 +185,7 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
     for etape in etapes[last + 1:]:
         if etape.montant_minimum is not None and balance < etape.montant_minimum:
             continue  # below this step's threshold: counts as passed
-        due = facture.echeance + datetime.timedelta(days=etape.apres_jours)
+        due = facture.echeance_relance + datetime.timedelta(days=etape.apres_jours)
         if last >= 0 and last_etape.delai_jours is not None:
             # Execute threats, but only once the deadline given has passed.
             due = max(due, deadline_end(last_etape, last_day, config) + ONE_DAY)

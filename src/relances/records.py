@@ -74,6 +74,14 @@ class Facture:
     fichier: str = ""  # Fichier facture: the invoice's PDF in [factures] dossier, if not numero.pdf
     row: int | None = None
     litige: str = ""  # a dispute recorded in Échanges: where and since when (stops chasing)
+    nouvelle_echeance: datetime.date | None = None  # extra time granted: chasing follows it
+
+    @property
+    def echeance_relance(self) -> datetime.date:
+        """The date the schedule counts from: the due date, or the extra time granted."""
+        if self.nouvelle_echeance is not None and self.nouvelle_echeance > self.echeance:
+            return self.nouvelle_echeance
+        return self.echeance
 
     @property
     def reste_du(self) -> Decimal:

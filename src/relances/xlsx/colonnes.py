@@ -36,6 +36,7 @@ FACTURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "notes": ("Notes", "Note", "Commentaire", "Commentaires", "Remarques"),
     "email": ("Email", "E-mail", "Courriel", "Adresse e-mail", "Mail"),
     "fichier": ("Fichier facture", "PDF facture", "Fichier PDF"),
+    "nouvelle_echeance": ("Nouvelle échéance", "Échéance accordée", "Délai accordé jusqu'au"),
 }
 CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "client": ("Client", "Nom", "Nom client", "Raison sociale"),

@@ -227,7 +227,8 @@ CLIENT_STOPPING = {"client": "Client", "email": "Email", "pause": "Pause jusqu�
 # Factures cells whose unknown value stops chasing that invoice.
 FACTURE_STOPPING = {"client": "Client", "numero": "N° facture", "echeance": "Échéance",
                     "montant": "Montant TTC", "paye": "Payé", "statut": "Statut",
-                    "promesse": "Promesse de paiement", "email": "Email"}
+                    "promesse": "Promesse de paiement", "email": "Email",
+                    "nouvelle_echeance": "Nouvelle échéance"}
 
 
 def _check_headers(filename: str, sheet: str, rows: list[list[object]], fields: dict[str, str],
@@ -435,6 +436,7 @@ def _read_facture(row: list[object], columns: dict[str, int], numero: str,
     paye = field("paye", "Payé", read_montant)
     date_facture = field("date_facture", "Date facture", read_date)
     promesse = field("promesse", "Promesse de paiement", read_date)
+    nouvelle = field("nouvelle_echeance", "Nouvelle échéance", read_date)
     statut_raw = read_text(_cell(row, columns, "statut"))
     if not client:
         problems.append(f"Client vide (facture {numero})")
@@ -461,6 +463,7 @@ def _read_facture(row: list[object], columns: dict[str, int], numero: str,
         etape_classeur=read_text(_cell(row, columns, "etape")),
         fichier=read_text(_cell(row, columns, "fichier")),
         row=index,
+        nouvelle_echeance=nouvelle,
     ), []
 
 
