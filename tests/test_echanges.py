@@ -397,3 +397,56 @@ def test_an_unreadable_new_due_date_stops_chasing(small_project):
     plan = json.loads(run(folder, TODAY, "--json", "--dry-run").stdout)
     assert plan["actions"] == []
     assert "Nouvelle échéance : date inexistante" in plan["errors"][0]["message"]
+
+
+# ------------------------------------------------------------------ the hand-off dossier
+
+
+def test_the_hand_off_is_a_real_file_with_every_proof(small_project):
+    import csv
+
+    from pypdf import PdfReader
+
+    start = d("2026-09-01")
+    folder = small_project([invoice_row(numero="F-1", echeance=start - days(3),
+                                        montant=Decimal("300"))],
+                           [client_row(contact="Paul Alpha", civilite="Monsieur",
+                                       siren="842 156 333", forme="SAS")])
+    (folder / "factures").mkdir()
+    (folder / "factures" / "F-1.pdf").write_bytes(
+        Path(__file__).resolve().parent.parent.joinpath("exemple", "factures",
+                                                        "F-2026-001.pdf").read_bytes())
+    path = folder / "relances.xlsx"
+    run(folder, start)  # first reminder; creates Échanges
+    add_exchange(path, {"Date": start + days(2), "Client": "Alpha", "Interlocuteur": "Paul Alpha",
+                        "Canal": "Téléphone", "Ce qui a été dit": "Conteste le délai",
+                        "Résultat": "autre"})
+    day = start
+    while day < start + days(80):
+        day += days(1)
+        run(folder, day)
+    (dossier,) = (folder / "sortie").glob("*/recouvrement/*-alpha")
+    names = sorted(p.name for p in dossier.iterdir())
+    assert "dossier-recouvrement.pdf" in names and "chronologie.csv" in names
+    assert "F-1.pdf" in names  # the invoice copy
+    assert len([n for n in names if n.endswith(".eml")]) == 2  # first and last reminders
+    assert len([n for n in names if n.endswith("mise_en_demeure.pdf")]) == 1  # the letter
+    text = " ".join(page.extract_text() for page in
+                    PdfReader(dossier / "dossier-recouvrement.pdf").pages).replace("\u00a0", " ")
+    text = " ".join(text.split())  # table cells wrap
+    for mention in ("Dossier de recouvrement", "Atelier Dupont SARL", "SIRET 123 456 782 00002",
+                    "Alpha, SAS", "SIREN 842 156 333", "Contact : Monsieur Paul Alpha",
+                    "F-1", "Montant à régler", "Premier rappel", "Dernier rappel",
+                    "Mise en demeure", "Échange noté", "Conteste le délai"):
+        assert mention in text, mention
+    rows = list(csv.reader((dossier / "chronologie.csv").read_text("utf-8-sig").splitlines(),
+                           delimiter=";"))
+    assert rows[0][:3] == ["Date", "Étape", "Canal"]
+    assert [r[1] for r in rows[1:]] == ["Premier rappel", "Échange noté", "Dernier rappel",
+                                        "Mise en demeure"]
+    # Handed off: nothing more is sent to that client by the tool, and the workbook says why.
+    book = openpyxl.load_workbook(path)
+    sheet = book["Factures"]
+    headers = [c.value for c in sheet[1]]
+    nexts = sheet.cell(2, headers.index("Prochaine action") + 1).value
+    assert nexts.startswith("aucune : dossier du client transmis au recouvrement le ")

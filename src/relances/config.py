@@ -119,7 +119,8 @@ DEFAULT_ETAPES = (
           libelle=LIBELLES["dernier_rappel"]),
     Etape("mise_en_demeure", 35, "courrier", modele="mise_en_demeure", delai_jours=8,
           libelle=LIBELLES["mise_en_demeure"], penalites=True),
-    Etape("recouvrement", 60, "recouvrement", libelle=LIBELLES["recouvrement"]),
+    Etape("recouvrement", 60, "recouvrement", libelle=LIBELLES["recouvrement"],
+          penalites=True),
 )
 
 # Named policies shipped with relances (SPEC §2): known bad payers get a faster schedule, key
@@ -133,7 +134,8 @@ DEFAULT_POLITIQUES: dict[str, tuple[Etape, ...]] = {
               libelle=LIBELLES["dernier_rappel"]),
         Etape("mise_en_demeure", 20, "courrier", modele="mise_en_demeure", delai_jours=8,
               libelle=LIBELLES["mise_en_demeure"], penalites=True),
-        Etape("recouvrement", 45, "recouvrement", libelle=LIBELLES["recouvrement"]),
+        Etape("recouvrement", 45, "recouvrement", libelle=LIBELLES["recouvrement"],
+              penalites=True),
     ),
     "grands_comptes": (
         Etape("appel_courtois", 3, "appel", libelle="Appel de courtoisie"),
@@ -143,7 +145,8 @@ DEFAULT_POLITIQUES: dict[str, tuple[Etape, ...]] = {
               libelle=LIBELLES["dernier_rappel"]),
         Etape("mise_en_demeure", 50, "courrier", modele="mise_en_demeure", delai_jours=8,
               libelle=LIBELLES["mise_en_demeure"], penalites=True),
-        Etape("recouvrement", 80, "recouvrement", libelle=LIBELLES["recouvrement"]),
+        Etape("recouvrement", 80, "recouvrement", libelle=LIBELLES["recouvrement"],
+              penalites=True),
     ),
 }
 DEFAULT_PROFILS = {"mauvaispayeur": "rapide", "strategique": "grands_comptes"}
@@ -560,7 +563,7 @@ def _read_etapes(name: str, raw: object, warnings: list[str],
             joindre_courrier=_boolean(r, "joindre_courrier") if canal == "email" else False,
             libelle=r.text("libelle", default_libelle(nom)).strip() or default_libelle(nom),
             penalites=(_boolean(r, "penalites") if "penalites" in table
-                       else modele == "mise_en_demeure"),
+                       else modele == "mise_en_demeure" or canal == "recouvrement"),
         ))
         if "joindre_courrier" in table and canal != "email":
             warnings.append(f"{r.where('joindre_courrier')} : ne s’applique qu’aux étapes "

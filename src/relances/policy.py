@@ -73,7 +73,11 @@ class _History:
         # invoice, never "already reminded".
         self.by_facture: dict[tuple[str, str], list[Fait]] = defaultdict(list)
         self.messages_by_client: dict[str, list[Fait]] = defaultdict(list)
+        self.remises: dict[str, datetime.date] = {}
         for fait in faits:
+            if fait.canal == "recouvrement":
+                key = client_key(fait.client)
+                self.remises[key] = min(fait.jour, self.remises.get(key, fait.jour))
             self.by_facture[(client_key(fait.client), fait.facture)].append(fait)
             if fait.canal in ("email", "courrier"):
                 self.messages_by_client[client_key(fait.client)].append(fait)
@@ -84,6 +88,10 @@ class _History:
     def last_message(self, client: str) -> datetime.date | None:
         faits = self.messages_by_client.get(client_key(client))
         return max((f.jour for f in faits), default=None) if faits else None
+
+    def handed_off(self, client: str) -> datetime.date | None:
+        """When this client's file went to the collection agency (None: it did not)."""
+        return self.remises.get(client_key(client))
 
     def channel_used_on(self, client: str, canal: str, day: datetime.date) -> bool:
         return any(f.canal == canal and f.jour == day
@@ -138,7 +146,8 @@ def _balances(classeur: Classeur) -> dict[str, Decimal]:
 
 
 def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequence[Fait],
-               today: datetime.date, config: Config) -> _Next:
+               today: datetime.date, config: Config,
+               remise: datetime.date | None = None) -> _Next:
     """The one rule book: what this invoice waits for, ignoring per-client limits.
 
     A step is due from its date whatever the day of the week: the user decides which days the
@@ -154,6 +163,10 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
         return _Next(raison=f"aucune : {facture.litige}")
     if client.bloque:
         return _Next(raison=f"aucune : {client.bloque}")
+    if remise is not None:
+        # Handed off: the agency takes over; relances sends that client nothing more.
+        return _Next(raison=f"aucune : dossier du client transmis au recouvrement le "
+                            f"{date_courte(remise)}")
     if client.pause_jusqu_au is not None and client.pause_jusqu_au >= today:
         if client.pause_jusqu_au == datetime.date.max:
             return _Next(raison="aucune (pause client illisible)")
@@ -259,7 +272,8 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     for facture in classeur.factures:
         client = classeur.client_of(facture)
         key = client_key(facture.client)
-        step = _next_step(facture, client, balances[key], past.of(facture), today, config)
+        step = _next_step(facture, client, balances[key], past.of(facture), today, config,
+                          past.handed_off(facture.client))
         if step.due(today):
             clients[key] = client
             due[(key, step.etape.canal)].append((facture, step))
@@ -323,12 +337,13 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
                                           f"utilisable, « {etape.titre} » non envoyé "
                                           f"(factures {numeros})"))
                 continue
-        avoirs = credit_notes.get(key, []) if etape.is_message else []
+        claims = etape.is_message or canal == "recouvrement"  # what is asked, or handed off
+        avoirs = credit_notes.get(key, []) if claims else []
         demande = compute_demande(principales, autres, avoirs, etape,
                                   client.type == "particulier",
                                   [f for facture in factures for f in past.of(facture)],
                                   today, config)
-        if etape.is_message and demande.total <= 0:
+        if claims and demande.total <= 0:
             anomalies.append(Anomalie(*where, (
                 f"{client.nom} : les avoirs ouverts ({', '.join(a.numero for a in avoirs)}) "
                 f"couvrent les factures à relancer ({numeros}) : « {etape.titre} » non envoyé ; "
@@ -349,7 +364,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             libelle=etape.titre,
             autres=tuple(f.numero for f in autres),
             avoirs=tuple(a.numero for a in avoirs),
-            montant_reclame=demande.total if etape.is_message else demande.principal,
+            montant_reclame=demande.total if claims else demande.principal,
         ))
     actions.sort(key=lambda a: (CANAL_ORDER[a.canal], -a.montant_reclame, a.client))
     return Plan(today, tuple(actions), tuple(anomalies))
@@ -436,7 +451,7 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         etapes = config.etapes_of(client.profil)
         latest = max(faits, key=lambda f: (f.jour, _rank(f.etape, etapes)), default=None)
         step = _next_step(facture, client, balances[client_key(facture.client)], faits, today,
-                          config)
+                          config, past.handed_off(facture.client))
         texte, jour = _describe(step, facture, client, past, today, config)
         suivis[facture.numero] = Suivi(
             etape=(f"{_label_of(latest, config, client.profil)} ({date_courte(latest.jour)})"

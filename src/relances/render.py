@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Sequence
 
 import jinja2
 
@@ -38,6 +39,7 @@ from .typographie import compose, elide, formules
 
 PARTS = (("sujet", "{}.sujet.txt"), ("texte", "{}.texte.txt"), ("html", "{}.html"))
 LETTRE = "{}.lettre.html"
+DOSSIER = "dossier_recouvrement.html"
 LANGUES = ("fr", "en")
 PACKAGE_LETTRES = Path(__file__).with_name("lettres")
 LIBELLES_EN = {"rappel": "First reminder", "appel": "Phone call", "dernier_rappel": "Final reminder",
@@ -119,6 +121,20 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Evenement:
+    """One line of a hand-off dossier's chronology: what happened, when, how, with which file."""
+
+    jour: datetime.date
+    quoi: str
+    canal: str
+    factures: tuple[str, ...]
+    montant: Decimal | None
+    destinataire: str
+    fichier: str
+    resultat: str
+
+
+@dataclass(frozen=True)
 class Rendu:
     action: Action
     client: Client
@@ -128,6 +144,7 @@ class Rendu:
     lettre: str = ""  # the letter's HTML, when the action has one
     pieces: tuple[Path, ...] = ()  # invoice copies to attach to the email
     pdf: bytes = b""  # the letter as PDF, made from `lettre` by lettre.render_pdfs
+    chronologie: tuple[Evenement, ...] = ()  # a hand-off dossier's: every step, every exchange
 
     @property
     def has_letter(self) -> bool:
@@ -175,7 +192,7 @@ class Renderer:
     """
 
     def __init__(self, config: Config, classeur: Classeur, today: datetime.date,
-                 history: list[Fait] | tuple[Fait, ...] = ()):
+                 history: list[Fait] | tuple[Fait, ...] = (), entrees: Sequence = ()):
         classeur = with_echanges(classeur)  # promises and disputes recorded in Échanges
         self.config, self.classeur, self.today = config, classeur, today
         self.envs = {langue: make_environment(config.lettres, langue) for langue in LANGUES}
@@ -186,6 +203,7 @@ class Renderer:
         self.avoirs: dict[str, list[Facture]] = {}
         for avoir in open_credit_notes(classeur.factures):
             self.avoirs.setdefault(client_key(avoir.client), []).append(avoir)
+        self.entrees = entrees  # the journal's entries: a hand-off dossier's chronology
         self.avertissements: list[Anomalie] = []
 
     def _warn_missing_rates(self, missing: tuple[str, ...]) -> None:
@@ -291,8 +309,33 @@ class Renderer:
                                     False, _exchange_text(echange, langue)))
         return sorted(contacts, key=lambda c: c.jour)
 
+    def chronologie(self, client_nom: str) -> list[Evenement]:
+        """Every step with this client (journal) and everything it said (Échanges), by date."""
+        key = client_key(client_nom)
+        events = []
+        for e in self.entrees:
+            if client_key(e.client) != key or e.statut == "echec":
+                continue
+            try:
+                montant = Decimal(e.montant) if e.montant else None
+            except ArithmeticError:
+                montant = None
+            events.append(Evenement(e.jour, self.config.libelle(e.etape), e.canal, e.factures,
+                                    montant, e.destinataire, e.fichier, e.resultat))
+        for echange in self.classeur.echanges:
+            if client_key(echange.client) != key:
+                continue
+            said = " — ".join(x for x in (echange.dit, _exchange_text(echange, "fr")) if x)
+            events.append(Evenement(echange.jour, "Échange noté", echange.canal or "",
+                                    echange.factures, echange.montant_promis,
+                                    echange.interlocuteur, "", said))
+        return sorted(events, key=lambda ev: ev.jour)
+
     def render(self, action: Action) -> Rendu:
-        """Everything the action sends or prints; nothing for a call or a hand-off."""
+        """Everything the action sends or prints: a message, a letter, or the hand-off dossier;
+        nothing for a call."""
+        if action.canal == "recouvrement":
+            return self._render_dossier(action)
         if not action.modele:
             raise TemplateError(f"étape « {action.etape} » : aucun modèle à rendre")
         context = self.context(action)
@@ -317,6 +360,20 @@ class Renderer:
         return Rendu(action, context["client"], compose(sujet, langue),
                      compose(parts["texte"].strip() + "\n", langue),
                      compose(parts["html"], langue, html=True), lettre, pieces)
+
+    def _render_dossier(self, action: Action) -> Rendu:
+        """« Dossier de recouvrement »: who owes what since when, and every step taken."""
+        context = self.context(action)
+        pieces = self._invoice_copies(action)
+        context["pieces"] = [p.stem for p in pieces]
+        context["chronologie"] = self.chronologie(action.client)
+        env = self.envs["fr"]  # for the agency: in French, whatever the client's language
+        context["langue"] = "fr"
+        context["formules"] = formules(context["client"].civilite, context["client"].contact,
+                                       "fr")
+        html = compose(self._render(env, DOSSIER, context), "fr", html=True)
+        return Rendu(action, context["client"], lettre=html, pieces=pieces,
+                     chronologie=tuple(context["chronologie"]))
 
     def _invoice_copies(self, action: Action) -> tuple[Path, ...]:
         """The invoices' PDFs from [factures] dossier; a missing one is a warning, not a failure."""

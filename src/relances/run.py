@@ -21,6 +21,7 @@ from typing import Callable, Mapping
 
 from filelock import FileLock, Timeout
 
+from . import formats
 from .adresses import parse_expediteur
 from .config import Config
 from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email,
@@ -265,7 +266,13 @@ def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
     open in a browser while restyling.
     """
     resultat, history = _plan_only(config, today)
-    rendus, avertissements = _render_all(config, resultat.classeur, resultat.plan, today, history)
+    journal = Journal.open(config.journal, readonly=True)
+    try:
+        entrees = journal.entries()
+    finally:
+        journal.close()
+    rendus, avertissements = _render_all(config, resultat.classeur, resultat.plan, today, history,
+                                         entrees)
     resultat.avertissements = avertissements
     resultat.apercu_dossier = dossier
     expediteur = _expediteur(config, resultat.plan)
@@ -368,7 +375,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         resultat = Resultat(plan, lecture.classeur, incertains=incertains,
                             anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
         rendus, resultat.avertissements = _render_all(config, lecture.classeur, plan, today,
-                                                      history)
+                                                      history, journal.entries())
         # A bad sender address stops the run here, before the first message goes out.
         expediteur = _expediteur(config, plan)
         if expediteur is not None and isinstance(delivery, SmtpDelivery):
@@ -402,13 +409,17 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
 
 
 def _render_all(config: Config, classeur: Classeur, plan: Plan, today: datetime.date,
-                history: list[Fait]) -> tuple[dict[Action, Rendu], list[Anomalie]]:
-    """Every message and letter of the run, PDFs included, before anything is sent."""
-    renderer = Renderer(config, classeur, today, history)
-    rendus = {action: renderer.render(action) for action in plan.actions if action.is_message}
+                history: list[Fait], entrees: list[Entree] | None = None
+                ) -> tuple[dict[Action, Rendu], list[Anomalie]]:
+    """Every message, letter and hand-off dossier of the run, PDFs included, before anything
+    is sent."""
+    renderer = Renderer(config, classeur, today, history, entrees or [])
+    rendus = {action: renderer.render(action) for action in plan.actions
+              if action.is_message or action.canal == "recouvrement"}
     with_letter = [action for action, rendu in rendus.items() if rendu.has_letter]
     pdfs = render_pdfs(config.lettres, [
-        (rendus[a].lettre, f"lettres/{a.modele}.lettre.html") for a in with_letter])
+        (rendus[a].lettre, f"lettres/{a.modele or 'dossier_recouvrement'}.lettre.html")
+        for a in with_letter])
     for action, pdf in zip(with_letter, pdfs):
         # A posted letter encloses the invoice copies, appended to its PDF (an email carries
         # them as attachments of their own).
@@ -490,6 +501,20 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
                 return Execution(action, "echec", fichier, detail)
             journal.finish(action_id, "a_faire")
             return Execution(action, "a_faire", fichier)
+        if action.canal == "recouvrement" and rendu is not None:
+            def dossier_name(action_id: int) -> str:
+                name = f"{action_id:05d}-{slug(action.client)}"
+                return relative(folder / "recouvrement" / name, base)
+
+            action_id, fichier = journal.begin(action, today, now, fichier=dossier_name)
+            try:
+                _write_dossier(base / fichier, rendu, config, base)
+            except OSError as exc:
+                detail = f"{fichier} : écriture impossible ({exc.strerror or exc})"
+                journal.fail(action_id, detail)
+                return Execution(action, "echec", fichier, detail)
+            journal.finish(action_id, "a_faire")
+            return Execution(action, "a_faire", fichier)
         journal.begin(action, today, now, statut="a_faire")
         return Execution(action, "a_faire")
     except AlreadyDone as exc:
@@ -515,6 +540,34 @@ def _call_rows(resultat: Resultat, today: datetime.date) -> list[tuple]:
                      f"litige {depuis} ({litige.jours} jours, {litige.source})", "", "",
                      litige.facture, "Où en est ce désaccord ? Que faut-il pour le lever ?"))
     return rows
+
+
+CHRONOLOGIE = ("Date", "Étape", "Canal", "Factures", "Montant", "Destinataire ou interlocuteur",
+               "Fichier", "Résultat")
+
+
+def _write_dossier(folder: Path, rendu: Rendu, config: Config, base: Path) -> None:
+    """The hand-off folder: the dossier PDF, the invoice copies, every email and letter sent to
+    the client (as kept), and the chronology as a spreadsheet (CSV, `;`, UTF-8)."""
+    import csv
+    import io
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / "dossier-recouvrement.pdf", rendu.pdf)
+    for copy in rendu.pieces:
+        shutil.copyfile(copy, folder / copy.name)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CHRONOLOGIE)
+    for event in rendu.chronologie:
+        writer.writerow((event.jour.strftime("%d/%m/%Y"), event.quoi, event.canal,
+                         ", ".join(event.factures),
+                         formats.nombre(event.montant) if event.montant is not None else "",
+                         event.destinataire, event.fichier, event.resultat))
+        if event.fichier and (base / event.fichier).is_file():
+            shutil.copyfile(base / event.fichier, folder / Path(event.fichier).name)
+    write_atomic(folder / "chronologie.csv", ("\ufeff" + out.getvalue()).encode("utf-8"))
 
 
 def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
