@@ -450,3 +450,78 @@ def test_the_hand_off_is_a_real_file_with_every_proof(small_project):
     headers = [c.value for c in sheet[1]]
     nexts = sheet.cell(2, headers.index("Prochaine action") + 1).value
     assert nexts.startswith("aucune : dossier du client transmis au recouvrement le ")
+
+
+# ------------------------------------------------------------------ payment plans
+
+
+def planned(paye="0", today=TODAY):
+    from relances.records import Versement
+    invoice = facture("F-1", echeance=today - days(60), montant="900", paye=paye)
+    plan = (Versement("F-1", today - days(30), Decimal("300"), 2),
+            Versement("F-1", today - days(1), Decimal("300"), 3),
+            Versement("F-1", today + days(29), Decimal("300"), 4))
+    book = classeur([invoice])
+    return book.__class__(book.factures, book.clients, (), (), plan)
+
+
+def test_a_plan_respected_holds_the_chase_until_its_next_instalment():
+    book = planned(paye="600")
+    assert decide(book, [], TODAY, config()).actions == ()
+    assert follow_up(book, [], TODAY, config())["F-1"].prochaine_action == (
+        "échéancier respecté : prochaine échéance le 21/12/2026 (300,00\u00a0€)")
+
+
+def test_a_missed_instalment_gets_the_plans_reminder_for_that_instalment_only():
+    from relances.render import Renderer
+    book = planned(paye="300")  # the second instalment (21/11) is missed
+    (action,) = decide(book, [], TODAY, config()).actions
+    assert (action.etape, action.cles) == ("echeance_manquee", ("echeance_manquee:2026-11-21",))
+    assert action.montant_reclame == Decimal("300.00")  # not the 600 € left on the invoice
+    rendu = Renderer(config(), book, TODAY).render(action)
+    assert rendu.sujet == ("Échéancier\u00a0: échéance du 21 novembre 2026 non réglée, "
+                           "facture F-1")
+    text = rendu.texte.replace("\u00a0", " ").replace("\u202f", " ")
+    assert "- 23/10/2026 : 300,00 €, réglée" in text
+    assert "- 21/11/2026 : 300,00 €, non réglée" in text
+    assert "- 21/12/2026 : 300,00 €, à venir" in text
+    assert "la somme de 300,00 € aurait dû nous parvenir" in text
+    assert "au plus tard le 27 novembre 2026" in text  # 22/11 + 5 days, a business day
+    # Once reminded, the usual steps go on, counted from the missed instalment's date.
+    history = [fait("F-1", "rappel", TODAY - days(55)),
+               fait("F-1", "echeance_manquee:2026-11-21", TODAY)]
+    assert decide(book, history, TODAY + days(5), config()).actions == ()
+    later = decide(planned(paye="300", today=TODAY), history, TODAY + days(20), config())
+    assert [a.etape for a in later.actions] == ["dernier_rappel"]
+
+
+def test_once_the_plan_is_over_everything_left_is_due():
+    from relances.records import Versement
+    invoice = facture("F-1", echeance=TODAY - days(90), montant="900", paye="300")
+    plan = (Versement("F-1", TODAY - days(60), Decimal("300")),
+            Versement("F-1", TODAY - days(30), Decimal("300")),
+            Versement("F-1", TODAY - days(5), Decimal("300")))
+    book = classeur([invoice])
+    book = book.__class__(book.factures, book.clients, (), (), plan)
+    (action,) = decide(book, [], TODAY, config()).actions
+    assert action.montant_reclame == Decimal("600.00")
+
+
+def test_a_plan_typed_in_the_workbook_is_followed_and_a_bad_row_holds_its_invoice(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(60),
+                                        montant=Decimal("900"), paye=Decimal("300")),
+                            invoice_row(numero="F-2", echeance=TODAY - days(60))])
+    path = folder / "relances.xlsx"
+    run(folder, TODAY - days(70))  # creates the user's sheets
+    book = openpyxl.load_workbook(path)
+    assert [c.value for c in book["Échéanciers"][1]] == ["N° facture", "Date", "Montant"]
+    sheet = book["Échéanciers"]
+    for row in (("F-1", TODAY - days(30), 300), ("F-1", TODAY - days(1), 300),
+                ("F-1", TODAY + days(29), 300), ("F-2", "bientôt", 100)):
+        sheet.append(row)
+    book.save(path)
+    plan = json.loads(run(folder, TODAY, "--json", "--dry-run").stdout)
+    assert [(a["step"], a["invoices"], a["amount_claimed"]) for a in plan["actions"]] == [
+        ("echeance_manquee", ["F-1"], 300.0)]
+    (error,) = [e for e in plan["errors"] if e["sheet"] == "Échéanciers"]
+    assert error["row"] == 5 and "bientôt" in error["message"] and "F-2" in error["message"]

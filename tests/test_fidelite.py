@@ -93,9 +93,10 @@ def test_every_part_but_the_tools_is_kept_byte_for_byte(workbook):
             assert after[name] == data, f"{name} a changé"
     added = set(after) - set(before)
     # The Journal sheet and its hyperlinks (the files of each action), the À appeler sheet,
-    # the user's Échanges sheet (created once, empty), nothing else.
+    # the user's Échanges and Échéanciers sheets (created once, empty), nothing else.
     assert added == {"xl/worksheets/sheet5.xml", "xl/worksheets/_rels/sheet5.xml.rels",
-                     "xl/worksheets/sheet6.xml", "xl/worksheets/sheet7.xml"}
+                     "xl/worksheets/sheet6.xml", "xl/worksheets/sheet7.xml",
+                     "xl/worksheets/sheet8.xml"}
 
 
 def test_inside_factures_only_the_tools_cells_change(workbook):
@@ -155,7 +156,7 @@ def test_the_result_opens_in_openpyxl(workbook):
     run(workbook, "2026-11-22")
     book = openpyxl.load_workbook(workbook)
     assert book.sheetnames == ["Factures", "Clients", "Paiements", "Synthèse", "Journal",
-                               "À appeler", "Échanges"]
+                               "À appeler", "Échanges", "Échéanciers"]
     steps = {row[1].value: row[9].value for row in book["Factures"].iter_rows(min_row=2)}
     assert steps["F-ALPHA"] == "Premier rappel (22/11/2026)"
     journal = [[c.value for c in row] for row in book["Journal"].iter_rows()]

@@ -104,6 +104,7 @@ LIBELLES = {
     "mise_en_demeure": "Mise en demeure",
     "recouvrement": "Recouvrement",
     PROMESSE_NON_TENUE: "Promesse non tenue",
+    "echeance_manquee": "Échéance manquée",
 }
 
 

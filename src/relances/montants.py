@@ -52,12 +52,16 @@ def compute_demande(principales: Sequence[Facture], autres: Sequence[Facture],
                     avoirs: Sequence[Facture], etape: Etape, particulier: bool,
                     faits: Iterable[Fait], today: datetime.date, config) -> Demande:
     """The amount asked by a message at `etape` on `today`; `faits`: these invoices' history."""
-    principal = sum((f.reste_du for f in (*principales, *autres)), ZERO)
+    # With a payment plan, only the instalments fallen due are asked for.
+    principal = sum((f.a_reclamer for f in (*principales, *autres)), ZERO)
     credit = -sum((f.reste_du for f in avoirs), ZERO)
     regime = config.penalites.regime(config.entreprise.pays, particulier)
     dates = _penalty_dates(principales, etape, faits, today, config)
     if config.penalites.depuis_nouvelle_echeance:
         principales = [replace(f, echeance=f.echeance_relance) for f in principales]
+    # A plan's penalties run on its missed instalments, from the oldest one's date.
+    principales = [replace(f, montant=f.paye + f.a_reclamer, echeance=f.echeance_relance)
+                   if f.versements else f for f in principales]
     calcul = compute_all(principales, today, regime, config.penalites.table, dates)
     return Demande(principal, -min(credit, principal), calcul, etape.penalites)
 

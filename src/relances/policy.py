@@ -21,6 +21,7 @@ from .cells import CellError, read_date
 from .config import Config, default_libelle
 from .montants import compute_demande, open_credit_notes
 from .formats import date_courte
+from .formats import montant as montant_text
 from .records import (
     PROMESSE_NON_TENUE,
     STATUTS,
@@ -31,6 +32,7 @@ from .records import (
     Client,
     Echange,
     Etape,
+    Versement,
     Facture,
     Fait,
     Plan,
@@ -41,6 +43,9 @@ from .records import (
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
 ONE_DAY = datetime.timedelta(days=1)
+# A missed instalment of a payment plan: its own reminder, quoting the plan.
+ECHEANCIER = Etape("echeance_manquee", 0, "email", modele="echeance_manquee", delai_jours=5,
+                   libelle="Échéance manquée")
 # The reminder of a broken promise sets a new, short deadline.
 PROMESSE = Etape(PROMESSE_NON_TENUE, 0, "email", modele=PROMESSE_NON_TENUE, delai_jours=5,
                  libelle=default_libelle(PROMESSE_NON_TENUE))
@@ -129,6 +134,41 @@ def with_echanges(classeur: Classeur) -> Classeur:
     return replace(classeur, factures=tuple(factures))
 
 
+def with_plans(classeur: Classeur, today: datetime.date) -> Classeur:
+    """Invoices with a payment plan (sheet Échéanciers) are chased on their instalments: the
+    payments (Payé) cover them oldest first; what is due today is the instalments fallen due
+    and not covered (everything left, once the last instalment's date has passed)."""
+    if not classeur.versements:
+        return classeur
+    plans: dict[str, list[Versement]] = defaultdict(list)
+    for versement in classeur.versements:
+        plans[versement.numero].append(versement)
+    factures = []
+    for facture in classeur.factures:
+        plan = sorted(plans.get(facture.numero, ()), key=lambda v: (v.jour, v.row or 0))
+        if not plan or facture.montant <= 0:
+            factures.append(facture)
+            continue
+        left = max(facture.paye, ZERO)
+        covered = []
+        for versement in plan:
+            part = min(versement.montant, left)
+            left -= part
+            covered.append(replace(versement, paye=part))
+        if today > plan[-1].jour:
+            exigible = max(facture.reste_du, ZERO)
+        else:
+            exigible = sum((v.reste for v in covered if v.jour < today), ZERO)
+        factures.append(replace(facture, versements=tuple(covered),
+                                exigible=min(exigible, max(facture.reste_du, ZERO))))
+    return replace(classeur, factures=tuple(factures))
+
+
+def as_seen(classeur: Classeur, today: datetime.date) -> Classeur:
+    """The workbook as the rules see it: Échanges and Échéanciers taken into account."""
+    return with_plans(with_echanges(classeur), today)
+
+
 def promise_exchange(classeur: Classeur, facture: Facture,
                      promesse: datetime.date) -> Echange | None:
     """The exchange where this promise was made, to quote it (None: typed in Factures)."""
@@ -141,7 +181,8 @@ def _balances(classeur: Classeur) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for facture in classeur.factures:
         if not facture.statut:
-            totals[client_key(facture.client)] += facture.reste_du
+            due = facture.reste_du if facture.montant < 0 else facture.a_reclamer
+            totals[client_key(facture.client)] += due
     return totals
 
 
@@ -161,12 +202,19 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
         return _Next(raison=f"aucune (statut {STATUTS[facture.statut]})")
     if facture.litige:
         return _Next(raison=f"aucune : {facture.litige}")
+    if facture.bloque:
+        return _Next(raison=f"aucune : {facture.bloque}")
     if client.bloque:
         return _Next(raison=f"aucune : {client.bloque}")
     if remise is not None:
         # Handed off: the agency takes over; relances sends that client nothing more.
         return _Next(raison=f"aucune : dossier du client transmis au recouvrement le "
                             f"{date_courte(remise)}")
+    if facture.versements and facture.a_reclamer <= 0:
+        coming = [v for v in facture.versements if v.reste > 0]
+        if coming:
+            return _Next(raison=f"échéancier respecté : prochaine échéance le "
+                                f"{date_courte(coming[0].jour)} ({montant_text(coming[0].reste)})")
     if client.pause_jusqu_au is not None and client.pause_jusqu_au >= today:
         if client.pause_jusqu_au == datetime.date.max:
             return _Next(raison="aucune (pause client illisible)")
@@ -189,6 +237,15 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
 
     # The client's policy (its Profil); a client changing profile goes on from the last step
     # it had, matched by name: it never starts over.
+    if facture.versements:
+        # A missed instalment gets the plan's own reminder first, once, the day after it.
+        missed = [v for v in facture.versements if v.reste > 0 and v.jour < today]
+        if missed:
+            cle = f"{ECHEANCIER.nom}:{missed[0].jour.isoformat()}"
+            if cle not in done:
+                return _Next(etape=ECHEANCIER, cle=cle,
+                             date=_latest(missed[0].jour + ONE_DAY, floor))
+
     etapes = config.etapes_of(client.profil)
     positions = [i for i, e in enumerate(etapes) if e.nom in done]
     last = max(positions, default=-1)
@@ -262,7 +319,7 @@ def usable_emails(facture_emails: Sequence[str], client: Client) -> tuple[tuple[
 def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
            config: Config) -> Plan:
     """Today's actions (SPEC §5): one step per invoice, one message per client and channel."""
-    classeur = with_echanges(classeur)
+    classeur = as_seen(classeur, today)
     past = _History(history)
     balances = _balances(classeur)
     anomalies: list[Anomalie] = []
@@ -294,8 +351,10 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     actions: list[Action] = []
     for (key, canal), items in sorted(due.items()):
         client = clients[key]
-        promesses = [item for item in items if item[1].etape.nom == PROMESSE_NON_TENUE]
-        # A broken promise is answered first and on its own: it quotes the promised date.
+        # A broken promise is answered first and on its own: it quotes the promised date; then
+        # a missed instalment of a plan, on its own too: it quotes the plan.
+        promesses = ([item for item in items if item[1].etape.nom == PROMESSE_NON_TENUE]
+                     or [item for item in items if item[1].etape.nom == ECHEANCIER.nom])
         items = promesses or items
         if canal in ("email", "courrier"):
             if _message_floor(client.nom, canal, past, today, config, bool(promesses)):
@@ -440,7 +499,7 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
               config: Config) -> dict[str, Suivi]:
     """The tool-owned cells of every invoice, by invoice number, from the journal (including
     today's actions)."""
-    classeur = with_echanges(classeur)
+    classeur = as_seen(classeur, today)
     past = _History(history)
     balances = _balances(classeur)
     suivis: dict[str, Suivi] = {}
@@ -484,7 +543,7 @@ def _describe(step: _Next, facture: Facture, client: Client, past: _History,
     day = step.date
     if step.etape.is_message:
         floor = _message_floor(client.nom, step.etape.canal, past, today, config,
-                               step.etape.nom == PROMESSE_NON_TENUE)
+                               step.etape.nom in (PROMESSE_NON_TENUE, ECHEANCIER.nom))
         if floor and floor > day:
             day = floor
     if day > today:

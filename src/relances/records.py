@@ -74,11 +74,24 @@ class Facture:
     fichier: str = ""  # Fichier facture: the invoice's PDF in [factures] dossier, if not numero.pdf
     row: int | None = None
     litige: str = ""  # a dispute recorded in Échanges: where and since when (stops chasing)
+    bloque: str = ""  # why this invoice must not be chased (an unreadable plan)
     nouvelle_echeance: datetime.date | None = None  # extra time granted: chasing follows it
+    # A payment plan (sheet Échéanciers): its instalments, and what is due of them today.
+    versements: tuple["Versement", ...] = ()
+    exigible: Decimal | None = None  # None: no plan, the whole remaining amount is due
+
+    @property
+    def a_reclamer(self) -> Decimal:
+        """What may be asked for today: the missed instalments of a plan, else all that remains."""
+        return self.exigible if self.exigible is not None else self.reste_du
 
     @property
     def echeance_relance(self) -> datetime.date:
-        """The date the schedule counts from: the due date, or the extra time granted."""
+        """The date the schedule counts from: the oldest instalment not paid when there is a
+        plan, else the extra time granted, else the due date."""
+        if self.versements:
+            unpaid = [v.jour for v in self.versements if v.reste > 0]
+            return min(unpaid) if unpaid else max(v.jour for v in self.versements)
         if self.nouvelle_echeance is not None and self.nouvelle_echeance > self.echeance:
             return self.nouvelle_echeance
         return self.echeance
@@ -90,6 +103,21 @@ class Facture:
     def jours_retard(self, today: datetime.date) -> int:
         """Days past due as of `today` (negative before the due date)."""
         return (today - self.echeance).days
+
+
+@dataclass(frozen=True)
+class Versement:
+    """One instalment of a payment plan (sheet Échéanciers)."""
+
+    numero: str  # the invoice
+    jour: datetime.date
+    montant: Decimal
+    row: int | None = None
+    paye: Decimal = Decimal("0.00")  # how much of it the payments cover (oldest first)
+
+    @property
+    def reste(self) -> Decimal:
+        return self.montant - self.paye
 
 
 # Résultat of an exchange (normalised spelling -> label shown).
@@ -134,6 +162,7 @@ class Classeur:
     clients: dict[str, Client]  # keyed by client_key(nom)
     anomalies: tuple[Anomalie, ...] = ()
     echanges: tuple[Echange, ...] = ()
+    versements: tuple[Versement, ...] = ()  # sheet Échéanciers
 
     def client_of(self, facture: Facture) -> Client:
         return self.clients.get(client_key(facture.client)) or Client(nom=facture.client)

@@ -33,7 +33,7 @@ from .config import Config
 from .errors import TemplateError
 from .montants import compute_demande, open_credit_notes
 from .penalites import Penalite, bareme_belge
-from .policy import PROMESSE, date_limite, promise_exchange, with_echanges
+from .policy import ECHEANCIER, PROMESSE, as_seen, date_limite, promise_exchange
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
 from .typographie import compose, elide, formules
 
@@ -80,6 +80,8 @@ class LigneFacture:
     jours_retard: int
     interets: Decimal = Decimal("0")
     indemnite: Decimal = Decimal("0")
+    a_regler: Decimal | None = None  # a plan's missed instalments (None: all that remains)
+    versements: tuple = ()  # the plan's instalments: jour, montant, paye, reste
 
     @property
     def penalites(self) -> Decimal:
@@ -193,7 +195,7 @@ class Renderer:
 
     def __init__(self, config: Config, classeur: Classeur, today: datetime.date,
                  history: list[Fait] | tuple[Fait, ...] = (), entrees: Sequence = ()):
-        classeur = with_echanges(classeur)  # promises and disputes recorded in Échanges
+        classeur = as_seen(classeur, today)  # Échanges and Échéanciers taken into account
         self.config, self.classeur, self.today = config, classeur, today
         self.envs = {langue: make_environment(config.lettres, langue) for langue in LANGUES}
         self.factures = {(client_key(f.client), f.numero): f for f in classeur.factures}
@@ -218,8 +220,8 @@ class Renderer:
         today, config = self.today, self.config
         key = client_key(action.client)
         client = self.classeur.clients.get(key) or Client(nom=action.client)
-        etape = (PROMESSE if action.etape == PROMESSE.nom
-                 else config.etape(action.etape, client.profil))
+        etape = {PROMESSE.nom: PROMESSE, ECHEANCIER.nom: ECHEANCIER}.get(action.etape) \
+            or config.etape(action.etape, client.profil)
         if etape is None:
             raise TemplateError(f"étape « {action.etape} » absente de {config.path.name}")
         principales = [self.factures[(key, n)] for n in action.principales]
@@ -279,6 +281,9 @@ class Renderer:
             "fin_delai_be": debut_be + datetime.timedelta(days=13),
             "bareme_be": {f.numero: bareme_belge(f.reste_du) for f in (*principales, *autres)},
             "pieces": [],
+            # A payment plan's oldest missed instalment (its reminder quotes it).
+            "echeance_manquee": next((v for f in principales for v in f.versements
+                                      if v.reste > 0 and v.jour < today), None),
             "polices": fonts_folder(config.lettres).as_uri(),
         }
 
@@ -484,4 +489,5 @@ def _ligne(facture: Facture, today: datetime.date, penalite: Penalite | None) ->
                         echeance=facture.echeance, montant=facture.montant, paye=facture.paye,
                         reste_du=facture.reste_du, jours_retard=max(facture.jours_retard(today), 0),
                         interets=penalite.interets if penalite else Decimal("0"),
-                        indemnite=penalite.indemnite if penalite else Decimal("0"))
+                        indemnite=penalite.indemnite if penalite else Decimal("0"),
+                        a_regler=facture.a_reclamer, versements=facture.versements)

@@ -31,7 +31,8 @@ from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import enclose, merge, render_pdfs
 from .montants import compute_demande
 from .appels import LigneAppel, LigneLitige, call_list, close_calls
-from .policy import PROMESSE, decide, follow_up, missing_identity, taken_over, with_echanges
+from .policy import (ECHEANCIER, PROMESSE, as_seen, decide, follow_up, missing_identity,
+                     taken_over)
 from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .render import LANGUES, Renderer, Rendu
@@ -163,7 +164,7 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
             f"{', '.join(missing)} dans {config.path.name} (aucun courrier ne sera produit "
             "d’ici là)")))
     steps = list({e.modele: e for e in config.toutes_etapes if e.modele}.values())
-    steps.append(PROMESSE)
+    steps += [PROMESSE, ECHEANCIER]
     letters = []
     for langue in LANGUES:
         client = Client(nom="Client Exemple", contact="Camille Exemple", emails=("c@exemple.fr",),
@@ -237,7 +238,7 @@ def _plan_only(config: Config, today: datetime.date) -> tuple[Resultat, list[Fai
         journal.close()
     resultat = Resultat(plan, lecture.classeur, dry_run=True,
                         anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
-    resultat.appels, resultat.litiges = call_list(with_echanges(lecture.classeur), taches,
+    resultat.appels, resultat.litiges = call_list(as_seen(lecture.classeur, today), taches,
                                                   history, today, config.libelle)
     return resultat, history
 
@@ -399,7 +400,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
             delivery.close()
         rendus.clear()  # every message is out: their texts need not outlive the sending
         resultat.appels, resultat.litiges = call_list(
-            with_echanges(lecture.classeur), _open_calls(journal), journal.history(), today,
+            as_seen(lecture.classeur, today), _open_calls(journal), journal.history(), today,
             config.libelle)
         _print_file(config, today, resultat)
         _write_back(config, lecture, journal, today, resultat, identifiant)
@@ -580,7 +581,7 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
                   if f.row is not None and f.numero in suivis}
         rows = list(iter_sheet_rows(journal.entries(), config.libelle))
         resultat.appels, resultat.litiges = call_list(
-            with_echanges(lecture.classeur), _open_calls(journal), history, today,
+            as_seen(lecture.classeur, today), _open_calls(journal), history, today,
             config.libelle)
         try:
             resultat.ecriture = write_back(config.classeur, lecture.empreinte, by_row, rows,

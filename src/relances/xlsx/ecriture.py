@@ -24,7 +24,7 @@ from ..errors import WorkbookError, WorkbookLocked
 from ..records import RESULTATS_ECHANGE, Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header,
-                       A_APPELER, ECHANGES)
+                       A_APPELER, ECHANGES, ECHEANCIERS)
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
                       WORKSHEET_REL, Package, check_not_open, fingerprint, rels_name, xml_attr,
                       xml_text)
@@ -54,6 +54,10 @@ ECHANGES_COLONNES = (
     Colonne("Canal", 12), Colonne("Ce qui a été dit", 50),
     Colonne("Promesse de paiement", 13, DATE_FORMAT), Colonne("Montant promis", 14, EURO_FORMAT),
     Colonne("Résultat", 16), Colonne("Rappeler le", 13, DATE_FORMAT),
+)
+ECHEANCIERS_COLONNES = (
+    Colonne("N° facture", 16), Colonne("Date", 12, DATE_FORMAT),
+    Colonne("Montant", 14, EURO_FORMAT),
 )
 NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26, "date_prochaine_action": 14}
 
@@ -117,7 +121,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
         if a_appeler is not None:
             _write_tool_sheet(package, styles, A_APPELER, A_APPELER_COLONNES, a_appeler,
                               date1904)
-            _ensure_echanges_sheet(package, styles)
+            _ensure_user_sheets(package, styles)
         if identifiant:
             write_identifiant(package, identifiant)
         if styles.changed:
@@ -241,16 +245,19 @@ def _write_tool_sheet(package: Package, styles: Styles, name: str,
     _repeat_header_when_printed(package, name)
 
 
-def _ensure_echanges_sheet(package: Package, styles: Styles) -> None:
-    """Sheet Échanges is the user's: created once, with its headers, date formats and the list
-    of results, when it is missing; never written again."""
-    if package.sheet(ECHANGES, normalise) is not None:
-        return
-    part = package.new_part_name("xl/worksheets/sheet{n}.xml")
-    package.replace(part, build_user_sheet(ECHANGES_COLONNES, styles, validations={
-        "Résultat": [label for label in RESULTATS_ECHANGE.values()]}))
-    package.add_override(part, WORKSHEET_CT)
-    _add_sheet_entry(package, part, ECHANGES)
+def _ensure_user_sheets(package: Package, styles: Styles) -> None:
+    """Sheets Échanges and Échéanciers are the user's: each is created once, with its headers,
+    date formats and drop-down lists, when it is missing; never written again."""
+    for name, colonnes, validations in (
+            (ECHANGES, ECHANGES_COLONNES,
+             {"Résultat": list(RESULTATS_ECHANGE.values())}),
+            (ECHEANCIERS, ECHEANCIERS_COLONNES, {})):
+        if package.sheet(name, normalise) is not None:
+            continue
+        part = package.new_part_name("xl/worksheets/sheet{n}.xml")
+        package.replace(part, build_user_sheet(colonnes, styles, validations=validations))
+        package.add_override(part, WORKSHEET_CT)
+        _add_sheet_entry(package, part, name)
 
 
 def _add_sheet_entry(package: Package, part: str, name: str) -> None:

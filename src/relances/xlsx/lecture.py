@@ -18,8 +18,9 @@ from typing import Callable
 from ..cells import CellError, is_empty, quote, read_date, read_montant, read_text, split_emails
 from ..errors import WorkbookError
 from ..records import (RESULTATS_ECHANGE, STATUTS, Anomalie, Classeur, Client, Echange, Facture,
-                       client_key, normalise)
+                       Versement, client_key, normalise)
 from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, ECHANGE_FIELD_BY_HEADER, ECHANGES,
+                       ECHEANCIER_FIELD_BY_HEADER, ECHEANCIERS,
                        FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, duplicates, find_header)
 from .controle import LIGNES_MAX, check_workbook
@@ -86,6 +87,8 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
         clients_rows = _sheet_rows(pd, book, clients_name) if clients_name else []
         echanges_name = names.get(normalise(ECHANGES))
         echanges_rows = _sheet_rows(pd, book, echanges_name) if echanges_name else []
+        plans_name = names.get(normalise(ECHEANCIERS))
+        plans_rows = _sheet_rows(pd, book, plans_name) if plans_name else []
     except WorkbookError:
         raise
     except Exception as exc:  # calamine raises its own types for corrupt or foreign files
@@ -122,8 +125,10 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                                           "Email de Factures peut servir"))
     echanges = _read_echanges(echanges_name or ECHANGES, echanges_rows, anomalies, clients,
                               factures, inconnues.get(echanges_name or "", {}))
-    return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges)),
-                   empreinte, identifiant)
+    factures, versements = _read_plans(plans_name or ECHEANCIERS, plans_rows, anomalies,
+                                       factures, inconnues.get(plans_name or "", {}))
+    return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges),
+                            tuple(versements)), empreinte, identifiant)
 
 
 def _sheet_rows(pd, book, name: str) -> list[list[object]]:
@@ -216,6 +221,70 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
             resultat=resultat or ("promesse" if promesse else ""),
             rappeler_le=rappeler, row=index))
     return echanges
+
+
+def _read_plans(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
+                factures: list[Facture], inconnues: dict[tuple[int, int], str]
+                ) -> tuple[list[Facture], list[Versement]]:
+    """Sheet Échéanciers: N° facture, Date, Montant. An instalment that cannot be read stops
+    chasing its invoice (its plan is unknown), and says why."""
+    if not rows:
+        return factures, []
+    header_index, columns = find_header(rows, ECHEANCIER_FIELD_BY_HEADER, {},
+                                        ("numero", "date", "montant"))
+    if not all(name in columns for name in ("numero", "date", "montant")):
+        anomalies.append(Anomalie(sheet, header_index + 1, "colonnes « N° facture », « Date » "
+                                  "et « Montant » attendues : feuille Échéanciers ignorée"))
+        return factures, []
+    by_numero: dict[str, list[Facture]] = {}
+    for facture in factures:
+        by_numero.setdefault(facture.numero, []).append(facture)
+    blocked: dict[str, str] = {}
+    versements: list[Versement] = []
+    for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        numero = read_text(_cell(row, columns, "numero"))
+        unknown = _unknown_in(index, columns, inconnues,
+                              {"numero": "N° facture", "date": "Date", "montant": "Montant"})
+        if not numero and not unknown and all(is_empty(v) for v in row):
+            continue
+        if not numero:
+            anomalies.append(Anomalie(sheet, index, "N° facture vide : échéance ignorée"))
+            continue
+        problems = [f"{label} : {what}" for _, label, what in unknown]
+        jour = montant = None
+        if not unknown:
+            try:
+                jour = read_date(_cell(row, columns, "date"))
+            except CellError as exc:
+                problems.append(f"Date : {exc}")
+            try:
+                montant = read_montant(_cell(row, columns, "montant"))
+            except CellError as exc:
+                problems.append(f"Montant : {exc}")
+            if jour is None and not any(p.startswith("Date") for p in problems):
+                problems.append("Date vide")
+            if montant is None and not any(p.startswith("Montant") for p in problems):
+                problems.append("Montant vide")
+            elif montant is not None and montant <= 0:
+                problems.append(f"Montant {montant} : un montant positif est attendu")
+        if numero not in by_numero:
+            anomalies.append(Anomalie(sheet, index, f"facture « {quote(numero)} » absente de la "
+                                      "feuille Factures : échéance ignorée"))
+            continue
+        if len(by_numero[numero]) > 1:
+            problems.append("ce numéro de facture existe pour plusieurs clients")
+        if problems:
+            for message in problems:
+                anomalies.append(Anomalie(sheet, index, f"{message} — facture {numero} non "
+                                          "relancée tant que la ligne n’est pas corrigée"))
+            blocked[numero] = f"échéancier illisible (feuille {sheet}, ligne {index})"
+            continue
+        versements.append(Versement(numero, jour, montant, index))
+    if blocked:
+        # An unreadable plan: its invoice is held, as with any unknown value.
+        factures = [replace(f, bloque=blocked[f.numero]) if f.numero in blocked else f
+                    for f in factures]
+    return factures, versements
 
 
 # Échanges cells whose unknown value stops chasing that client.
