@@ -525,3 +525,32 @@ def test_a_plan_typed_in_the_workbook_is_followed_and_a_bad_row_holds_its_invoic
         ("echeance_manquee", ["F-1"], 300.0)]
     (error,) = [e for e in plan["errors"] if e["sheet"] == "Échéanciers"]
     assert error["row"] == 5 and "bientôt" in error["message"] and "F-2" in error["message"]
+
+
+# ------------------------------------------------------------------ thanks
+
+
+def test_a_paid_invoice_that_was_chased_gets_one_thank_you_when_asked_for():
+    from dataclasses import replace as copy
+
+    from relances.render import Renderer
+    cfg = config()
+    thanking = copy(cfg, regles=copy(cfg.regles, remerciement=True))
+    paid = facture("F-1", echeance=TODAY - days(20), paye="1000")
+    history = [fait("F-1", "rappel", TODAY - days(17))]
+    assert decide(classeur([paid]), history, TODAY, cfg).actions == ()  # off by default
+    (action,) = decide(classeur([paid]), history, TODAY, thanking).actions
+    assert (action.etape, action.factures, action.montant_reclame) == (
+        "remerciement", ("F-1",), Decimal("0.00"))
+    rendu = Renderer(thanking, classeur([paid]), TODAY, history).render(action)
+    assert "Nous avons bien reçu le règlement de la facture F-1" in rendu.texte.replace(
+        "\u00a0", " ")
+    assert rendu.pieces == ()
+    done = history + [fait("F-1", "remerciement", TODAY)]
+    assert decide(classeur([paid]), done, TODAY + days(1), thanking).actions == ()  # once
+    never_chased = facture("F-2", echeance=TODAY - days(20), paye="1000")
+    assert decide(classeur([never_chased]), [], TODAY, thanking).actions == ()
+    # A chase due the same day for that client goes first; the thanks wait for a later run.
+    other = facture("F-3", echeance=TODAY - days(4))
+    plan = decide(classeur([paid, other]), history, TODAY, thanking)
+    assert [a.etape for a in plan.actions] == ["rappel"]

@@ -95,6 +95,7 @@ class Regles:
     ecart_minimum_jours: int = 5
     # A registered letter's deadline runs from its receipt: the next step waits this long more.
     delai_recommande_jours: int = 15
+    remerciement: bool = False  # a thank-you email when an invoice that was chased is paid
 
 
 LIBELLES = {
@@ -105,6 +106,7 @@ LIBELLES = {
     "recouvrement": "Recouvrement",
     PROMESSE_NON_TENUE: "Promesse non tenue",
     "echeance_manquee": "Échéance manquée",
+    "remerciement": "Remerciement",
 }
 
 
@@ -222,7 +224,7 @@ KNOWN_KEYS = {
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
               "repondre_a", "copie_cachee", "limite_par_minute"},
     "factures": {"dossier", "taille_max_mo"},
-    "regles": {"ecart_minimum_jours", "delai_recommande_jours"},
+    "regles": {"ecart_minimum_jours", "delai_recommande_jours", "remerciement"},
     "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
                   "taux_interet_legal", "depuis_nouvelle_echeance"},
     "etapes": {"nom", "apres_jours", "canal", "modele", "delai_jours", "montant_minimum",
@@ -459,7 +461,8 @@ def _read_regles(r: _Reader) -> Regles:
     r.check_keys(KNOWN_KEYS["regles"])
     return Regles(ecart_minimum_jours=r.integer("ecart_minimum_jours", 5, minimum=0),
                   delai_recommande_jours=r.integer("delai_recommande_jours", 15, minimum=0,
-                                                   maximum=90))
+                                                   maximum=90),
+                  remerciement=_boolean(r, "remerciement"))
 
 
 def _read_penalites(r: _Reader) -> Penalites:

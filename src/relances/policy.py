@@ -43,6 +43,8 @@ from .records import (
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
 ONE_DAY = datetime.timedelta(days=1)
+# Thanks, when an invoice that was chased is found paid ([regles] remerciement = true).
+REMERCIEMENT = Etape("remerciement", 0, "email", modele="remerciement", libelle="Remerciement")
 # A missed instalment of a payment plan: its own reminder, quoting the plan.
 ECHEANCIER = Etape("echeance_manquee", 0, "email", modele="echeance_manquee", delai_jours=5,
                    libelle="Échéance manquée")
@@ -266,6 +268,13 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
     return _Next(raison="aucune (aucune étape applicable)")
 
 
+def _to_thank(facture: Facture, faits: Sequence[Fait]) -> bool:
+    """Paid now, chased before (an email or a letter), and not thanked yet."""
+    paid = facture.montant > 0 and (facture.reste_du <= 0 or facture.statut == "payee")
+    chased = any(f.canal in ("email", "courrier") for f in faits)
+    return paid and chased and not any(f.cle == REMERCIEMENT.nom for f in faits)
+
+
 def _latest(day: datetime.date, floor: datetime.date | None) -> datetime.date:
     return max(day, floor) if floor else day
 
@@ -335,6 +344,14 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             clients[key] = client
             due[(key, step.etape.canal)].append((facture, step))
 
+    if config.regles.remerciement:
+        for facture in classeur.factures:
+            if _to_thank(facture, past.of(facture)):
+                key = client_key(facture.client)
+                clients[key] = classeur.client_of(facture)
+                due[(key, "email")].append(
+                    (facture, _Next(etape=REMERCIEMENT, cle=REMERCIEMENT.nom, date=today)))
+
     credit_notes: dict[str, list[Facture]] = defaultdict(list)
     for avoir in open_credit_notes(classeur.factures):
         credit_notes[client_key(avoir.client)].append(avoir)
@@ -355,6 +372,11 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         # a missed instalment of a plan, on its own too: it quotes the plan.
         promesses = ([item for item in items if item[1].etape.nom == PROMESSE_NON_TENUE]
                      or [item for item in items if item[1].etape.nom == ECHEANCIER.nom])
+        merci = [item for item in items if item[1].etape.nom == REMERCIEMENT.nom]
+        if merci and len(merci) < len(items):
+            items = [item for item in items if item not in merci]  # chasing first; thanks later
+        elif merci:
+            promesses = merci  # thanks alone: no gap to respect, nothing to claim
         items = promesses or items
         if canal in ("email", "courrier"):
             if _message_floor(client.nom, canal, past, today, config, bool(promesses)):
@@ -396,7 +418,8 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
                                           f"utilisable, « {etape.titre} » non envoyé "
                                           f"(factures {numeros})"))
                 continue
-        claims = etape.is_message or canal == "recouvrement"  # what is asked, or handed off
+        # What is asked, or handed off (a thank-you asks for nothing).
+        claims = (etape.is_message and etape is not REMERCIEMENT) or canal == "recouvrement"
         avoirs = credit_notes.get(key, []) if claims else []
         demande = compute_demande(principales, autres, avoirs, etape,
                                   client.type == "particulier",

@@ -33,7 +33,8 @@ from .config import Config
 from .errors import TemplateError
 from .montants import compute_demande, open_credit_notes
 from .penalites import Penalite, bareme_belge
-from .policy import ECHEANCIER, PROMESSE, as_seen, date_limite, promise_exchange
+from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, as_seen, date_limite,
+                     promise_exchange)
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
 from .typographie import compose, elide, formules
 
@@ -220,7 +221,8 @@ class Renderer:
         today, config = self.today, self.config
         key = client_key(action.client)
         client = self.classeur.clients.get(key) or Client(nom=action.client)
-        etape = {PROMESSE.nom: PROMESSE, ECHEANCIER.nom: ECHEANCIER}.get(action.etape) \
+        etape = {PROMESSE.nom: PROMESSE, ECHEANCIER.nom: ECHEANCIER,
+                 REMERCIEMENT.nom: REMERCIEMENT}.get(action.etape) \
             or config.etape(action.etape, client.profil)
         if etape is None:
             raise TemplateError(f"étape « {action.etape} » absente de {config.path.name}")
@@ -346,7 +348,8 @@ class Renderer:
         context = self.context(action)
         env = self.envs[context["langue"]]
         langue = context["langue"]
-        pieces = self._invoice_copies(action)
+        # A thank-you carries no invoice copy.
+        pieces = () if action.etape == REMERCIEMENT.nom else self._invoice_copies(action)
         # Messages say which copies come with them; a letter encloses them (appended to its
         # PDF) and lists them.
         context["pieces"] = [p.stem for p in pieces]

@@ -31,8 +31,8 @@ from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import enclose, merge, render_pdfs
 from .montants import compute_demande
 from .appels import LigneAppel, LigneLitige, call_list, close_calls
-from .policy import (ECHEANCIER, PROMESSE, as_seen, decide, follow_up, missing_identity,
-                     taken_over)
+from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, as_seen, decide, follow_up,
+                     missing_identity, taken_over)
 from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .render import LANGUES, Renderer, Rendu
@@ -164,7 +164,7 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
             f"{', '.join(missing)} dans {config.path.name} (aucun courrier ne sera produit "
             "d’ici là)")))
     steps = list({e.modele: e for e in config.toutes_etapes if e.modele}.values())
-    steps += [PROMESSE, ECHEANCIER]
+    steps += [PROMESSE, ECHEANCIER, REMERCIEMENT]
     letters = []
     for langue in LANGUES:
         client = Client(nom="Client Exemple", contact="Camille Exemple", emails=("c@exemple.fr",),
