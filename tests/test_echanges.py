@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import email
 import email.policy
+import io
 import json
 import sqlite3
 import zipfile
@@ -554,3 +555,30 @@ def test_a_paid_invoice_that_was_chased_gets_one_thank_you_when_asked_for():
     other = facture("F-3", echeance=TODAY - days(4))
     plan = decide(classeur([paid, other]), history, TODAY, thanking)
     assert [a.etape for a in plan.actions] == ["rappel"]
+
+
+def test_the_dossier_is_sent_to_the_agency_once_when_configured(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(70),
+                                        etape=f"Mise en demeure ({TODAY - days(30):%d/%m/%Y})")])
+    config_path = folder / "config.toml"
+    config_path.write_text(config_path.read_text("utf-8")
+                           + '\n[recouvrement]\nemail = "dossiers@agence-recouvrement.fr"\n',
+                           "utf-8")
+    first = run(folder, TODAY)
+    assert "Recouvrement → Alpha" in first.output
+    (dossier,) = (folder / "sortie").glob("*/recouvrement/*-alpha")
+    assert not list((folder / "sortie").glob("*/emails/*.eml"))  # the agency's email: next run
+    second = run(folder, TODAY + days(1))
+    assert "Dossier transmis à l’agence → Alpha <dossiers@agence-recouvrement.fr>" in second.output
+    (eml,) = (folder / "sortie").glob("*/emails/*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["To"].addresses[0].addr_spec == "dossiers@agence-recouvrement.fr"
+    assert message["Subject"].startswith("Dossier de recouvrement\u00a0: Alpha")
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == f"{dossier.name}.zip"
+    with zipfile.ZipFile(io.BytesIO(attachment.get_content())) as archive:
+        names = {Path(n).name for n in archive.namelist()}
+    assert {"dossier-recouvrement.pdf", "chronologie.csv"} <= names
+    assert "Nous n’adresserons plus rien à ce client" in message.get_body(("plain",)).get_content()
+    third = run(folder, TODAY + days(2))
+    assert "Rien à faire aujourd’hui." in third.output  # never twice, nothing to the client

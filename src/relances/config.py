@@ -107,6 +107,7 @@ LIBELLES = {
     PROMESSE_NON_TENUE: "Promesse non tenue",
     "echeance_manquee": "Échéance manquée",
     "remerciement": "Remerciement",
+    "transmission": "Dossier transmis à l’agence",
 }
 
 
@@ -171,6 +172,7 @@ class Config:
     politiques: dict[str, tuple[Etape, ...]] = field(
         default_factory=lambda: dict(DEFAULT_POLITIQUES))
     profils: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROFILS))
+    recouvrement_email: str = ""  # [recouvrement] email: the agency receives each dossier
     colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
     lignes_max: int = 200_000  # a longer Factures or Clients sheet is refused (stray value?)
     avertissements: tuple[str, ...] = ()
@@ -218,7 +220,8 @@ class Config:
 
 KNOWN_KEYS = {
     "": {"classeur", "lignes_max", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
-         "penalites", "etapes", "colonnes", "politiques", "profils"},
+         "penalites", "etapes", "colonnes", "politiques", "profils", "recouvrement"},
+    "recouvrement": {"email"},
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
                    "logo", "ville", "forme", "tva", "bic", "rcs", "alsace_moselle"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
@@ -345,6 +348,8 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         regles=_read_regles(_Reader(name, top.table_of("regles"), "regles.", warnings)),
         penalites=_read_penalites(_Reader(name, top.table_of("penalites"), "penalites.", warnings)),
         etapes=_read_etapes(name, raw.get("etapes"), warnings),
+        recouvrement_email=_read_recouvrement(_Reader(name, top.table_of("recouvrement"),
+                                                      "recouvrement.", warnings)),
         politiques=(politiques := _read_politiques(_Reader(name, top.table_of("politiques"),
                                                            "politiques.", warnings))),
         profils=_read_profils(_Reader(name, top.table_of("profils"), "profils.", warnings),
@@ -496,6 +501,12 @@ def _read_rates(r: _Reader, key: str) -> dict[Semestre, Decimal]:
                               "\"2026-S1\" (janvier-juin) ou \"2026-S2\"")
         table[semestre] = rates.decimal(label, None, maximum=Decimal("100"))
     return table
+
+
+def _read_recouvrement(r: _Reader) -> str:
+    """[recouvrement] email: the collection agency's address (empty: dossiers are not sent)."""
+    r.check_keys(KNOWN_KEYS["recouvrement"])
+    return _address(r, "email")
 
 
 def _read_politiques(r: _Reader) -> dict[str, tuple[Etape, ...]]:

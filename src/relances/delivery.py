@@ -84,6 +84,8 @@ def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
         numeros = re.sub(r'[\\/:*?"<>|\s]+', "-", one_line("-".join(rendu.action.factures)))[:80]
         message.add_attachment(rendu.pdf, maintype="application", subtype="pdf",
                                filename=f"{rendu.action.etape.replace('_', '-')}-{numeros}.pdf")
+    for name, data in rendu.annexes:
+        message.add_attachment(data, maintype="application", subtype="zip", filename=name)
     for piece in rendu.pieces:
         try:
             data = piece.read_bytes()

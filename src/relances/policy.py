@@ -43,6 +43,9 @@ from .records import (
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
 ONE_DAY = datetime.timedelta(days=1)
+# The hand-off dossier sent to the collection agency ([recouvrement] email), once per hand-off.
+TRANSMISSION = Etape("transmission", 0, "email", modele="transmission_recouvrement",
+                     libelle="Dossier transmis à l’agence", penalites=True)
 # Thanks, when an invoice that was chased is found paid ([regles] remerciement = true).
 REMERCIEMENT = Etape("remerciement", 0, "email", modele="remerciement", libelle="Remerciement")
 # A missed instalment of a payment plan: its own reminder, quoting the plan.
@@ -268,6 +271,32 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
     return _Next(raison="aucune (aucune étape applicable)")
 
 
+def _transmissions(classeur: Classeur, past: _History, today: datetime.date,
+                   config: Config) -> list[Action]:
+    """The dossiers handed off on an earlier run, to send to the agency (one email each)."""
+    if not config.recouvrement_email:
+        return []
+    actions = []
+    by_client: dict[str, list[Facture]] = defaultdict(list)
+    for facture in classeur.factures:
+        faits = past.of(facture)
+        handed = [f for f in faits if f.canal == "recouvrement" and f.jour < today]
+        if handed and not any(f.cle == TRANSMISSION.nom for f in faits):
+            by_client[client_key(facture.client)].append(facture)
+    for key, factures in sorted(by_client.items()):
+        client = classeur.client_of(factures[0])
+        demande = compute_demande(factures, [], [], TRANSMISSION, client.type == "particulier",
+                                  [f for facture in factures for f in past.of(facture)],
+                                  today, config)
+        actions.append(Action(
+            client=client.nom, factures=tuple(f.numero for f in factures),
+            etape=TRANSMISSION.nom, canal="email", destinataires=(config.recouvrement_email,),
+            montant_du=demande.principal, modele=TRANSMISSION.modele,
+            cles=tuple(TRANSMISSION.nom for _ in factures), libelle=TRANSMISSION.titre,
+            montant_reclame=demande.total))
+    return actions
+
+
 def _to_thank(facture: Facture, faits: Sequence[Fait]) -> bool:
     """Paid now, chased before (an email or a letter), and not thanked yet."""
     paid = facture.montant > 0 and (facture.reste_du <= 0 or facture.statut == "payee")
@@ -448,6 +477,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             avoirs=tuple(a.numero for a in avoirs),
             montant_reclame=demande.total if claims else demande.principal,
         ))
+    actions += _transmissions(classeur, past, today, config)
     actions.sort(key=lambda a: (CANAL_ORDER[a.canal], -a.montant_reclame, a.client))
     return Plan(today, tuple(actions), tuple(anomalies))
 

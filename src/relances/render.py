@@ -33,7 +33,7 @@ from .config import Config
 from .errors import TemplateError
 from .montants import compute_demande, open_credit_notes
 from .penalites import Penalite, bareme_belge
-from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, as_seen, date_limite,
+from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, as_seen, date_limite,
                      promise_exchange)
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
 from .typographie import compose, elide, formules
@@ -148,6 +148,7 @@ class Rendu:
     pieces: tuple[Path, ...] = ()  # invoice copies to attach to the email
     pdf: bytes = b""  # the letter as PDF, made from `lettre` by lettre.render_pdfs
     chronologie: tuple[Evenement, ...] = ()  # a hand-off dossier's: every step, every exchange
+    annexes: tuple[tuple[str, bytes], ...] = ()  # other attachments: (file name, zip bytes)
 
     @property
     def has_letter(self) -> bool:
@@ -222,7 +223,7 @@ class Renderer:
         key = client_key(action.client)
         client = self.classeur.clients.get(key) or Client(nom=action.client)
         etape = {PROMESSE.nom: PROMESSE, ECHEANCIER.nom: ECHEANCIER,
-                 REMERCIEMENT.nom: REMERCIEMENT}.get(action.etape) \
+                 REMERCIEMENT.nom: REMERCIEMENT, TRANSMISSION.nom: TRANSMISSION}.get(action.etape) \
             or config.etape(action.etape, client.profil)
         if etape is None:
             raise TemplateError(f"étape « {action.etape} » absente de {config.path.name}")
@@ -343,6 +344,8 @@ class Renderer:
         nothing for a call."""
         if action.canal == "recouvrement":
             return self._render_dossier(action)
+        if action.etape == TRANSMISSION.nom:
+            return self._render_transmission(action)
         if not action.modele:
             raise TemplateError(f"étape « {action.etape} » : aucun modèle à rendre")
         context = self.context(action)
@@ -382,6 +385,32 @@ class Renderer:
         html = compose(self._render(env, DOSSIER, context), "fr", html=True)
         return Rendu(action, context["client"], lettre=html, pieces=pieces,
                      chronologie=tuple(context["chronologie"]))
+
+    def _render_transmission(self, action: Action) -> Rendu:
+        """The email to the collection agency, the client's dossier folder zipped with it."""
+        context = self.context(action)
+        context.update(langue="fr", formules=formules("", "", "fr"), pieces=[])
+        env = self.envs["fr"]  # for the agency: in French, whatever the client's language
+        folder = self.dossier_of(action.client)
+        context["dossier"] = folder.name if folder else ""
+        parts = {name: self._render(env, pattern.format(action.modele), context)
+                 for name, pattern in PARTS}
+        sujet = re.sub(r"[ \t\r\n\v\f]+", " ", parts["sujet"]).strip()
+        annexes = ((f"{folder.name}.zip", _zip(folder)),) if folder else ()
+        return Rendu(action, context["client"], compose(sujet, "fr"),
+                     compose(parts["texte"].strip() + "\n", "fr"),
+                     compose(parts["html"], "fr", html=True), annexes=annexes)
+
+    def dossier_of(self, client_nom: str) -> Path | None:
+        """The latest hand-off folder written for this client, if it is still there."""
+        key = client_key(client_nom)
+        written = [e for e in self.entrees if client_key(e.client) == key
+                   and e.canal == "recouvrement" and e.fichier and e.statut != "echec"]
+        for entry in sorted(written, key=lambda e: e.id, reverse=True):
+            folder = self.config.classeur.parent / entry.fichier
+            if folder.is_dir():
+                return folder
+        return None
 
     def _invoice_copies(self, action: Action) -> tuple[Path, ...]:
         """The invoices' PDFs from [factures] dossier; a missing one is a warning, not a failure."""
@@ -461,6 +490,19 @@ class Renderer:
             raise TemplateError(f"{self._where(name)} : variable inconnue ({exc.message})") from None
         except Exception as exc:  # a filter or a test failing on the data
             raise TemplateError(f"{self._where(name)} : rendu impossible ({exc})") from None
+
+
+def _zip(folder: Path) -> bytes:
+    """Every file of a hand-off folder, in one zip to attach."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                archive.write(path, f"{folder.name}/{path.name}")
+    return out.getvalue()
 
 
 def _exchange_text(echange, langue: str) -> str:

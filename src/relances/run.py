@@ -31,8 +31,8 @@ from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import enclose, merge, render_pdfs
 from .montants import compute_demande
 from .appels import LigneAppel, LigneLitige, call_list, close_calls
-from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, as_seen, decide, follow_up,
-                     missing_identity, taken_over)
+from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, as_seen, decide,
+                     follow_up, missing_identity, taken_over)
 from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .render import LANGUES, Renderer, Rendu
@@ -164,7 +164,7 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
             f"{', '.join(missing)} dans {config.path.name} (aucun courrier ne sera produit "
             "d’ici là)")))
     steps = list({e.modele: e for e in config.toutes_etapes if e.modele}.values())
-    steps += [PROMESSE, ECHEANCIER, REMERCIEMENT]
+    steps += [PROMESSE, ECHEANCIER, REMERCIEMENT, TRANSMISSION]
     letters = []
     for langue in LANGUES:
         client = Client(nom="Client Exemple", contact="Camille Exemple", emails=("c@exemple.fr",),
@@ -283,6 +283,10 @@ def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
             continue
         stem = f"{number:03d}-{slug(action.client)}-{action.etape}"
         if action.canal == "email":
+            if action.etape == TRANSMISSION.nom and not rendu.annexes:
+                return Execution(action, "echec", "", "dossier de recouvrement introuvable dans "
+                                 f"{config.envoi.dossier} : rien n’est envoyé à l’agence ; "
+                                 "vérifiez qu’il n’a pas été déplacé")
             try:
                 message = build_email(rendu, expediteur, now, config.envoi.repondre_a)
             except (DeliveryError, ValueError, TypeError) as exc:
@@ -365,7 +369,9 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
     journal = Journal.open(config.journal)
     try:
         identifiant = bind(journal, lecture, config)
-        journal.recover(delivery.delivered, delivery.fait)
+        journal.recover(lambda entry: _dossier_written(config, entry)
+                        if entry.canal == "recouvrement" else delivery.delivered(entry),
+                        delivery.fait)
         incertains = journal.entries("incertain")
         # A call stays a task until an exchange is recorded for the client (or all is paid).
         for cloture in close_calls(_open_calls(journal), lecture.classeur):
@@ -459,6 +465,10 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
     folder = config.envoi.dossier / today.isoformat()
     try:
         if action.canal == "email":
+            if action.etape == TRANSMISSION.nom and not rendu.annexes:
+                return Execution(action, "echec", "", "dossier de recouvrement introuvable dans "
+                                 f"{config.envoi.dossier} : rien n’est envoyé à l’agence ; "
+                                 "vérifiez qu’il n’a pas été déplacé")
             try:
                 message = build_email(rendu, expediteur, now, config.envoi.repondre_a)
             except DeliveryError as exc:  # an invoice copy vanished since it was found
@@ -541,6 +551,12 @@ def _call_rows(resultat: Resultat, today: datetime.date) -> list[tuple]:
                      f"litige {depuis} ({litige.jours} jours, {litige.source})", "", "",
                      litige.facture, "Où en est ce désaccord ? Que faut-il pour le lever ?"))
     return rows
+
+
+def _dossier_written(config: Config, entry: Entree) -> bool:
+    """After a crash: a hand-off is done when its chronology, the last file, was written."""
+    return bool(entry.fichier) and (config.classeur.parent / entry.fichier /
+                                    "chronologie.csv").is_file()
 
 
 CHRONOLOGIE = ("Date", "Étape", "Canal", "Factures", "Montant", "Destinataire ou interlocuteur",
