@@ -499,33 +499,14 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
                      action.etape, action.client, fichier)
             return Execution(action, delivery.fait, fichier, detail)
         if action.canal == "courrier":
-            def letter_name(action_id: int) -> str:
-                name = f"{action_id:05d}-{slug(action.client)}-{action.etape}.pdf"
-                return relative(folder / "courriers" / name, base)
-
-            action_id, fichier = journal.begin(action, today, now, fichier=letter_name)
-            try:
-                write_atomic(base / fichier, rendu.pdf)
-            except OSError as exc:
-                detail = f"{fichier} : écriture impossible ({exc.strerror or exc})"
-                journal.fail(action_id, detail)
-                return Execution(action, "echec", fichier, detail)
-            journal.finish(action_id, "a_faire")
-            return Execution(action, "a_faire", fichier)
+            # The letter, to print and post.
+            return _write_journaled(action, journal, today, now, base, folder / "courriers",
+                                    f"-{action.etape}.pdf",
+                                    lambda path: write_atomic(path, rendu.pdf))
         if action.canal == "recouvrement" and rendu is not None:
-            def dossier_name(action_id: int) -> str:
-                name = f"{action_id:05d}-{slug(action.client)}"
-                return relative(folder / "recouvrement" / name, base)
-
-            action_id, fichier = journal.begin(action, today, now, fichier=dossier_name)
-            try:
-                _write_dossier(base / fichier, rendu, config, base)
-            except OSError as exc:
-                detail = f"{fichier} : écriture impossible ({exc.strerror or exc})"
-                journal.fail(action_id, detail)
-                return Execution(action, "echec", fichier, detail)
-            journal.finish(action_id, "a_faire")
-            return Execution(action, "a_faire", fichier)
+            # The hand-off folder, for the agency.
+            return _write_journaled(action, journal, today, now, base, folder / "recouvrement",
+                                    "", lambda path: _write_dossier(path, rendu, config, base))
         journal.begin(action, today, now, statut="a_faire")
         return Execution(action, "a_faire")
     except AlreadyDone as exc:
@@ -551,6 +532,25 @@ def _call_rows(resultat: Resultat, today: datetime.date) -> list[tuple]:
                      f"litige {depuis} ({litige.jours} jours, {litige.source})", "", "",
                      litige.facture, "Où en est ce désaccord ? Que faut-il pour le lever ?"))
     return rows
+
+
+def _write_journaled(action: Action, journal: Journal, today: datetime.date,
+                     now: datetime.datetime, base: Path, folder: Path, suffix: str,
+                     write: Callable[[Path], None]) -> Execution:
+    """Record the action, then write its file (or folder), named after its journal number;
+    a failed write frees the step to be done again."""
+    def name(action_id: int) -> str:
+        return relative(folder / f"{action_id:05d}-{slug(action.client)}{suffix}", base)
+
+    action_id, fichier = journal.begin(action, today, now, fichier=name)
+    try:
+        write(base / fichier)
+    except OSError as exc:
+        detail = f"{fichier} : écriture impossible ({exc.strerror or exc})"
+        journal.fail(action_id, detail)
+        return Execution(action, "echec", fichier, detail)
+    journal.finish(action_id, "a_faire")
+    return Execution(action, "a_faire", fichier)
 
 
 def _dossier_written(config: Config, entry: Entree) -> bool:
