@@ -92,11 +92,12 @@ def test_the_formal_notice_carries_every_mention_the_law_expects(project):
         "dans un délai de huit jours à compter de la réception de la présente",
         "le 5 novembre 2026 : dernier rappel (e-mail)",  # the history of reminders
         "injonction de payer", "sur justification",  # what follows, costs within the law
-        "FR76 3000 1007 9412 3456 7890 185", "Référence à indiquer : F-2026-003",  # how to pay
+        "FR76 3000 1007 9412 3456 7890 185", "Référence à indiquer : RF72 F202 6003",  # how to pay
         "Veuillez agréer, Madame, l’expression de nos salutations distinguées.",
         "Marie Dupont, gérante",  # signature
         "SIRET 123 456 782 00002",  # footer
         "Pièce jointe : copie de la facture F-2026-003",
+        "Scannez pour payer avec votre application bancaire",
     ):
         assert mention in text, mention
     assert "frais restant à votre charge" not in text

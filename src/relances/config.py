@@ -91,6 +91,17 @@ class Penalites:
 
 
 @dataclass(frozen=True)
+class Paiement:
+    """[paiement]: how clients pay. `reference`: rf | ogm | numero ("" = by country)."""
+
+    reference: str = ""
+    qr: bool = True
+
+    def mode(self, pays: str) -> str:
+        return self.reference or ("ogm" if pays == "BE" else "rf")
+
+
+@dataclass(frozen=True)
 class Regles:
     ecart_minimum_jours: int = 5
     # A registered letter's deadline runs from its receipt: the next step waits this long more.
@@ -173,6 +184,7 @@ class Config:
         default_factory=lambda: dict(DEFAULT_POLITIQUES))
     profils: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROFILS))
     recouvrement_email: str = ""  # [recouvrement] email: the agency receives each dossier
+    paiement: "Paiement" = field(default_factory=lambda: Paiement())
     colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
     lignes_max: int = 200_000  # a longer Factures or Clients sheet is refused (stray value?)
     avertissements: tuple[str, ...] = ()
@@ -220,8 +232,10 @@ class Config:
 
 KNOWN_KEYS = {
     "": {"classeur", "lignes_max", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
-         "penalites", "etapes", "colonnes", "politiques", "profils", "recouvrement"},
+         "penalites", "etapes", "colonnes", "politiques", "profils", "recouvrement",
+         "paiement"},
     "recouvrement": {"email"},
+    "paiement": {"reference", "qr"},
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
                    "logo", "ville", "forme", "tva", "bic", "rcs", "alsace_moselle"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
@@ -348,6 +362,7 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         regles=_read_regles(_Reader(name, top.table_of("regles"), "regles.", warnings)),
         penalites=_read_penalites(_Reader(name, top.table_of("penalites"), "penalites.", warnings)),
         etapes=_read_etapes(name, raw.get("etapes"), warnings),
+        paiement=_read_paiement(_Reader(name, top.table_of("paiement"), "paiement.", warnings)),
         recouvrement_email=_read_recouvrement(_Reader(name, top.table_of("recouvrement"),
                                                       "recouvrement.", warnings)),
         politiques=(politiques := _read_politiques(_Reader(name, top.table_of("politiques"),
@@ -379,13 +394,21 @@ def _read_entreprise(r: _Reader, base: Path) -> Entreprise:
     if logo_path is not None and not logo_path.is_file():
         raise ConfigError(f"{r.where('logo')} : fichier introuvable « {logo} » "
                           f"(cherché dans {logo_path.parent}) ; corrigez le chemin ou retirez la clé")
+    iban = r.text("iban", "").strip()
+    if iban:
+        from stdnum import iban as iban_check
+        try:
+            iban = iban_check.format(iban_check.validate(iban))
+        except Exception:
+            raise ConfigError(f"{r.where('iban')} : IBAN invalide « {iban} » (longueur ou clé "
+                              "de contrôle) ; recopiez-le depuis votre RIB") from None
     return Entreprise(
+        iban=iban,
         nom=r.text("nom", "Mon entreprise"),
         adresse=r.text("adresse", ""),
         email=r.text("email", ""),
         telephone=r.text("telephone", ""),
         siret=r.text("siret", ""),
-        iban=r.text("iban", ""),
         signataire=r.text("signataire", ""),
         pays=pays,
         logo=logo_path,
@@ -501,6 +524,15 @@ def _read_rates(r: _Reader, key: str) -> dict[Semestre, Decimal]:
                               "\"2026-S1\" (janvier-juin) ou \"2026-S2\"")
         table[semestre] = rates.decimal(label, None, maximum=Decimal("100"))
     return table
+
+
+def _read_paiement(r: _Reader) -> Paiement:
+    r.check_keys(KNOWN_KEYS["paiement"])
+    mode = r.text("reference", "").strip().lower()
+    if mode and mode not in ("rf", "ogm", "numero"):
+        raise ConfigError(f"{r.where('reference')} : \"rf\", \"ogm\" ou \"numero\" est "
+                          f"attendu (lu : {mode!r})")
+    return Paiement(reference=mode, qr=_boolean(r, "qr") if "qr" in r.table else True)
 
 
 def _read_recouvrement(r: _Reader) -> str:

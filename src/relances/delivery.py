@@ -80,6 +80,12 @@ def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
     message["X-Relances-Factures"] = one_line(", ".join(rendu.action.factures))
     message.set_content(rendu.texte, subtype="plain", charset="utf-8")
     message.add_alternative(rendu.html, subtype="html", charset="utf-8")
+    if rendu.qr_png:
+        # The payment QR code, shown inside the HTML part (cid:), not as an attachment.
+        from .render import QR_CID
+        html_part = message.get_body(("html",))
+        html_part.add_related(rendu.qr_png, maintype="image", subtype="png",
+                              cid=f"<{QR_CID}>", filename="paiement-qr.png")
     if rendu.pdf:
         numeros = re.sub(r'[\\/:*?"<>|\s]+', "-", one_line("-".join(rendu.action.factures)))[:80]
         message.add_attachment(rendu.pdf, maintype="application", subtype="pdf",

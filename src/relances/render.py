@@ -36,6 +36,8 @@ from .penalites import Penalite, bareme_belge
 from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, as_seen, date_limite,
                      promise_exchange)
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
+from .references import compact as compact_reference
+from .references import reference
 from .typographie import compose, elide, formules
 
 PARTS = (("sujet", "{}.sujet.txt"), ("texte", "{}.texte.txt"), ("html", "{}.html"))
@@ -82,6 +84,7 @@ class LigneFacture:
     interets: Decimal = Decimal("0")
     indemnite: Decimal = Decimal("0")
     a_regler: Decimal | None = None  # a plan's missed instalments (None: all that remains)
+    reference: str = ""  # the payment reference to quote (RF, OGM or the number)
     versements: tuple = ()  # the plan's instalments: jour, montant, paye, reste
 
     @property
@@ -149,6 +152,7 @@ class Rendu:
     pdf: bytes = b""  # the letter as PDF, made from `lettre` by lettre.render_pdfs
     chronologie: tuple[Evenement, ...] = ()  # a hand-off dossier's: every step, every exchange
     annexes: tuple[tuple[str, bytes], ...] = ()  # other attachments: (file name, zip bytes)
+    qr_png: bytes = b""  # the EPC payment QR code, shown inline in the HTML email
 
     @property
     def has_letter(self) -> bool:
@@ -239,8 +243,10 @@ class Renderer:
         calcul = demande.penalites
         self._warn_missing_rates(calcul.taux_manquants)
         langue = client.langue if client.langue in LANGUES else "fr"
-        lignes = [_ligne(f, today, calcul.ligne(f.numero)) for f in principales]
-        lignes_autres = [_ligne(f, today, None) for f in autres]
+        mode = config.paiement.mode(config.entreprise.pays)
+        lignes = [_ligne(f, today, calcul.ligne(f.numero), reference(f.numero, mode))
+                  for f in principales]
+        lignes_autres = [_ligne(f, today, None, reference(f.numero, mode)) for f in autres]
         delai = action.delai_jours
         pays = config.entreprise.pays
         particulier = client.type == "particulier"
@@ -284,6 +290,9 @@ class Renderer:
             "fin_delai_be": debut_be + datetime.timedelta(days=13),
             "bareme_be": {f.numero: bareme_belge(f.reste_du) for f in (*principales, *autres)},
             "pieces": [],
+            "reference": (lignes or lignes_autres)[0].reference
+            if len(lignes) + len(lignes_autres) == 1 else "",
+            "qr": None,  # set by render() when the message asks for money
             # A payment plan's oldest missed instalment (its reminder quotes it).
             "echeance_manquee": next((v for f in principales for v in f.versements
                                       if v.reste > 0 and v.jour < today), None),
@@ -351,8 +360,13 @@ class Renderer:
         context = self.context(action)
         env = self.envs[context["langue"]]
         langue = context["langue"]
-        # A thank-you carries no invoice copy.
+        # A thank-you carries no invoice copy, and asks for nothing.
         pieces = () if action.etape == REMERCIEMENT.nom else self._invoice_copies(action)
+        qr_png = b""
+        if action.etape != REMERCIEMENT.nom:
+            qr = payment_qr(self.config, context)
+            if qr is not None:
+                qr_png, context["qr"] = qr[0], {"svg": qr[1], "cid": QR_CID}
         # Messages say which copies come with them; a letter encloses them (appended to its
         # PDF) and lists them.
         context["pieces"] = [p.stem for p in pieces]
@@ -370,7 +384,8 @@ class Renderer:
             raise TemplateError(f"{self._where(PARTS[0][1].format(action.modele))} : sujet vide")
         return Rendu(action, context["client"], compose(sujet, langue),
                      compose(parts["texte"].strip() + "\n", langue),
-                     compose(parts["html"], langue, html=True), lettre, pieces)
+                     compose(parts["html"], langue, html=True), lettre, pieces,
+                     qr_png=qr_png)
 
     def _render_dossier(self, action: Action) -> Rendu:
         """« Dossier de recouvrement »: who owes what since when, and every step taken."""
@@ -492,6 +507,37 @@ class Renderer:
             raise TemplateError(f"{self._where(name)} : rendu impossible ({exc})") from None
 
 
+QR_CID = "qr-paiement@relances"
+
+
+def payment_qr(config: Config, context: dict) -> tuple[bytes, str] | None:
+    """The EPC « SEPA credit transfer » QR code of what the message asks for: (PNG bytes, SVG
+    data URI), or None (no IBAN, `[paiement] qr = false`, nothing to pay). One invoice with an
+    RF reference: the structured reference; otherwise the references or numbers as text."""
+    from segno import helpers
+
+    entreprise = config.entreprise
+    amount = context["montant_demande"]
+    if not (config.paiement.qr and entreprise.iban) or amount <= 0 or amount >= Decimal("1e9"):
+        return None
+    lignes = context["toutes"]
+    kwargs = {}
+    if len(lignes) == 1 and lignes[0].reference.startswith("RF"):
+        kwargs["reference"] = compact_reference(lignes[0].reference)
+    else:
+        kwargs["text"] = " ".join(l.reference for l in lignes)[:140]
+    try:
+        code = helpers.make_epc_qr(name=entreprise.nom[:70], iban=entreprise.iban.replace(" ", ""),
+                                   amount=amount, bic=entreprise.bic.replace(" ", "") or None,
+                                   **kwargs)
+    except Exception as exc:  # a value the standard cannot carry: no code, never a wrong one
+        raise TemplateError(f"code QR de paiement impossible ({exc})") from None
+    import io
+    png = io.BytesIO()
+    code.save(png, kind="png", scale=4, border=2)
+    return png.getvalue(), code.svg_data_uri(scale=4, border=2)
+
+
 def _zip(folder: Path) -> bytes:
     """Every file of a hand-off folder, in one zip to attach."""
     import io
@@ -529,10 +575,12 @@ def relative_name(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-def _ligne(facture: Facture, today: datetime.date, penalite: Penalite | None) -> LigneFacture:
+def _ligne(facture: Facture, today: datetime.date, penalite: Penalite | None,
+           ref: str = "") -> LigneFacture:
     return LigneFacture(numero=facture.numero, date_facture=facture.date_facture,
                         echeance=facture.echeance, montant=facture.montant, paye=facture.paye,
                         reste_du=facture.reste_du, jours_retard=max(facture.jours_retard(today), 0),
                         interets=penalite.interets if penalite else Decimal("0"),
                         indemnite=penalite.indemnite if penalite else Decimal("0"),
-                        a_regler=facture.a_reclamer, versements=facture.versements)
+                        a_regler=facture.a_reclamer, versements=facture.versements,
+                        reference=ref)
