@@ -126,3 +126,82 @@ def test_belgium_uses_the_structured_communication():
     _, rendu = render_one(cfg, [facture("F-2026-027", echeance=TODAY - days(4))])
     assert "+++000/2026/02785+++" in rendu.texte
     assert decode(rendu.qr_png).split("\n")[10] == "+++000/2026/02785+++"
+
+
+# ------------------------------------------------------------------ sheet Paiements
+
+
+def payments_project(small_project, rows):
+    import openpyxl
+    from conftest import client_row, invoice_row
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(20), montant=Decimal("500")),
+                            invoice_row(numero="F-2", echeance=TODAY - days(10), montant=Decimal("300")),
+                            invoice_row(client="Beta", numero="F-3", echeance=TODAY - days(10))],
+                           [client_row(), client_row("Beta", "b@beta.fr")])
+    path = folder / "relances.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book.create_sheet("Paiements")
+    sheet.append(("Date", "Montant", "Client", "Factures", "Libellé", "Source", "Référence"))
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return folder
+
+
+def plan_of(folder):
+    import json
+    from click.testing import CliRunner
+    from relances.cli import relancer
+    result = CliRunner().invoke(relancer, ["--config", str(folder / "config.toml"), "--date",
+                                           TODAY.isoformat(), "--json", "--dry-run"])
+    return json.loads(result.stdout)
+
+
+def test_payments_add_to_paye_oldest_invoice_first(small_project):
+    folder = payments_project(small_project, [
+        (TODAY - days(3), 600, "Alpha", "F-1, F-2", "VIR ALPHA", "banque", None)])
+    plan = plan_of(folder)
+    # 600 €: F-1 (500) paid in full, 100 € on F-2: 200 € left to ask.
+    (alpha,) = [a for a in plan["actions"] if a["client"] == "Alpha"]
+    assert alpha["invoices"] == ["F-2"] and alpha["amount_due"] == 200.0
+
+
+def test_a_payment_is_matched_by_its_reference(small_project):
+    folder = payments_project(small_project, [
+        (TODAY - days(3), 300, None, None, "VIR", "banque", reference("F-2", "rf"))])
+    plan = plan_of(folder)
+    (alpha,) = [a for a in plan["actions"] if a["client"] == "Alpha"]
+    assert alpha["invoices"] == ["F-1"]
+
+
+def test_a_payment_that_cannot_be_placed_holds_its_client_and_says_so(small_project):
+    folder = payments_project(small_project, [
+        (TODAY - days(3), 250, "Alpha", None, "VIR ALPHA", "banque", None),
+        (TODAY - days(2), "quarante", "Beta", "F-3", None, None, None)])
+    plan = plan_of(folder)
+    assert plan["actions"] == []  # neither Alpha (payment not placed) nor Beta (unreadable)
+    messages = [e["message"] for e in plan["errors"] if e["sheet"] == "Paiements"]
+    assert any("paiement du 19/11/2026" in m and "non affecté" in m for m in messages)
+    assert any("quarante" in m and "Beta non relancé" in m for m in messages)
+
+
+def test_the_paiements_sheet_is_created_for_the_user_and_never_rewritten(small_project):
+    import openpyxl
+    from click.testing import CliRunner
+    from relances.cli import relancer
+    from conftest import invoice_row
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(4))])
+    CliRunner().invoke(relancer, ["--config", str(folder / "config.toml"), "--date",
+                                  TODAY.isoformat()])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    assert [c.value for c in book["Paiements"][1]] == [
+        "Date", "Montant", "Client", "Factures", "Libellé", "Source", "Référence"]
+    book["Paiements"].append((TODAY, 1000, "Alpha", "F-1", "chèque", "à la main", None))
+    book.save(folder / "relances.xlsx")
+    CliRunner().invoke(relancer, ["--config", str(folder / "config.toml"), "--date",
+                                  (TODAY + days(1)).isoformat()])
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    assert [c.value for c in book["Paiements"][2]][1:4] == [1000, "Alpha", "F-1"]
+    headers = [c.value for c in book["Factures"][1]]
+    assert book["Factures"].cell(2, headers.index("Prochaine action") + 1).value == \
+        "aucune (payée)"

@@ -120,6 +120,20 @@ class Versement:
         return self.montant - self.paye
 
 
+@dataclass(frozen=True)
+class Reglement:
+    """One row of sheet Paiements: money received (typed by the user, or imported)."""
+
+    jour: datetime.date
+    montant: Decimal
+    client: str = ""
+    factures: tuple[str, ...] = ()
+    libelle: str = ""
+    source: str = ""
+    reference: str = ""
+    row: int | None = None
+
+
 # Résultat of an exchange (normalised spelling -> label shown).
 RESULTATS_ECHANGE = {
     "promesse": "promesse",
@@ -163,6 +177,7 @@ class Classeur:
     anomalies: tuple[Anomalie, ...] = ()
     echanges: tuple[Echange, ...] = ()
     versements: tuple[Versement, ...] = ()  # sheet Échéanciers
+    reglements: tuple[Reglement, ...] = ()  # sheet Paiements
 
     def client_of(self, facture: Facture) -> Client:
         return self.clients.get(client_key(facture.client)) or Client(nom=facture.client)

@@ -12,7 +12,7 @@ from ..cells import is_empty
 from ..records import normalise
 
 FACTURES, CLIENTS, JOURNAL = "Factures", "Clients", "Journal"
-ECHANGES, A_APPELER, ECHEANCIERS = "Échanges", "À appeler", "Échéanciers"
+ECHANGES, A_APPELER, ECHEANCIERS, PAIEMENTS = "Échanges", "À appeler", "Échéanciers", "Paiements"
 
 # Field -> the header SPEC §3 gives it (written when the tool adds the column) and other
 # spellings users commonly type. Matching is case-, accent-, space- and punctuation-insensitive.
@@ -81,6 +81,15 @@ def _index(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
 FIELD_BY_HEADER = _index(FACTURE_COLUMNS)
 CLIENT_FIELD_BY_HEADER = _index(CLIENT_COLUMNS)
 ECHANGE_FIELD_BY_HEADER = _index(ECHANGE_COLUMNS)
+PAIEMENT_FIELD_BY_HEADER = _index({
+    "date": ("Date", "Date du paiement", "Reçu le"),
+    "montant": ("Montant", "Montant reçu"),
+    "client": ("Client",),
+    "factures": ("Factures", "Facture", "N° facture", "N° factures"),
+    "libelle": ("Libellé", "Libelle", "Motif"),
+    "source": ("Source",),
+    "reference": ("Référence", "Référence de paiement", "Communication"),
+})
 ECHEANCIER_FIELD_BY_HEADER = _index({
     "numero": ("N° facture", "Facture", "No facture", "Numéro de facture"),
     "date": ("Date", "Échéance", "Date d'échéance"),

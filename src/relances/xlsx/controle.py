@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import WorkbookError
 from ..records import normalise
-from .colonnes import CLIENTS, ECHANGES, ECHEANCIERS, FACTURES
+from .colonnes import CLIENTS, ECHANGES, ECHEANCIERS, FACTURES, PAIEMENTS
 from .package import STYLES_REL, Package
 from .sheet import SheetPatch
 from .styles import Styles
@@ -51,7 +51,7 @@ def check_workbook(path: Path, lignes_max: int = LIGNES_MAX) -> Controle:
            f"{path.name}:{styles_part or 'styles'}")
     controle = Controle(source=path)
     cleaned: dict[str, bytes] = {}
-    for name in (FACTURES, CLIENTS, ECHANGES, ECHEANCIERS):
+    for name in (FACTURES, CLIENTS, ECHANGES, ECHEANCIERS, PAIEMENTS):
         sheet = package.sheet(name, normalise)
         if sheet is None:
             continue

@@ -24,7 +24,7 @@ from ..errors import WorkbookError, WorkbookLocked
 from ..records import RESULTATS_ECHANGE, Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header,
-                       A_APPELER, ECHANGES, ECHEANCIERS)
+                       A_APPELER, ECHANGES, ECHEANCIERS, PAIEMENTS)
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
                       WORKSHEET_REL, Package, check_not_open, fingerprint, rels_name, xml_attr,
                       xml_text)
@@ -58,6 +58,11 @@ ECHANGES_COLONNES = (
 ECHEANCIERS_COLONNES = (
     Colonne("N° facture", 16), Colonne("Date", 12, DATE_FORMAT),
     Colonne("Montant", 14, EURO_FORMAT),
+)
+PAIEMENTS_COLONNES = (
+    Colonne("Date", 12, DATE_FORMAT), Colonne("Montant", 14, EURO_FORMAT),
+    Colonne("Client", 26), Colonne("Factures", 22), Colonne("Libellé", 40),
+    Colonne("Source", 14), Colonne("Référence", 24),
 )
 NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26, "date_prochaine_action": 14}
 
@@ -246,12 +251,14 @@ def _write_tool_sheet(package: Package, styles: Styles, name: str,
 
 
 def _ensure_user_sheets(package: Package, styles: Styles) -> None:
-    """Sheets Échanges and Échéanciers are the user's: each is created once, with its headers,
+    """Sheets Échanges, Échéanciers and Paiements are the user's: each is created once, with its
+    headers,
     date formats and drop-down lists, when it is missing; never written again."""
     for name, colonnes, validations in (
             (ECHANGES, ECHANGES_COLONNES,
              {"Résultat": list(RESULTATS_ECHANGE.values())}),
-            (ECHEANCIERS, ECHEANCIERS_COLONNES, {})):
+            (ECHEANCIERS, ECHEANCIERS_COLONNES, {}),
+            (PAIEMENTS, PAIEMENTS_COLONNES, {})):
         if package.sheet(name, normalise) is not None:
             continue
         part = package.new_part_name("xl/worksheets/sheet{n}.xml")

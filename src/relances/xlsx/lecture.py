@@ -18,9 +18,10 @@ from typing import Callable
 from ..cells import CellError, is_empty, quote, read_date, read_montant, read_text, split_emails
 from ..errors import WorkbookError
 from ..records import (RESULTATS_ECHANGE, STATUTS, Anomalie, Classeur, Client, Echange, Facture,
-                       Versement, client_key, normalise)
+                       Reglement, Versement, client_key, normalise)
 from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, ECHANGE_FIELD_BY_HEADER, ECHANGES,
-                       ECHEANCIER_FIELD_BY_HEADER, ECHEANCIERS,
+                       ECHEANCIER_FIELD_BY_HEADER, ECHEANCIERS, PAIEMENT_FIELD_BY_HEADER,
+                       PAIEMENTS,
                        FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, duplicates, find_header)
 from .controle import LIGNES_MAX, check_workbook
@@ -89,6 +90,8 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
         echanges_rows = _sheet_rows(pd, book, echanges_name) if echanges_name else []
         plans_name = names.get(normalise(ECHEANCIERS))
         plans_rows = _sheet_rows(pd, book, plans_name) if plans_name else []
+        paid_name = names.get(normalise(PAIEMENTS))
+        paid_rows = _sheet_rows(pd, book, paid_name) if paid_name else []
     except WorkbookError:
         raise
     except Exception as exc:  # calamine raises its own types for corrupt or foreign files
@@ -127,8 +130,11 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                               factures, inconnues.get(echanges_name or "", {}))
     factures, versements = _read_plans(plans_name or ECHEANCIERS, plans_rows, anomalies,
                                        factures, inconnues.get(plans_name or "", {}))
+    reglements = _read_payments(paid_name or PAIEMENTS, paid_rows, anomalies, clients,
+                                inconnues.get(paid_name or "", {}))
+    factures = _apply_payments(paid_name or PAIEMENTS, factures, reglements, clients, anomalies)
     return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges),
-                            tuple(versements)), empreinte, identifiant)
+                            tuple(versements), tuple(reglements)), empreinte, identifiant)
 
 
 def _sheet_rows(pd, book, name: str) -> list[list[object]]:
@@ -221,6 +227,109 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
             resultat=resultat or ("promesse" if promesse else ""),
             rappeler_le=rappeler, row=index))
     return echanges
+
+
+def _read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
+                   clients: dict[str, Client], inconnues: dict[tuple[int, int], str]
+                   ) -> list[Reglement]:
+    """Sheet Paiements: money received. A row that cannot be read may be a payment: the client
+    it names (or everyone, when it names none) is not chased until it is corrected."""
+    if not rows:
+        return []
+    header_index, columns = find_header(rows, PAIEMENT_FIELD_BY_HEADER, {}, ("date", "montant"))
+    if "montant" not in columns:
+        anomalies.append(Anomalie(sheet, header_index + 1, "colonne « Montant » introuvable : "
+                                  "feuille Paiements ignorée"))
+        return []
+    reglements = []
+    for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
+        unknown = _unknown_in(index, columns, inconnues,
+                              {"date": "Date", "montant": "Montant", "client": "Client",
+                               "factures": "Factures", "reference": "Référence"})
+        if not unknown and all(is_empty(v) for v in row):
+            continue
+        problems = [f"{label} : {what}" for _, label, what in unknown]
+        jour = montant = None
+        if not unknown:
+            try:
+                jour = read_date(_cell(row, columns, "date"))
+            except CellError as exc:
+                problems.append(f"Date : {exc}")
+            try:
+                montant = read_montant(_cell(row, columns, "montant"))
+            except CellError as exc:
+                problems.append(f"Montant : {exc}")
+            if montant is None and not any(p.startswith("Montant") for p in problems):
+                problems.append("Montant vide")
+        nom = read_text(_cell(row, columns, "client"))
+        if problems:
+            who = nom or "tous les clients"
+            for message in problems:
+                anomalies.append(Anomalie(sheet, index, f"{message} — {who} non relancé tant que "
+                                          "la ligne n’est pas corrigée (un paiement reçu ?)"))
+            for key, client in list(clients.items()):
+                if not nom or key == client_key(nom):
+                    clients[key] = replace(client, bloque=f"paiement illisible (feuille {sheet}, "
+                                                          f"ligne {index})")
+            continue
+        listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
+            _cell(row, columns, "factures"))) if n.strip())
+        reglements.append(Reglement(
+            jour=jour or datetime.date.min, montant=montant, client=nom, factures=listed,
+            libelle=read_text(_cell(row, columns, "libelle")),
+            source=read_text(_cell(row, columns, "source")),
+            reference=read_text(_cell(row, columns, "reference")), row=index))
+    return reglements
+
+
+def _apply_payments(sheet: str, factures: list[Facture], reglements: list[Reglement],
+                    clients: dict[str, Client], anomalies: list[Anomalie]) -> list[Facture]:
+    """An invoice's amount paid is its Payé plus its rows in Paiements (SPEC §5). A row names
+    its invoices (Factures) or carries their payment reference; spread over several invoices,
+    it pays the oldest first. A payment that cannot be placed holds its client, and says so."""
+    from ..references import compact, reference
+
+    if not reglements:
+        return factures
+    by_numero: dict[str, list[Facture]] = {}
+    by_reference: dict[str, Facture] = {}
+    for facture in factures:
+        by_numero.setdefault(facture.numero, []).append(facture)
+        for mode in ("rf", "ogm"):
+            by_reference[compact(reference(facture.numero, mode))] = facture
+    extra: dict[tuple[str, str], Decimal] = {}
+    for reglement in reglements:
+        targets = []
+        for numero in reglement.factures:
+            found = [f for f in by_numero.get(numero, ())
+                     if not reglement.client or client_key(f.client) == client_key(reglement.client)]
+            targets += found[:1]
+        if not targets and reglement.reference:
+            found = by_reference.get(compact(reglement.reference))
+            targets = [found] if found else []
+        if not targets:
+            why = (f"paiement du {reglement.jour:%d/%m/%Y} ({reglement.montant}) non affecté : "
+                   "indiquez la facture (colonne Factures) ou sa référence")
+            if reglement.client and client_key(reglement.client) in clients:
+                key = client_key(reglement.client)
+                clients[key] = replace(clients[key], bloque=f"{why} (feuille {sheet}, ligne "
+                                                             f"{reglement.row})")
+                anomalies.append(Anomalie(sheet, reglement.row, f"{reglement.client} : {why} — "
+                                          "client non relancé d’ici là"))
+            else:
+                anomalies.append(Anomalie(sheet, reglement.row, f"{why} ; précisez aussi le "
+                                          "client"))
+            continue
+        left = reglement.montant
+        targets.sort(key=lambda f: (f.echeance, f.numero))
+        for i, facture in enumerate(targets):
+            key = (client_key(facture.client), facture.numero)
+            due = facture.reste_du - extra.get(key, Decimal("0"))
+            part = left if i == len(targets) - 1 else min(left, max(due, Decimal("0")))
+            extra[key] = extra.get(key, Decimal("0")) + part
+            left -= part
+    return [replace(f, paye=f.paye + extra[(client_key(f.client), f.numero)])
+            if (client_key(f.client), f.numero) in extra else f for f in factures]
 
 
 def _read_plans(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
