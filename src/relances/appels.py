@@ -124,7 +124,7 @@ def call_list(classeur: Classeur, taches: Sequence[Tache], history: Iterable[Fai
     for tache in taches:
         key = client_key(tache.client)
         since = min(tache.jour, wanted[key][0]) if key in wanted else tache.jour
-        motif = f"{libelle(tache.etape)} (étape du {tache.jour:%d/%m/%Y})"
+        motif = f"étape « {libelle(tache.etape)} » du {tache.jour:%d/%m/%Y}"
         if key in wanted:
             motif = f"{wanted[key][1]} ; {motif}"
         wanted[key] = (since, motif, tache.client)
