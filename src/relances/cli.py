@@ -148,7 +148,7 @@ def _settle(config: Config, confirm_id: int | None, resend_id: int | None) -> No
         entry = settle(config, confirm_id if sent else resend_id, sent)
     except RelancesError as exc:
         _fail(str(exc))
-    what = f"{entry.etape} → {entry.client} du {formats.date_courte(entry.jour)}"
+    what = f"{config.libelle(entry.etape)} → {entry.client} du {formats.date_courte(entry.jour)}"
     click.echo(f"Action n° {entry.id} ({what}) : " + (
         "notée comme envoyée." if sent else
         "notée comme non partie ; elle sera refaite à la prochaine exécution."))
@@ -223,10 +223,11 @@ def _log_to(path: Path) -> None:
 # ------------------------------------------------------------------ output
 
 
-def problems(resultat: Resultat) -> list[Anomalie]:
+def problems(resultat: Resultat, config: Config | None = None) -> list[Anomalie]:
+    label = config.libelle if config is not None else str
     found = list(resultat.anomalies)
     for entry in resultat.incertains:
-        found.append(Anomalie(None, None, f"{entry.client} : {entry.etape} du "
+        found.append(Anomalie(None, None, f"{entry.client} : « {label(entry.etape)} » du "
                               f"{formats.date_courte(entry.jour)} peut-être parti, peut-être pas "
                               f"(interrompu pendant l’envoi ; action n° {entry.id}, "
                               f"{entry.fichier or 'pas de fichier'}) — vérifiez dans la boîte "
@@ -349,7 +350,7 @@ def summary(resultat: Resultat, config: Config) -> str:
     if not plan.actions:
         lines.append("")
         lines.append("Rien à faire aujourd’hui.")
-    found = problems(resultat)
+    found = problems(resultat, config)
     if found:
         lines.append("")
         lines.append(f"Problèmes ({len(found)}) :")
