@@ -205,3 +205,35 @@ def test_the_paiements_sheet_is_created_for_the_user_and_never_rewritten(small_p
     headers = [c.value for c in book["Factures"][1]]
     assert book["Factures"].cell(2, headers.index("Prochaine action") + 1).value == \
         "aucune (payée)"
+
+
+def test_a_payment_whose_invoice_number_two_clients_share_is_never_given_to_either(small_project):
+    import openpyxl
+    from conftest import client_row, invoice_row
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10)),
+                            invoice_row(client="Beta", numero="F-1", echeance=TODAY - days(10))],
+                           [client_row(), client_row("Beta", "b@beta.fr")])
+    path = folder / "relances.xlsx"
+    book = openpyxl.load_workbook(path)
+    sheet = book.create_sheet("Paiements")
+    sheet.append(("Date", "Montant", "Client", "Factures", "Libellé", "Source", "Référence"))
+    sheet.append((TODAY - days(2), 1000, None, "F-1", "VIR", "banque", None))
+    book.save(path)
+    plan = plan_of(folder)
+    # Whose F-1 was paid? Neither is chased (a number twice is never chased), and the
+    # payment is not given to one of them.
+    assert plan["actions"] == []
+    (error,) = [e for e in plan["errors"] if e["sheet"] == "Paiements"]
+    assert "non affecté" in error["message"]
+
+
+def test_a_payment_reference_two_invoices_share_is_never_given_to_either(small_project):
+    folder = payments_project(small_project, [
+        (TODAY - days(3), 300, None, None, "VIR", "banque", reference("F-2", "ogm"))])
+    import openpyxl
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    book["Factures"]["B2"] = "FAC-2"  # F-1 renamed: its structured communication is F-2's
+    book.save(folder / "relances.xlsx")
+    plan = plan_of(folder)
+    assert [a for a in plan["actions"] if a["client"] == "Alpha"] == []
+    assert any("plusieurs" in e["message"] for e in plan["errors"] if e["sheet"] == "Paiements")

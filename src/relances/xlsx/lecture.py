@@ -292,33 +292,44 @@ def _apply_payments(sheet: str, factures: list[Facture], reglements: list[Reglem
     if not reglements:
         return factures
     by_numero: dict[str, list[Facture]] = {}
-    by_reference: dict[str, Facture] = {}
+    by_reference: dict[str, list[Facture]] = {}
     for facture in factures:
         by_numero.setdefault(facture.numero, []).append(facture)
         for mode in ("rf", "ogm"):
-            by_reference[compact(reference(facture.numero, mode))] = facture
+            by_reference.setdefault(compact(reference(facture.numero, mode)), []).append(facture)
     extra: dict[tuple[str, str], Decimal] = {}
     for reglement in reglements:
-        targets = []
+        targets: list[Facture] = []
+        ambiguous: list[Facture] = []  # a number or reference that fits several invoices
+
+        def fitting(found: list[Facture]) -> list[Facture]:
+            return [f for f in found if not reglement.client
+                    or client_key(f.client) == client_key(reglement.client)]
+
         for numero in reglement.factures:
-            found = [f for f in by_numero.get(numero, ())
-                     if not reglement.client or client_key(f.client) == client_key(reglement.client)]
-            targets += found[:1]
-        if not targets and reglement.reference:
-            found = by_reference.get(compact(reglement.reference))
-            targets = [found] if found else []
-        if not targets:
+            found = fitting(by_numero.get(numero, []))
+            (targets if len(found) == 1 else ambiguous).extend(found)
+        if not reglement.factures and reglement.reference:
+            found = fitting(by_reference.get(compact(reglement.reference), []))
+            (targets if len(found) == 1 else ambiguous).extend(found)
+        if ambiguous or not targets:
+            # Crediting the wrong invoice could chase a client who has paid: hold instead.
             why = (f"paiement du {reglement.jour:%d/%m/%Y} ({reglement.montant}) non affecté : "
-                   "indiquez la facture (colonne Factures) ou sa référence")
-            if reglement.client and client_key(reglement.client) in clients:
-                key = client_key(reglement.client)
+                   + ("sa facture ou sa référence correspond à plusieurs factures "
+                      f"({', '.join(f'{f.numero} de {f.client}' for f in ambiguous)}) ; "
+                      "précisez le client ou la facture" if ambiguous else
+                      "indiquez la facture (colonne Factures) ou sa référence"))
+            held = {client_key(f.client) for f in ambiguous}
+            if reglement.client:
+                held.add(client_key(reglement.client))
+            held &= set(clients)
+            for key in held:
                 clients[key] = replace(clients[key], bloque=f"{why} (feuille {sheet}, ligne "
                                                              f"{reglement.row})")
-                anomalies.append(Anomalie(sheet, reglement.row, f"{reglement.client} : {why} — "
-                                          "client non relancé d’ici là"))
-            else:
-                anomalies.append(Anomalie(sheet, reglement.row, f"{why} ; précisez aussi le "
-                                          "client"))
+            who = ", ".join(clients[key].nom for key in sorted(held))
+            anomalies.append(Anomalie(sheet, reglement.row, (
+                f"{who} : {why} — non relancé d’ici là" if held
+                else f"{why} ; précisez aussi le client")))
             continue
         left = reglement.montant
         targets.sort(key=lambda f: (f.echeance, f.numero))
