@@ -582,3 +582,13 @@ def test_the_dossier_is_sent_to_the_agency_once_when_configured(small_project):
     assert "Nous n’adresserons plus rien à ce client" in message.get_body(("plain",)).get_content()
     third = run(folder, TODAY + days(2))
     assert "Rien à faire aujourd’hui." in third.output  # never twice, nothing to the client
+
+
+def test_an_exchange_for_a_misspelt_client_is_reported(small_project):
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10))])
+    run(folder, TODAY - days(30))
+    add_exchange(folder / "relances.xlsx", {"Date": TODAY - days(2), "Client": "Alfa",
+                                            "Promesse de paiement": TODAY + days(3)})
+    plan = json.loads(run(folder, TODAY, "--json", "--dry-run").stdout)
+    (error,) = [e for e in plan["errors"] if e["sheet"] == "Échanges"]
+    assert "client « Alfa » absent de la feuille Factures" in error["message"]

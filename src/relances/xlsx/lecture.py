@@ -212,6 +212,11 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
             continue
         listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
             _cell(row, columns, "factures"))) if n.strip())
+        if not any(key == client_key(nom) for key, _ in numeros):
+            # A promise or a dispute for a misspelt client would hold nobody: say so.
+            anomalies.append(Anomalie(sheet, index, f"client « {quote(nom)} » absent de la "
+                                      "feuille Factures : cet échange ne s’applique à aucune "
+                                      "facture ; corrigez le nom"))
         for numero in listed:
             if (client_key(nom), numero) not in numeros:
                 anomalies.append(Anomalie(sheet, index, f"{nom} : facture « {quote(numero)} » "
