@@ -200,7 +200,7 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
         resultat_raw = read_text(_cell(row, columns, "resultat"))
         resultat = RESULTATS_ECHANGE.get(normalise(resultat_raw), "")
         if resultat_raw and not resultat:
-            problems.append(f"Résultat inconnu « {quote(resultat_raw)} » (attendu : "
+            problems.append(f"Résultat inconnu {quote(resultat_raw)} (attendu : "
                             f"{', '.join(RESULTATS_ECHANGE.values())})")
         if problems or jour is None:
             if jour is None and not problems:
@@ -214,12 +214,12 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
             _cell(row, columns, "factures"))) if n.strip())
         if not any(key == client_key(nom) for key, _ in numeros):
             # A promise or a dispute for a misspelt client would hold nobody: say so.
-            anomalies.append(Anomalie(sheet, index, f"client « {quote(nom)} » absent de la "
+            anomalies.append(Anomalie(sheet, index, f"client {quote(nom)} absent de la "
                                       "feuille Factures : cet échange ne s’applique à aucune "
                                       "facture ; corrigez le nom"))
         for numero in listed:
             if (client_key(nom), numero) not in numeros:
-                anomalies.append(Anomalie(sheet, index, f"{nom} : facture « {quote(numero)} » "
+                anomalies.append(Anomalie(sheet, index, f"{nom} : facture {quote(numero)} "
                                           "absente de la feuille Factures pour ce client"))
         echanges.append(Echange(
             jour=jour, client=nom, factures=listed,
@@ -393,7 +393,7 @@ def _read_plans(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
             elif montant is not None and montant <= 0:
                 problems.append(f"Montant {montant} : un montant positif est attendu")
         if numero not in by_numero:
-            anomalies.append(Anomalie(sheet, index, f"facture « {quote(numero)} » absente de la "
+            anomalies.append(Anomalie(sheet, index, f"facture {quote(numero)} absente de la "
                                       "feuille Factures : échéance ignorée"))
             continue
         if len(by_numero[numero]) > 1:
