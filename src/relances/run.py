@@ -405,9 +405,6 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         finally:
             delivery.close()
         rendus.clear()  # every message is out: their texts need not outlive the sending
-        resultat.appels, resultat.litiges = call_list(
-            as_seen(lecture.classeur, today), _open_calls(journal), journal.history(), today,
-            config.libelle)
         _print_file(config, today, resultat)
         _write_back(config, lecture, journal, today, resultat, identifiant)
         return resultat
@@ -589,7 +586,8 @@ def _write_dossier(folder: Path, rendu: Rendu, config: Config, base: Path) -> No
 
 def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
                 resultat: Resultat, identifiant: str) -> None:
-    """Bring the workbook up to date from the journal; never over an edit saved meanwhile."""
+    """Bring the workbook up to date from the journal; never over an edit saved meanwhile.
+    Also sets the run's call list (sheet À appeler and the summary), from what it writes."""
     for _attempt in range(WRITE_ATTEMPTS):
         history = journal.history()
         suivis = follow_up(lecture.classeur, history, today, config)
