@@ -22,7 +22,9 @@ import click
 from . import formats
 from .config import Config, load_config
 from .errors import RelancesError
+from .cells import quote as cells_quote
 from .records import Action, Anomalie
+from .pointage import Pointe, import_releves, simulated
 from .run import Resultat, relative, run_daily, run_preview, settle, verify
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
@@ -65,9 +67,14 @@ def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
               help="L’action incertaine n° N est bien partie : la clore.")
 @click.option("--renvoyer", "resend_id", type=int, metavar="N",
               help="L’action incertaine n° N n’est pas partie : la refaire à la prochaine exécution.")
+@click.option("--releve", "releves", multiple=True, metavar="FICHIER",
+              type=click.Path(path_type=Path),
+              help="Importer d’abord ce relevé bancaire (CSV, OFX, camt.053), comme "
+                   "scripts/pointer.py, puis relancer ; l’option peut être répétée.")
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
-             store_password: bool, confirm_id: int | None, resend_id: int | None) -> None:
+             store_password: bool, confirm_id: int | None, resend_id: int | None,
+             releves: tuple[Path, ...]) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
@@ -97,12 +104,21 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
                                                         file=sys.stderr))
             return bar.update
 
+        pointe = None
         try:
+            if releves:
+                pointe = import_releves(config, list(releves), today, now,
+                                        dry_run=dry_run or bool(apercu))
+                if not as_json:
+                    click.echo(import_summary(pointe, config, today))
+                    click.echo("")
+            # A simulated import's payments count in the simulated plan, as they would.
+            extra = simulated(pointe) if pointe is not None and pointe.dry_run else ()
             if apercu:
-                resultat = run_preview(config, today, now, apercu)
+                resultat = run_preview(config, today, now, apercu, extra=extra)
             else:
                 resultat = run_daily(config, today, now, dry_run=dry_run,
-                                     start_progress=start_progress)
+                                     start_progress=start_progress, extra=extra)
         except RelancesError as exc:
             log.error("%s", exc)
             _fail(str(exc))
@@ -111,12 +127,162 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
     for warning in config.avertissements:
         click.echo(f"Attention : {warning}", err=True)
     if as_json:
-        click.echo(json.dumps(plan_json(resultat), ensure_ascii=False))
+        plan = plan_json(resultat)
+        if pointe is not None:
+            plan["statements"] = import_json(pointe, today)
+        click.echo(json.dumps(plan, ensure_ascii=False))
     else:
         click.echo(summary(resultat, config))
     log.info("fin : %d action(s), %d problème(s)", len(resultat.plan.actions),
              len(problems(resultat)))
-    sys.exit(EXIT_PARTIAL if resultat.has_problems else EXIT_OK)
+    failed = resultat.has_problems or (pointe is not None and pointe.has_problems)
+    sys.exit(EXIT_PARTIAL if failed else EXIT_OK)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("releves", metavar="RELEVÉ…", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
+@click.option("--config", "config_path", default="config.toml", show_default=True,
+              type=click.Path(path_type=Path), help="Fichier de configuration.")
+@click.option("--classeur", type=click.Path(path_type=Path),
+              help="Classeur à traiter (remplace la clé classeur de config.toml).")
+@click.option("--date", "date_", metavar="AAAA-MM-JJ", callback=_parse_date,
+              help="Faire comme si nous étions ce jour-là (par défaut : aujourd’hui).")
+@click.option("--dry-run", is_flag=True,
+              help="Simulation : montrer ce qui serait rapproché, sans rien écrire.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Écrire le résultat en JSON sur la sortie standard, et rien d’autre.")
+def pointer(releves: tuple[Path, ...], config_path: Path, classeur: Path | None,
+            date_: datetime.date | None, dry_run: bool, as_json: bool) -> None:
+    """Importe des relevés bancaires (CSV, OFX, camt.053) dans la feuille Paiements.
+
+    Chaque crédit est rapproché d’une facture ouverte : référence de paiement (RF ou
+    communication structurée), n° de facture dans le libellé, montant exact d’un client nommé,
+    ou somme exacte de plusieurs de ses factures. Ce qui est sûr est ajouté à Paiements ; le
+    reste attend votre décision dans la feuille À vérifier. Une opération déjà importée ne
+    l’est jamais deux fois.
+    """
+    try:
+        config = load_config(config_path, classeur)
+    except RelancesError as exc:
+        _fail(str(exc))
+    if not dry_run:
+        _log_to(config.log_file)
+    tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
+    now = datetime.datetime.now(tz)
+    today = date_ or now.date()
+    log.info("import de relevés : %s%s", ", ".join(str(r) for r in releves),
+             " (simulation)" if dry_run else "")
+    try:
+        pointe = import_releves(config, list(releves), today, now, dry_run=dry_run)
+    except RelancesError as exc:
+        log.error("%s", exc)
+        _fail(str(exc))
+    except Exception:
+        _crash(config, dry_run)
+    for warning in config.avertissements:
+        click.echo(f"Attention : {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(import_json(pointe, today), ensure_ascii=False))
+    else:
+        click.echo(import_summary(pointe, config, today))
+    log.info("fin de l’import : %d reconnu(s), %d à vérifier, %d problème(s)",
+             len(pointe.affectations), len(pointe.a_verifier), len(pointe.anomalies))
+    sys.exit(EXIT_PARTIAL if pointe.has_problems else EXIT_OK)
+
+
+def import_json(pointe: Pointe, today: datetime.date) -> dict:
+    """The import as one JSON object, English keys like the plan's."""
+    def operation(o) -> dict:
+        return {"id": o.cle, "date": o.jour.isoformat(), "amount": float(o.montant),
+                "label": o.libelle, "payer": o.contrepartie, "reference": o.reference,
+                "file": o.fichier}
+
+    errors = [*pointe.anomalies]
+    if pointe.ecriture_erreur:
+        errors.append(Anomalie(None, None, pointe.ecriture_erreur))
+    return {
+        "date": today.isoformat(),
+        "dry_run": pointe.dry_run,
+        "files": [{"file": r.fichier, "format": r.format, "credits": len(r.operations),
+                   "debits": r.debits, "end": r.fin.isoformat() if r.fin else None,
+                   "ignored": list(r.ignorees)} for r in pointe.releves],
+        "matched": [{**operation(a.operation), "client": a.client,
+                     "invoices": list(a.factures), "rule": a.motif, "partial": a.partiel}
+                    for a in pointe.affectations],
+        "to_review": [{**operation(v.operation), "reason": v.motif,
+                       "candidates": [{"client": c.client, "invoice": c.numero,
+                                       "remaining": float(c.reste)} for c in v.candidats]}
+                      for v in pointe.a_verifier],
+        "already_imported": pointe.deja,
+        "total_matched": float(pointe.total),
+        "errors": [{"sheet": a.sheet, "row": a.row, "message": a.message} for a in errors],
+    }
+
+
+def import_summary(pointe: Pointe, config: Config, today: datetime.date) -> str:
+    lines = [f"Relevés bancaires du {formats.date_longue(today)} — {config.classeur.name}"]
+    for releve in pointe.releves:
+        fin = f", jusqu’au {formats.date_courte(releve.fin)}" if releve.fin else ""
+        lines.append(f"  {releve.fichier} ({releve.format}) : {len(releve.operations)} crédit(s),"
+                     f" {releve.debits} débit(s) laissé(s) de côté{fin}")
+        lines.extend(f"    ignoré : {i}" for i in releve.ignorees)
+    if pointe.dry_run:
+        lines.append("Simulation (--dry-run) : rien n’a été écrit.")
+    if pointe.deja:
+        lines.append(f"Déjà importées : {pointe.deja} opération(s), laissée(s) telles quelles.")
+    if pointe.affectations:
+        lines.append("")
+        lines.append(f"Paiements reconnus — {len(pointe.affectations)}, total "
+                     f"{formats.montant(pointe.total)} :")
+        for a in pointe.affectations:
+            o = a.operation
+            lines.append(f"  - {formats.date_courte(o.jour)} {formats.montant(o.montant)} → "
+                         f"{a.client} : {', '.join(a.factures)}"
+                         + (" (paiement partiel)" if a.partiel else ""))
+            lines.append(f"    {cells_quote(o.libelle or o.contrepartie)} — {a.motif}")
+    if pointe.a_verifier:
+        lines.append("")
+        lines.append(f"À vérifier (feuille À vérifier : écrivez la facture payée, ou "
+                     f"« ignorer », dans la colonne Décision) — {len(pointe.a_verifier)} :")
+        for v in pointe.a_verifier:
+            o = v.operation
+            lines.append(f"  - {formats.date_courte(o.jour)} {formats.montant(o.montant)} "
+                         f"{cells_quote(o.libelle or o.contrepartie)} : {v.motif}")
+            if v.candidats:
+                lines.append("    factures possibles : " + ", ".join(
+                    f"{c.numero} ({c.client}, reste {formats.montant(c.reste)})"
+                    for c in v.candidats))
+    if not pointe.affectations and not pointe.a_verifier:
+        lines.append("")
+        lines.append("Aucun nouveau crédit à rapprocher.")
+    decisions = pointe.preparation.decisions
+    if decisions:
+        lines.append("")
+        lines.append(f"Décisions prises dans la feuille À vérifier ({len(decisions)}) :")
+        lines.extend(f"  - {d}" for d in decisions)
+    found = list(pointe.anomalies)
+    if pointe.ecriture_erreur:
+        found.append(Anomalie(None, None, pointe.ecriture_erreur))
+    if found:
+        lines.append("")
+        lines.append(f"Problèmes ({len(found)}) :")
+        for anomalie in found:
+            where = anomalie.where()
+            lines.append(f"  - {where} : {anomalie.message}" if where
+                         else f"  - {anomalie.message}")
+    if pointe.avertissements:
+        lines.append("")
+        lines.append(f"Avertissements ({len(pointe.avertissements)}) :")
+        lines.extend(f"  - {a.message}" for a in pointe.avertissements)
+    if pointe.ecriture is not None and pointe.ecriture.ecrit:
+        backup = pointe.ecriture.sauvegarde
+        lines.append("")
+        lines.append(f"Classeur mis à jour : {config.classeur.name}"
+                     + (f" (sauvegarde : {backup.name})" if backup else "")
+                     + (f", {pointe.ecriture.paiements} ligne(s) ajoutée(s) à Paiements"
+                        if pointe.ecriture.paiements else ""))
+    return "\n".join(lines)
 
 
 def _store_password(config: Config) -> None:
@@ -166,9 +332,19 @@ def _verify(config: Config, today: datetime.date) -> None:
 
 
 def main() -> None:
-    """The script's entry: click's own errors (an unknown option, a bad number) in French too."""
+    """scripts/relancer.py."""
+    _main(relancer, "relancer.py")
+
+
+def main_pointer() -> None:
+    """scripts/pointer.py."""
+    _main(pointer, "pointer.py")
+
+
+def _main(command: click.Command, name: str) -> None:
+    """A script's entry: click's own errors (an unknown option, a bad number) in French too."""
     try:
-        relancer.main(prog_name="relancer.py", standalone_mode=False)
+        command.main(prog_name=name, standalone_mode=False)
     except click.exceptions.NoSuchOption as exc:
         hint = f" (vouliez-vous dire {', '.join(exc.possibilities)} ?)" if exc.possibilities else ""
         _fail(f"option inconnue « {exc.option_name} »{hint} ; voir --help")
@@ -179,6 +355,8 @@ def main() -> None:
             exc.param.type is click.INT else "valeur invalide")
         _fail(f"{hint} : {message} ; voir --help")
     except click.exceptions.MissingParameter as exc:
+        if exc.param is not None and exc.param.param_type_name == "argument":
+            _fail(f"indiquez au moins un fichier {exc.param.human_readable_name} ; voir --help")
         hint = exc.param.opts[0] if exc.param is not None and exc.param.opts else "une option"
         _fail(f"{hint} : valeur manquante ; voir --help")
     except click.exceptions.UsageError as exc:
@@ -187,6 +365,26 @@ def main() -> None:
         _fail(f"{what} ; voir --help")
     except click.exceptions.Abort:
         _fail("interrompu")
+
+
+def _bank_lines(preparation) -> list[str]:
+    """Decisions taken in À vérifier, and the statement lines still waiting there."""
+    lines = []
+    if preparation.decisions:
+        lines.append("")
+        lines.append(f"Décisions prises dans la feuille À vérifier ({len(preparation.decisions)}) :")
+        lines.extend(f"  - {d}" for d in preparation.decisions)
+    if preparation.a_verifier:
+        lines.append("")
+        lines.append(f"Paiements à vérifier (feuille À vérifier, colonne Décision) — "
+                     f"{len(preparation.a_verifier)} :")
+        for p in preparation.a_verifier:
+            lines.append(f"  - {formats.date_courte(p.jour)} {formats.montant(p.montant)} "
+                         f"{cells_quote(p.libelle or p.contrepartie)} : {p.motif}")
+            if p.candidats:
+                shown = ", ".join(f"{numero} ({client})" for client, numero, _ in p.candidats)
+                lines.append(f"    factures possibles : {shown} — clients non relancés d’ici là")
+    return lines
 
 
 def _fail(message: str) -> None:
@@ -234,6 +432,8 @@ def problems(resultat: Resultat, config: Config | None = None) -> list[Anomalie]
                               f"d’envoi, puis --confirmer-envoi {entry.id} ou --renvoyer {entry.id}"))
     if resultat.ecriture_erreur:
         found.append(Anomalie(None, None, resultat.ecriture_erreur))
+    if resultat.gel:
+        found.insert(0, Anomalie(None, None, resultat.gel))
     return found
 
 
@@ -347,9 +547,13 @@ def summary(resultat: Resultat, config: Config) -> str:
                          f"{formats.montant(litige.reste_du)}, {since} ({litige.jours} jours, "
                          f"{litige.source})")
     block("Dossiers à transmettre au recouvrement", by_canal["recouvrement"], message)
-    if not plan.actions:
+    if resultat.gel:
+        lines.append("")
+        lines.append("RIEN N’A ÉTÉ ENVOYÉ : " + resultat.gel + ".")
+    elif not plan.actions:
         lines.append("")
         lines.append("Rien à faire aujourd’hui.")
+    lines.extend(_bank_lines(resultat.preparation))
     found = problems(resultat, config)
     if found:
         lines.append("")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .banque.operations import OptionsReleve
 from .calendrier import Calendrier
 from .adresses import PORTS, SECURITES, parse_expediteur
 from .errors import ConfigError
@@ -107,6 +108,8 @@ class Regles:
     # A registered letter's deadline runs from its receipt: the next step waits this long more.
     delai_recommande_jours: int = 15
     remerciement: bool = False  # a thank-you email when an invoice that was chased is paid
+    # When set: no message goes out if the last bank statement imported ends longer ago.
+    paiements_a_jour_max_jours: int | None = None
 
 
 LIBELLES = {
@@ -185,6 +188,7 @@ class Config:
     profils: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROFILS))
     recouvrement_email: str = ""  # [recouvrement] email: the agency receives each dossier
     paiement: "Paiement" = field(default_factory=lambda: Paiement())
+    banque: OptionsReleve = field(default_factory=OptionsReleve)  # [banque]: CSV statements
     colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
     lignes_max: int = 200_000  # a longer Factures or Clients sheet is refused (stray value?)
     avertissements: tuple[str, ...] = ()
@@ -233,15 +237,17 @@ class Config:
 KNOWN_KEYS = {
     "": {"classeur", "lignes_max", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
          "penalites", "etapes", "colonnes", "politiques", "profils", "recouvrement",
-         "paiement"},
+         "paiement", "banque"},
     "recouvrement": {"email"},
+    "banque": {"separateur", "encodage", "decimale", "format_date", "entete", "colonnes"},
     "paiement": {"reference", "qr"},
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
                    "logo", "ville", "forme", "tva", "bic", "rcs", "alsace_moselle"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
               "repondre_a", "copie_cachee", "limite_par_minute"},
     "factures": {"dossier", "taille_max_mo"},
-    "regles": {"ecart_minimum_jours", "delai_recommande_jours", "remerciement"},
+    "regles": {"ecart_minimum_jours", "delai_recommande_jours", "remerciement",
+               "paiements_a_jour_max_jours"},
     "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
                   "taux_interet_legal", "depuis_nouvelle_echeance"},
     "etapes": {"nom", "apres_jours", "canal", "modele", "delai_jours", "montant_minimum",
@@ -363,6 +369,7 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         penalites=_read_penalites(_Reader(name, top.table_of("penalites"), "penalites.", warnings)),
         etapes=_read_etapes(name, raw.get("etapes"), warnings),
         paiement=_read_paiement(_Reader(name, top.table_of("paiement"), "paiement.", warnings)),
+        banque=_read_banque(_Reader(name, top.table_of("banque"), "banque.", warnings)),
         recouvrement_email=_read_recouvrement(_Reader(name, top.table_of("recouvrement"),
                                                       "recouvrement.", warnings)),
         politiques=(politiques := _read_politiques(_Reader(name, top.table_of("politiques"),
@@ -490,7 +497,64 @@ def _read_regles(r: _Reader) -> Regles:
     return Regles(ecart_minimum_jours=r.integer("ecart_minimum_jours", 5, minimum=0),
                   delai_recommande_jours=r.integer("delai_recommande_jours", 15, minimum=0,
                                                    maximum=90),
-                  remerciement=_boolean(r, "remerciement"))
+                  remerciement=_boolean(r, "remerciement"),
+                  paiements_a_jour_max_jours=r.integer("paiements_a_jour_max_jours", None,
+                                                       minimum=0, maximum=90))
+
+
+def _read_banque(r: _Reader) -> OptionsReleve:
+    """[banque]: what to impose on CSV statements when detection is not enough."""
+    import codecs
+
+    from .banque.format_csv import CHAMPS
+
+    r.check_keys(KNOWN_KEYS["banque"])
+    separateur = r.text("separateur", "")
+    if separateur in ("tab", "tabulation", "\\t"):
+        separateur = "\t"
+    if len(separateur) > 1:
+        raise ConfigError(f"{r.where('separateur')} : un seul caractère est attendu "
+                          "(\";\", \",\" ou \"tab\")")
+    encodage = r.text("encodage", "")
+    if encodage:
+        try:
+            codecs.lookup(encodage)
+        except LookupError:
+            raise ConfigError(f"{r.where('encodage')} : encodage inconnu « {encodage} » "
+                              "(exemples : \"cp1252\", \"utf-8\")") from None
+    decimale = r.text("decimale", "")
+    if decimale not in ("", ",", "."):
+        raise ConfigError(f"{r.where('decimale')} : \",\" ou \".\" est attendu")
+    format_date = r.text("format_date", "")
+    if format_date:
+        import datetime
+
+        try:
+            sample = datetime.date(2026, 11, 22).strftime(format_date)
+            datetime.datetime.strptime(sample, format_date)
+            if "%d" not in format_date or "%m" not in format_date:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"{r.where('format_date')} : format de date invalide "
+                              f"« {format_date} » (exemple : \"%d/%m/%Y\")") from None
+    entete = r.integer("entete", None, minimum=1, maximum=1000, what="un numéro de ligne")
+    colonnes_r = _Reader(r.name, r.table_of("colonnes"), f"{r.prefix}colonnes.", r.warnings)
+    colonnes_r.check_keys(set(CHAMPS))
+    colonnes: dict[str, str] = {}
+    for key, value in colonnes_r.table.items():
+        if key not in CHAMPS:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or (
+                isinstance(value, int) and not 1 <= value <= 1000):
+            raise ConfigError(f"{colonnes_r.where(key)} : le titre de la colonne entre "
+                              "guillemets, ou son numéro (1 pour la première), est attendu")
+        colonnes[key] = str(value)
+    numbered = [k for k, v in colonnes.items() if v.isdigit()]
+    if numbered and len(numbered) != len(colonnes):
+        raise ConfigError(f"{colonnes_r.where(numbered[0])} : donnez toutes les colonnes par "
+                          "leur titre, ou toutes par leur numéro")
+    return OptionsReleve(separateur=separateur, encodage=encodage, decimale=decimale,
+                         format_date=format_date, entete=entete, colonnes=colonnes)
 
 
 def _read_penalites(r: _Reader) -> Penalites:

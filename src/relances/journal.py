@@ -55,7 +55,26 @@ CREATE TABLE IF NOT EXISTS meta (
     valeur TEXT NOT NULL
 );
 """
-SCHEMA = SCHEMA + FAITS + META
+OPERATIONS = """
+CREATE TABLE IF NOT EXISTS operations (
+    cle          TEXT PRIMARY KEY, -- the bank's id of the line, or a stable hash of it
+    jour         TEXT NOT NULL,    -- booking date (ISO)
+    montant      TEXT NOT NULL,    -- Decimal as text
+    libelle      TEXT NOT NULL DEFAULT '',
+    contrepartie TEXT NOT NULL DEFAULT '',
+    reference    TEXT NOT NULL DEFAULT '',
+    fichier      TEXT NOT NULL DEFAULT '',
+    importe_le   TEXT NOT NULL,    -- when it was imported (ISO, local time)
+    statut       TEXT NOT NULL,    -- affecte | a_verifier | ignore
+    client       TEXT NOT NULL DEFAULT '',
+    factures     TEXT NOT NULL DEFAULT '[]',  -- JSON list of invoice numbers
+    motif        TEXT NOT NULL DEFAULT '',    -- how it was matched, or why it waits
+    candidats    TEXT NOT NULL DEFAULT '[]',  -- JSON [[client, numero, reste], ...]
+    ecrit        INTEGER NOT NULL DEFAULT 0   -- 1: its row is in sheet Paiements
+);
+"""
+SCHEMA = SCHEMA + FAITS + META + OPERATIONS
+STATUTS_OPERATION = ("affecte", "a_verifier", "ignore")
 
 RESULTATS = {
     "en_cours": "en cours",
@@ -72,6 +91,26 @@ RESULTATS = {
 
 class AlreadyDone(JournalError):
     """The journal already holds this step for one of the action's invoices."""
+
+
+@dataclass(frozen=True)
+class Pointage:
+    """A statement line the journal holds, and what became of it."""
+
+    cle: str
+    jour: datetime.date
+    montant: Decimal
+    libelle: str
+    contrepartie: str
+    reference: str
+    fichier: str
+    statut: str  # affecte | a_verifier | ignore
+    client: str
+    factures: tuple[str, ...]
+    motif: str
+    candidats: tuple[tuple[str, str, Decimal], ...]
+    ecrit: bool
+    importe_le: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,7 +228,67 @@ class Journal:
                       statut=row["statut"], detail=row["detail"], montant=row["montant"],
                       horodatage=row["horodatage"])
 
+    def pointages(self, statut: str | None = None) -> list[Pointage]:
+        """The statement lines imported, oldest first."""
+        sql = ("SELECT * FROM operations" + (" WHERE statut = ?" if statut else "")
+               + " ORDER BY jour, importe_le, cle")
+        try:
+            rows = self._rows(sql, *([statut] if statut else []))
+        except JournalError as exc:
+            if "no such table" in str(exc):
+                return []  # a read-only journal from before statements were imported
+            raise
+        return [Pointage(
+            cle=r["cle"], jour=datetime.date.fromisoformat(r["jour"]),
+            montant=Decimal(r["montant"]), libelle=r["libelle"],
+            contrepartie=r["contrepartie"], reference=r["reference"], fichier=r["fichier"],
+            statut=r["statut"], client=r["client"], factures=tuple(json.loads(r["factures"])),
+            motif=r["motif"],
+            candidats=tuple((c, n, Decimal(m)) for c, n, m in json.loads(r["candidats"])),
+            ecrit=bool(r["ecrit"]), importe_le=r["importe_le"]) for r in rows]
+
+    def known_operations(self) -> set[str]:
+        return {p.cle for p in self.pointages()}
+
     # -------------------------------------------------------------- writing
+
+    def record_operations(self, pointages: list[Pointage], now: datetime.datetime) -> int:
+        """Record newly imported statement lines; a line already known is left as it is (its
+        key is the primary key). Returns how many were new."""
+        added = 0
+        with self._transaction() as db:
+            for p in pointages:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO operations (cle, jour, montant, libelle, contrepartie,"
+                    " reference, fichier, importe_le, statut, client, factures, motif, candidats)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (p.cle, p.jour.isoformat(), str(p.montant), p.libelle, p.contrepartie,
+                     p.reference, p.fichier, now.isoformat(timespec="seconds"), p.statut,
+                     p.client, json.dumps(list(p.factures), ensure_ascii=False), p.motif,
+                     json.dumps([[c, n, str(m)] for c, n, m in p.candidats],
+                                ensure_ascii=False)))
+                added += cursor.rowcount
+        return added
+
+    def decide_operation(self, cle: str, statut: str, client: str = "",
+                         factures: tuple[str, ...] = (), motif: str = "") -> bool:
+        """The user's decision on a line waiting in À vérifier; False when it no longer waits."""
+        assert statut in STATUTS_OPERATION
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE operations SET statut = ?, client = ?, factures = ?, motif = ? "
+                "WHERE cle = ? AND statut = 'a_verifier'",
+                (statut, client, json.dumps(list(factures), ensure_ascii=False), motif, cle))
+            return cursor.rowcount == 1
+
+    def mark_written(self, cles: list[str]) -> None:
+        """These lines' rows are now in sheet Paiements: never to be appended again, even if
+        the user deletes them there."""
+        if not cles:
+            return
+        with self._transaction() as db:
+            db.executemany("UPDATE operations SET ecrit = 1 WHERE cle = ?",
+                           [(c,) for c in cles])
 
     def _transaction(self) -> "_Tx":
         if self._db is None:

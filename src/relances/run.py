@@ -35,6 +35,7 @@ from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, as_seen, 
                      follow_up, missing_identity, taken_over)
 from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
+from .pointage import Preparation, a_verifier_rows, paiement_rows, prepare, stale
 from .render import LANGUES, Renderer, Rendu
 from .xlsx import Ecriture, Lien, WorkbookChanged, check_not_open, read_classeur, write_back
 
@@ -69,10 +70,12 @@ class Resultat:
     litiges: list[LigneLitige] = field(default_factory=list)  # disputes, with their age
     apercu: list[Path] = field(default_factory=list)  # files written by --apercu
     apercu_dossier: Path | None = None
+    preparation: Preparation = field(default_factory=Preparation)  # bank lines, decisions
+    gel: str = ""  # why nothing was sent: payment data too old (stale-data guard)
 
     @property
     def has_problems(self) -> bool:
-        return bool(self.anomalies or self.incertains or self.ecriture_erreur
+        return bool(self.anomalies or self.incertains or self.ecriture_erreur or self.gel
                     or any(e.statut in ("echec", "incertain") for e in self.executions))
 
 
@@ -201,11 +204,12 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
 
 def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
               dry_run: bool = False, start_progress: Callable[[int], Progress] | None = None,
-              environ: Mapping[str, str] | None = None) -> Resultat:
-    """Do today's run. `start_progress(n)` is called with the number of actions to carry out."""
+              environ: Mapping[str, str] | None = None, extra: tuple = ()) -> Resultat:
+    """Do today's run. `start_progress(n)` is called with the number of actions to carry out.
+    `extra`: statement lines of a simulated import, counted by a dry run."""
     path = config.classeur
     if dry_run:
-        return _plan_only(config, today)[0]
+        return _plan_only(config, today, extra)[0]
     check_not_open(path)
     lock = FileLock(str(path.with_name(f".{path.name}.verrou")), timeout=0)
     try:
@@ -220,11 +224,14 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
         lock.release()
 
 
-def _plan_only(config: Config, today: datetime.date) -> tuple[Resultat, list[Fait]]:
+def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
+               ) -> tuple[Resultat, list[Fait]]:
     lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
     journal = Journal.open(config.journal, readonly=True)
     try:
         bind(journal, lecture, config, readonly=True)
+        lecture, preparation = prepare(lecture, journal, readonly=True, extra=extra)
+        gel = stale(journal, config, today)
         history = journal.history()
         history += taken_over(lecture.classeur, journal.known_factures(), config)
         plan = decide(lecture.classeur, history, today, config)
@@ -237,7 +244,8 @@ def _plan_only(config: Config, today: datetime.date) -> tuple[Resultat, list[Fai
     finally:
         journal.close()
     resultat = Resultat(plan, lecture.classeur, dry_run=True,
-                        anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
+                        anomalies=[*lecture.classeur.anomalies, *plan.anomalies],
+                        preparation=preparation, gel=gel or "")
     resultat.appels, resultat.litiges = call_list(as_seen(lecture.classeur, today), taches,
                                                   history, today, config.libelle)
     return resultat, history
@@ -259,14 +267,14 @@ def _open_calls(journal: Journal) -> list:
 
 
 def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
-                dossier: Path) -> Resultat:
+                dossier: Path, extra: tuple = ()) -> Resultat:
     """--apercu: write what today's run would send and print into `dossier`, and nothing else.
 
     No journal entry, no workbook write, no message sent: for proofreading templates. Emails
     are .eml files (attachments included); letters are .pdf, with their .html beside them to
     open in a browser while restyling.
     """
-    resultat, history = _plan_only(config, today)
+    resultat, history = _plan_only(config, today, extra)
     journal = Journal.open(config.journal, readonly=True)
     try:
         entrees = journal.entries()
@@ -365,10 +373,13 @@ def _not_ours(name: str, journal_name: str, unlabelled: bool) -> str:
 
 def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                 start_progress: Callable[[int], Progress] | None, delivery) -> Resultat:
-    lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
+    lu = read_classeur(config.classeur, config.colonnes, config.lignes_max)
     journal = Journal.open(config.journal)
     try:
-        identifiant = bind(journal, lecture, config)
+        identifiant = bind(journal, lu, config)
+        # Bank lines: the user's decisions taken, imported payments counted (see pointage).
+        lecture, preparation = prepare(lu, journal)
+        gel = stale(journal, config, today)
         journal.recover(lambda entry: _dossier_written(config, entry)
                         if entry.canal == "recouvrement" else delivery.delivered(entry),
                         delivery.fait)
@@ -380,7 +391,13 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         history = journal.history()
         plan = decide(lecture.classeur, history, today, config)
         resultat = Resultat(plan, lecture.classeur, incertains=incertains,
-                            anomalies=[*lecture.classeur.anomalies, *plan.anomalies])
+                            anomalies=[*lecture.classeur.anomalies, *plan.anomalies],
+                            preparation=preparation, gel=gel or "")
+        if gel:
+            # Payments may have come in since the last statement: plan, send nothing.
+            log.warning("rien n’est envoyé : %s", gel)
+            _write_back(config, lu, journal, today, resultat, identifiant)
+            return resultat
         rendus, resultat.avertissements = _render_all(config, lecture.classeur, plan, today,
                                                       history, journal.entries())
         # A bad sender address stops the run here, before the first message goes out.
@@ -406,7 +423,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
             delivery.close()
         rendus.clear()  # every message is out: their texts need not outlive the sending
         _print_file(config, today, resultat)
-        _write_back(config, lecture, journal, today, resultat, identifiant)
+        _write_back(config, lu, journal, today, resultat, identifiant)
         return resultat
     finally:
         journal.close()
@@ -584,11 +601,26 @@ def _write_dossier(folder: Path, rendu: Rendu, config: Config, base: Path) -> No
     write_atomic(folder / "chronologie.csv", ("\ufeff" + out.getvalue()).encode("utf-8"))
 
 
-def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
+def refresh_workbook(config: Config, lu, journal: Journal, today: datetime.date,
+                     identifiant: str) -> Resultat:
+    """Bring the workbook up to date from the journal, and nothing else (after an import of
+    bank statements): a Resultat with no plan, holding what the write did."""
+    resultat = Resultat(Plan(today, (), ()), lu.classeur)
+    _write_back(config, lu, journal, today, resultat, identifiant)
+    return resultat
+
+
+def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
                 resultat: Resultat, identifiant: str) -> None:
     """Bring the workbook up to date from the journal; never over an edit saved meanwhile.
-    Also sets the run's call list (sheet À appeler and the summary), from what it writes."""
+    Also sets the run's call list (sheet À appeler and the summary), from what it writes.
+
+    `lu` is the workbook as read, before the journal's bank lines are counted: they are
+    counted again here, at each attempt, from the file about to be patched."""
+    decided = list(resultat.preparation.decisions)  # taken at the start of the run
     for _attempt in range(WRITE_ATTEMPTS):
+        lecture, resultat.preparation = prepare(lu, journal)
+        resultat.preparation.decisions[:0] = decided
         history = journal.history()
         suivis = follow_up(lecture.classeur, history, today, config)
         by_row = {f.row: (f.numero, suivis[f.numero]) for f in lecture.classeur.factures
@@ -598,13 +630,17 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
             as_seen(lecture.classeur, today), _open_calls(journal), history, today,
             config.libelle)
         try:
-            resultat.ecriture = write_back(config.classeur, lecture.empreinte, by_row, rows,
-                                           config.colonnes, identifiant=identifiant,
-                                           a_appeler=_call_rows(resultat, today))
+            resultat.ecriture = write_back(
+                config.classeur, lecture.empreinte, by_row, rows, config.colonnes,
+                identifiant=identifiant, a_appeler=_call_rows(resultat, today),
+                paiements=paiement_rows(resultat.preparation.a_ecrire),
+                a_verifier=a_verifier_rows(resultat.preparation.a_verifier,
+                                           resultat.preparation.saisies))
         except WorkbookChanged:
             log.info("classeur modifié pendant l’exécution : relecture")
             try:
-                lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
+                lu = lecture = read_classeur(config.classeur, config.colonnes,
+                                             config.lignes_max)
             except WorkbookError as exc:  # saved meanwhile into something we cannot read
                 resultat.ecriture_erreur = (f"{exc} ; classeur non mis à jour, la prochaine "
                                             "exécution le fera depuis le journal")
@@ -618,6 +654,15 @@ def _write_back(config: Config, lecture, journal: Journal, today: datetime.date,
             resultat.ecriture_erreur = str(exc)
             return
         journal.set_meta(CONFIRME, "1")
+        a_ecrire = resultat.preparation.a_ecrire
+        if resultat.ecriture.paiements:
+            journal.mark_written([p.cle for p in a_ecrire])
+        elif a_ecrire:
+            resultat.avertissements.append(Anomalie(
+                "Paiements", None, f"colonnes « Date » et « Montant » introuvables : "
+                f"{len(a_ecrire)} paiement(s) importé(s) non écrit(s) dans la feuille ; ils "
+                "comptent quand même (le journal les garde) et seront écrits quand la feuille "
+                "aura ces colonnes"))
         for ref in resultat.ecriture.formules:
             resultat.avertissements.append(Anomalie(
                 "Factures", int("".join(c for c in ref if c.isdigit())),

@@ -13,6 +13,10 @@ from ..records import normalise
 
 FACTURES, CLIENTS, JOURNAL = "Factures", "Clients", "Journal"
 ECHANGES, A_APPELER, ECHEANCIERS, PAIEMENTS = "Échanges", "À appeler", "Échéanciers", "Paiements"
+A_VERIFIER = "À vérifier"
+# Sheet À vérifier (tool-owned): the column that names each statement line, and the one where
+# the user writes what it pays.
+OPERATION_HEADER, DECISION_HEADER = "Opération", "Décision"
 
 # Field -> the header SPEC §3 gives it (written when the tool adds the column) and other
 # spellings users commonly type. Matching is case-, accent-, space- and punctuation-insensitive.

@@ -24,7 +24,8 @@ from ..errors import WorkbookError, WorkbookLocked
 from ..records import RESULTATS_ECHANGE, Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header,
-                       A_APPELER, ECHANGES, ECHEANCIERS, PAIEMENTS)
+                       A_APPELER, A_VERIFIER, DECISION_HEADER, ECHANGES, ECHEANCIERS,
+                       OPERATION_HEADER, PAIEMENT_FIELD_BY_HEADER, PAIEMENTS)
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
                       WORKSHEET_REL, Package, check_not_open, fingerprint, rels_name, xml_attr,
                       xml_text)
@@ -64,6 +65,13 @@ PAIEMENTS_COLONNES = (
     Colonne("Client", 26), Colonne("Factures", 22), Colonne("Libellé", 40),
     Colonne("Source", 14), Colonne("Référence", 24),
 )
+A_VERIFIER_COLONNES = (
+    Colonne(OPERATION_HEADER, 20), Colonne("Date", 12, DATE_FORMAT),
+    Colonne("Montant", 14, EURO_FORMAT), Colonne("Libellé", 44), Colonne("Payeur", 24),
+    Colonne("Référence", 22), Colonne("Pourquoi", 44), Colonne("Factures possibles", 50),
+    Colonne(f"{DECISION_HEADER} (n° de facture, ou « ignorer »)", 30),
+    Colonne("Fichier", 22),
+)
 NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26, "date_prochaine_action": 14}
 
 
@@ -76,6 +84,7 @@ class Ecriture:
     lignes: int  # invoice rows whose tool cells changed
     ecrit: bool = True  # False: nothing had changed, the file was left untouched
     formules: tuple[str, ...] = field(default=())  # tool cells left alone: they hold formulas
+    paiements: int = 0  # rows appended to sheet Paiements
 
 
 class WorkbookChanged(WorkbookError):
@@ -86,9 +95,14 @@ class WorkbookChanged(WorkbookError):
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                journal: Sequence[tuple], colonnes: dict[str, str] | None = None,
                sauvegardes: Path | None = None, identifiant: str | None = None,
-               a_appeler: Sequence[tuple] | None = None) -> Ecriture:
-    """Patch tool-owned cells and sheets (Journal, À appeler) into the workbook, atomically;
-    add the user's sheet Échanges, with its headers, when it is missing.
+               a_appeler: Sequence[tuple] | None = None, paiements: Sequence[tuple] = (),
+               a_verifier: Sequence[tuple] = ()) -> Ecriture:
+    """Patch tool-owned cells and sheets (Journal, À appeler, À vérifier) into the workbook,
+    atomically; add the user's sheets Échanges, Échéanciers and Paiements, with their headers,
+    when they are missing; append `paiements` (imported bank lines, in PAIEMENTS_COLONNES'
+    order) below the last row of Paiements.
+
+    Sheet À vérifier is written when it has rows, or when it exists (then emptied).
 
     `suivis` maps a Factures row number to (invoice number, its tool cells). `empreinte` is the
     fingerprint of the file the caller's records were read from: if the file on disk differs
@@ -116,6 +130,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
     # The patched sheet goes to a temporary file, not to memory: the old and the new sheet of
     # a 50,000-row workbook would otherwise be held at once. Deleted when closed.
     body = tempfile.TemporaryFile(prefix=".relances-", dir=path.parent)
+    appended = False
     try:
         head, lignes, formules = _patch_sheet(package, sheet, shared, styles, date1904,
                                               suivis, colonnes or {}, body, where)
@@ -127,6 +142,13 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
             _write_tool_sheet(package, styles, A_APPELER, A_APPELER_COLONNES, a_appeler,
                               date1904)
             _ensure_user_sheets(package, styles)
+        if a_verifier or package.sheet(A_VERIFIER, normalise) is not None:
+            _write_tool_sheet(package, styles, A_VERIFIER, A_VERIFIER_COLONNES, a_verifier,
+                              date1904)
+        if paiements:
+            _ensure_user_sheets(package, styles)
+            appended = _append_paiements(package, shared_part, styles, date1904, paiements,
+                                         where)
         if identifiant:
             write_identifiant(package, identifiant)
         if styles.changed:
@@ -145,7 +167,8 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                                 f"({'; '.join(problems[:3])}) ; classeur laissé tel quel, le "
                                 "journal garde tout")
         backup = _save(package, path, empreinte, sauvegardes or path.parent / "sauvegardes")
-        return Ecriture(path, backup, lignes, formules=formules)
+        return Ecriture(path, backup, lignes, formules=formules,
+                        paiements=len(paiements) if appended else 0)
     finally:
         body.close()
 
@@ -248,6 +271,43 @@ def _write_tool_sheet(package: Package, styles: Styles, name: str,
     elif rels_part in package.parts:
         package.remove(rels_part)
     _repeat_header_when_printed(package, name)
+
+
+def _append_paiements(package: Package, shared_part: str | None, styles: Styles,
+                      date1904: bool, rows: Sequence[tuple], where: str) -> bool:
+    """Append rows below the last row holding a value in the user's sheet Paiements, each
+    value under its header wherever the user moved it; a header missing for one of our values
+    is added at the end of the header row. No other cell of the sheet changes."""
+    sheet = package.sheet(PAIEMENTS, normalise)
+    data = package.parts[sheet.part]
+    shared = read_shared_strings(package.parts.get(shared_part) if shared_part else None)
+    patch = SheetPatch(data, shared, styles, date1904, f"{where}:{sheet.name}")
+    header_index, found = find_header(patch.values(1, 10), PAIEMENT_FIELD_BY_HEADER, {},
+                                      ("date", "montant"))
+    if "date" not in found or "montant" not in found:
+        return False  # not a ledger we can read back: nothing appended, the journal keeps it
+    header_row = header_index + 1
+    columns = {name: position + 1 for name, position in found.items()}
+    fields = ("date", "montant", "client", "factures", "libelle", "source", "reference")
+    last = max([patch.last_column(), *columns.values(),
+                *(c.column for c in patch.cells(header_row))])
+    for name, colonne in zip(fields, PAIEMENTS_COLONNES):
+        if name not in columns:
+            last += 1
+            columns[name] = last
+            patch.set(header_row, last, colonne.titre)
+            patch.width(last, colonne.largeur)
+    row = max((n for n in reversed(patch.order) if any(
+        c.value not in (None, "") or c.formula for c in patch.cells(n))), default=header_row)
+    for values in rows:
+        row += 1
+        for name, colonne, value in zip(fields, PAIEMENTS_COLONNES, values):
+            if value is not None and value != "":
+                patch.set(row, columns[name], value, colonne.format)
+    patched = patch.bytes()
+    if patched is not None:
+        package.replace(sheet.part, patched)
+    return True
 
 
 def _ensure_user_sheets(package: Package, styles: Styles) -> None:

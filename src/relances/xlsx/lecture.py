@@ -19,7 +19,8 @@ from ..cells import CellError, is_empty, quote, read_date, read_montant, read_te
 from ..errors import WorkbookError
 from ..records import (RESULTATS_ECHANGE, STATUTS, Anomalie, Classeur, Client, Echange, Facture,
                        Reglement, Versement, client_key, normalise)
-from .colonnes import (CLIENT_FIELD_BY_HEADER, CLIENTS, ECHANGE_FIELD_BY_HEADER, ECHANGES,
+from .colonnes import (A_VERIFIER, CLIENT_FIELD_BY_HEADER, CLIENTS, DECISION_HEADER,
+                       OPERATION_HEADER, ECHANGE_FIELD_BY_HEADER, ECHANGES,
                        ECHEANCIER_FIELD_BY_HEADER, ECHEANCIERS, PAIEMENT_FIELD_BY_HEADER,
                        PAIEMENTS,
                        FACTURE_COLUMNS, FACTURES,
@@ -38,6 +39,16 @@ class Lecture:
     classeur: Classeur
     empreinte: str
     identifiant: str | None = None
+    decisions: tuple["Decision", ...] = ()  # what the user wrote in sheet À vérifier
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A Décision cell of sheet À vérifier: what the user says statement line `cle` pays."""
+
+    cle: str
+    texte: str
+    row: int
 
 
 # ---------------------------------------------------------------- reading
@@ -92,6 +103,8 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
         plans_rows = _sheet_rows(pd, book, plans_name) if plans_name else []
         paid_name = names.get(normalise(PAIEMENTS))
         paid_rows = _sheet_rows(pd, book, paid_name) if paid_name else []
+        review_name = names.get(normalise(A_VERIFIER))
+        review_rows = _sheet_rows(pd, book, review_name) if review_name else []
     except WorkbookError:
         raise
     except Exception as exc:  # calamine raises its own types for corrupt or foreign files
@@ -134,7 +147,42 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                                 inconnues.get(paid_name or "", {}))
     factures = _apply_payments(paid_name or PAIEMENTS, factures, reglements, clients, anomalies)
     return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges),
-                            tuple(versements), tuple(reglements)), empreinte, identifiant)
+                            tuple(versements), tuple(reglements)), empreinte, identifiant,
+                   _read_decisions(review_rows))
+
+
+def _read_decisions(rows: list[list[object]]) -> tuple[Decision, ...]:
+    """The filled Décision cells of sheet À vérifier, with their statement line's key."""
+    if not rows:
+        return ()
+    header = [normalise(read_text(v)) for v in rows[0]]
+    try:
+        cle_col = header.index(normalise(OPERATION_HEADER))
+        decision_col = next(i for i, h in enumerate(header)
+                            if h.startswith(normalise(DECISION_HEADER)))
+    except (ValueError, StopIteration):
+        return ()
+    found = []
+    for index, row in enumerate(rows[1:], start=2):
+        cle = read_text(row[cle_col]) if cle_col < len(row) else ""
+        texte = read_text(row[decision_col]) if decision_col < len(row) else ""
+        if cle and texte:
+            found.append(Decision(cle, texte, index))
+    return tuple(found)
+
+
+def apply_reglements(classeur: Classeur, reglements: list[Reglement],
+                     sheet: str = PAIEMENTS) -> Classeur:
+    """The workbook's records with more payments counted (statement lines recorded in the
+    journal and not yet written into sheet Paiements)."""
+    if not reglements:
+        return classeur
+    clients = dict(classeur.clients)
+    anomalies = list(classeur.anomalies)
+    factures = _apply_payments(sheet, list(classeur.factures), reglements, clients, anomalies)
+    return replace(classeur, factures=tuple(factures), clients=clients,
+                   anomalies=tuple(anomalies),
+                   reglements=classeur.reglements + tuple(reglements))
 
 
 def _sheet_rows(pd, book, name: str) -> list[list[object]]:
@@ -328,9 +376,10 @@ def _apply_payments(sheet: str, factures: list[Facture], reglements: list[Reglem
             if reglement.client:
                 held.add(client_key(reglement.client))
             held &= set(clients)
+            place = (f"feuille {sheet}, ligne {reglement.row}" if reglement.row is not None
+                     else f"relevé importé : {reglement.source}")
             for key in held:
-                clients[key] = replace(clients[key], bloque=f"{why} (feuille {sheet}, ligne "
-                                                             f"{reglement.row})")
+                clients[key] = replace(clients[key], bloque=f"{why} ({place})")
             who = ", ".join(clients[key].nom for key in sorted(held))
             anomalies.append(Anomalie(sheet, reglement.row, (
                 f"{who} : {why} — non relancé d’ici là" if held

@@ -1,0 +1,182 @@
+"""ISO 20022 bank-to-customer statements: camt.053 (statement), also camt.052 (intraday
+report) and camt.054 (credit notification), whose entries have the same shape.
+
+Parsed with defusedxml, document type declarations refused: a statement comes from outside,
+and an XML bomb or an external entity must not reach the machine. Every namespace version
+(camt.053.001.02 to .13) is read alike. Only booked entries count; an entry that gathers
+several transfers (a batch) gives one operation per transfer, with its own amount, payer and
+remittance information.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+
+from ..cells import quote
+from ..records import CENT, Anomalie
+from .operations import Operation, Releve, hashed_key, rank_identical
+
+
+class CamtError(ValueError):
+    """The file cannot be read as camt; the message is French."""
+
+
+def read_camt(data: bytes, fichier: str) -> Releve:
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+    from xml.etree.ElementTree import ParseError
+
+    try:
+        root = fromstring(data, forbid_dtd=True)
+    except DefusedXmlException:
+        raise CamtError("fichier XML refusé : il déclare un type de document ou des entités, "
+                        "ce qu’un relevé bancaire ne fait jamais") from None
+    except ParseError as exc:
+        raise CamtError(f"XML mal formé ({exc})") from None
+    kind = "camt.053"
+    statements = root.findall(".//{*}Stmt")
+    if not statements:
+        statements = root.findall(".//{*}Rpt")
+        kind = "camt.052"
+    if not statements:
+        statements = root.findall(".//{*}Ntfctn")
+        kind = "camt.054"
+    if not statements:
+        raise CamtError("aucun relevé (Stmt, Rpt ou Ntfctn) dans ce fichier ISO 20022")
+    anomalies: list[Anomalie] = []
+    found: list[dict] = []
+    debits, ignorees, fins = 0, [], []
+    rank = 0
+    for statement in statements:
+        compte = _text(statement, "{*}Acct/{*}Id/{*}IBAN") or _text(
+            statement, "{*}Acct/{*}Id/{*}Othr/{*}Id")
+        fin = _day(_text(statement, "{*}FrToDt/{*}ToDtTm")) or _day(
+            _text(statement, "{*}CreDtTm"))
+        if fin is not None:
+            fins.append(fin)
+        for entry in statement.findall("{*}Ntry"):
+            rank += 1
+            where = f"écriture {rank}"
+            status = _text(entry, "{*}Sts/{*}Cd") or _text(entry, "{*}Sts")
+            if status and status.upper() not in ("BOOK", "BOOKED"):
+                ignorees.append(f"{where} : statut {status} (non comptabilisée)")
+                continue
+            sens = _text(entry, "{*}CdtDbtInd").upper()
+            if sens == "DBIT":
+                debits += 1
+                continue
+            if sens != "CRDT":
+                anomalies.append(Anomalie(fichier, rank, f"{where} : sens illisible "
+                                          f"{quote(sens)} (CRDT ou DBIT attendu)"))
+                continue
+            jour = _day(_text(entry, "{*}BookgDt/{*}Dt") or _text(entry, "{*}BookgDt/{*}DtTm")
+                        or _text(entry, "{*}ValDt/{*}Dt"))
+            if jour is None:
+                anomalies.append(Anomalie(fichier, rank, f"{where} : date de comptabilisation "
+                                          "illisible"))
+                continue
+            try:
+                total, devise = _amount(entry.find("{*}Amt"))
+            except CamtError as exc:
+                anomalies.append(Anomalie(fichier, rank, f"{where} : {exc}"))
+                continue
+            if devise != "EUR":
+                ignorees.append(f"{where} : devise {devise}, non rapprochée")
+                continue
+            entry_ref = _text(entry, "{*}AcctSvcrRef") or _text(entry, "{*}NtryRef")
+            entry_info = _text(entry, "{*}AddtlNtryInf")
+            details = entry.findall("{*}NtryDtls/{*}TxDtls")
+            if len(details) <= 1:
+                detail = details[0] if details else None
+                found.append(_operation(entry, detail, total, jour, compte, entry_ref,
+                                        entry_info, rank, 0))
+                continue
+            for index, detail in enumerate(details, start=1):
+                try:
+                    amount = detail.find("{*}Amt")
+                    if amount is None:
+                        amount = detail.find("{*}AmtDtls/{*}TxAmt/{*}Amt")
+                    montant, devise = _amount(amount)
+                except CamtError:
+                    # A batch without amounts per transfer can only be taken whole.
+                    found.append(_operation(entry, None, total, jour, compte, entry_ref,
+                                            entry_info + " " + " ".join(
+                                                _remittance(d) for d in details), rank, 0))
+                    break
+                found.append(_operation(entry, detail, montant, jour, compte, entry_ref,
+                                        entry_info, rank, index))
+    ids = [f["id"] for f in found]
+    use_ids = all(ids) and len(set(ids)) == len(ids)
+    ranks = rank_identical([(f["jour"], f["montant"], f["libelle"]) for f in found])
+    operations = tuple(Operation(
+        cle=f["id"] if use_ids else hashed_key(f["compte"], f["jour"], f["montant"],
+                                               f["libelle"], same),
+        jour=f["jour"], montant=f["montant"], libelle=f["libelle"],
+        contrepartie=f["contrepartie"], reference=f["reference"], compte=f["compte"],
+        fichier=fichier, ligne=f["rang"]) for f, same in zip(found, ranks))
+    days = [o.jour for o in operations]
+    fin = max(fins) if fins else (max(days) if days else None)
+    return Releve(fichier, kind, operations, fin, debits, tuple(ignorees), tuple(anomalies))
+
+
+def _operation(entry, detail, montant: Decimal, jour: datetime.date, compte: str,
+               entry_ref: str, entry_info: str, rank: int, index: int) -> dict:
+    source = detail if detail is not None else entry
+    bank_ref = ""
+    if detail is not None:
+        bank_ref = (_text(detail, "{*}Refs/{*}AcctSvcrRef") or _text(detail, "{*}Refs/{*}TxId")
+                    or _meaningful(_text(detail, "{*}Refs/{*}EndToEndId")))
+    if not bank_ref and entry_ref:
+        bank_ref = f"{entry_ref}/{index}" if index else entry_ref
+    payer = ""
+    if detail is not None:
+        payer = (_text(detail, "{*}RltdPties/{*}Dbtr/{*}Pty/{*}Nm")
+                 or _text(detail, "{*}RltdPties/{*}Dbtr/{*}Nm")
+                 or _text(detail, "{*}RltdPties/{*}UltmtDbtr/{*}Nm"))
+    libelle = " ".join(p for p in (_remittance(source) if detail is not None else "",
+                                   _text(source, "{*}AddtlTxInf"), entry_info) if p)
+    reference = ""
+    if detail is not None:
+        reference = _text(detail, "{*}RmtInf/{*}Strd/{*}CdtrRefInf/{*}Ref")
+    return {"id": f"{compte}:{bank_ref}" if bank_ref and compte else bank_ref,
+            "jour": jour, "montant": montant, "libelle": " ".join(libelle.split()),
+            "contrepartie": payer, "reference": reference, "compte": compte, "rang": rank}
+
+
+def _remittance(detail) -> str:
+    return " ".join(" ".join((e.text or "").split())
+                    for e in detail.findall("{*}RmtInf/{*}Ustrd") if e.text)
+
+
+def _meaningful(reference: str) -> str:
+    return "" if reference.upper() in ("", "NOTPROVIDED", "NOT PROVIDED") else reference
+
+
+def _text(element, path: str) -> str:
+    found = element.find(path)
+    return " ".join((found.text or "").split()) if found is not None else ""
+
+
+def _amount(element) -> tuple[Decimal, str]:
+    if element is None or not (element.text or "").strip():
+        raise CamtError("montant absent")
+    text = element.text.strip()
+    if not re.fullmatch(r"\d{1,15}(\.\d{1,5})?", text):
+        raise CamtError(f"montant illisible {quote(text)}")
+    try:
+        amount = Decimal(text).quantize(CENT)
+    except InvalidOperation:
+        raise CamtError(f"montant illisible {quote(text)}") from None
+    return amount, (element.get("Ccy") or "EUR").upper()
+
+
+def _day(text: str) -> datetime.date | None:
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", text or "")
+    if match is None:
+        return None
+    try:
+        return datetime.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None

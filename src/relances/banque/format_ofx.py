@@ -1,0 +1,116 @@
+"""OFX and QFX statements (OFX 1.x SGML and 2.x XML), parsed by ofxtools.
+
+ofxtools does the parsing (SGML without closing tags, headers, character sets). The
+transactions are then read from its element tree rather than through its typed models: French
+banks write names longer than the standard's 32 characters and amounts with a decimal comma,
+which the models refuse or warn about, and a posting date is kept as the bank's own day
+instead of being moved to UTC.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import warnings
+from decimal import Decimal
+
+from ..cells import quote
+from ..records import Anomalie
+from .format_csv import CsvError, parse_amount
+from .operations import Operation, Releve, hashed_key, rank_identical
+
+
+class OfxError(ValueError):
+    """The file cannot be read as OFX; the message is French."""
+
+
+def read_ofx(data: bytes, fichier: str) -> Releve:
+    from ofxtools.Parser import OFXTree
+
+    tree = OFXTree()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree.parse(_Source(data))
+    except Exception as exc:  # ofxtools raises its own errors and ValueError, KeyError…
+        raise OfxError(f"fichier OFX illisible ({exc.__class__.__name__} : "
+                       f"{str(exc)[:120]})") from None
+    root = tree.getroot()
+    anomalies: list[Anomalie] = []
+    found: list[tuple[int, datetime.date, Decimal, str, str, str, str, str]] = []
+    debits, ignorees, fins = 0, [], []
+    rank = 0
+    for statement in [*root.iter("STMTRS"), *root.iter("CCSTMTRS")]:
+        compte = _text(statement, ".//BANKACCTFROM/ACCTID") or _text(statement,
+                                                                     ".//CCACCTFROM/ACCTID")
+        devise = _text(statement, "CURDEF") or "EUR"
+        fin = _day(_text(statement, ".//BANKTRANLIST/DTEND"))
+        if fin is not None:
+            fins.append(fin)
+        for transaction in statement.iter("STMTTRN"):
+            rank += 1
+            where = f"opération {rank}"
+            try:
+                jour = _day(_text(transaction, "DTPOSTED"))
+                if jour is None:
+                    raise OfxError(f"date illisible {quote(_text(transaction, 'DTPOSTED'))}")
+                montant = parse_amount(_text(transaction, "TRNAMT"),
+                                       "," if re.search(r",\d{1,2}$", _text(transaction,
+                                                                            "TRNAMT")) else ".")
+            except (OfxError, CsvError) as exc:
+                anomalies.append(Anomalie(fichier, rank, f"{where} : {exc}"))
+                continue
+            currency = _text(transaction, "CURRENCY/CURSYM") or devise
+            if montant is None or montant <= 0:
+                debits += montant is not None
+                continue
+            if currency.upper() != "EUR":
+                ignorees.append(f"{where} : devise {currency}, non rapprochée")
+                continue
+            libelle = " ".join(p for p in (_text(transaction, "NAME"),
+                                           _text(transaction, "MEMO")) if p)
+            contrepartie = _text(transaction, "PAYEE/NAME")
+            found.append((rank, jour, montant, libelle, contrepartie,
+                          _text(transaction, "FITID"), compte, _text(transaction, "REFNUM")))
+    ids = [f[5] for f in found]
+    use_ids = all(ids) and len(set(zip(ids, (f[6] for f in found)))) == len(ids)
+    ranks = rank_identical([(f[1], f[2], f[3]) for f in found])
+    operations = tuple(
+        Operation(cle=(f"{compte}:{fitid}" if compte else fitid) if use_ids
+                  else hashed_key(compte, jour, montant, libelle, same),
+                  jour=jour, montant=montant, libelle=libelle, contrepartie=contrepartie,
+                  reference=refnum, compte=compte, fichier=fichier, ligne=number)
+        for (number, jour, montant, libelle, contrepartie, fitid, compte, refnum), same
+        in zip(found, ranks))
+    days = [o.jour for o in operations]
+    fin = max(fins) if fins else (max(days) if days else None)
+    return Releve(fichier, "OFX", operations, fin, debits, tuple(ignorees), tuple(anomalies))
+
+
+class _Source:
+    """ofxtools reads a file-like object opened in binary mode."""
+
+    def __init__(self, data: bytes):
+        import io
+
+        self._stream = io.BytesIO(data)
+
+    def read(self, *args):
+        return self._stream.read(*args)
+
+
+def _text(element, path: str) -> str:
+    found = element.find(path)
+    return " ".join((found.text or "").split()) if found is not None else ""
+
+
+def _day(text: str) -> datetime.date | None:
+    """OFX dates are YYYYMMDD[HHMMSS[.XXX]][[offset:TZ]]: the day as the bank wrote it."""
+    match = re.match(r"^(\d{4})(\d{2})(\d{2})", text or "")
+    if match is None:
+        return None
+    try:
+        return datetime.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+

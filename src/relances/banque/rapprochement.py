@@ -1,0 +1,289 @@
+"""Matching: which open invoices each credit pays, or why a person must decide. Pure.
+
+In order of confidence, the first rule that finds something decides:
+
+1. a payment reference of ours (RF creditor reference or Belgian structured communication) in
+   the label or the structured reference field;
+2. an invoice number in the label, written loosely (`FACT 2026-031`, `F2026031`,
+   `fac.2026/031` all name `F-2026-031`);
+3. a client named in the label or as payer, and exactly one of its open invoices for exactly
+   that amount;
+4. a client named, and exactly one set of its open invoices adding up to exactly that amount.
+
+A reference or number that fits one invoice takes a payment up to what remains due (a partial
+payment reduces it). Anything else — a reference shared by two invoices, more money than the
+invoices named are owed, two ways to add up the amount, no client found — is not applied: it
+goes to the user with its candidate invoices. Crediting the wrong invoice would chase a client
+who has paid.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable, Sequence
+
+from ..records import Facture, client_key
+from ..references import compact, reference
+from .operations import Operation
+
+SUBSET_MAX = 20  # open invoices of one client beyond which sums are not searched
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Candidat:
+    """An open invoice a payment might be for."""
+
+    client: str
+    numero: str
+    reste: Decimal
+
+
+@dataclass(frozen=True)
+class Affectation:
+    """A sure match: `operation` pays `factures` of `client` (oldest first)."""
+
+    operation: Operation
+    client: str
+    factures: tuple[str, ...]
+    motif: str             # how it was recognised, for the summary
+    partiel: bool = False  # less than what the invoices owe
+
+
+@dataclass(frozen=True)
+class AVerifier:
+    """No sure match: the user decides, helped by `candidats`."""
+
+    operation: Operation
+    motif: str
+    candidats: tuple[Candidat, ...] = ()
+
+
+# Words that do not tell one client from another.
+_LEGAL = frozenset("""sarl sas sasu eurl sa sprl srl snc sci scp scm selarl selas ei eirl ets
+etablissements etabl societe ste cie compagnie et de du des la le les l d au aux en bv bvba
+nv asbl scrl sc scs gie gmbh ltd the and of vir sepa virement recu""".split())
+
+
+def match_operations(operations: Sequence[Operation], factures: Iterable[Facture]
+                     ) -> list[Affectation | AVerifier]:
+    """Each credit's outcome, in the order given. `factures` are the invoices as they stand
+    (payments already recorded included); each sure match lowers what remains for the next."""
+    factures = list(factures)
+    ouvertes = [f for f in factures if f.montant > 0 and f.reste_du > 0 and f.statut != "payee"]
+    # Open credit notes per client: a payment of what was asked (credit notes deducted) pays
+    # the invoice in full.
+    avoirs: dict[str, list[Facture]] = {}
+    for facture in factures:
+        if facture.montant < 0 and facture.reste_du < 0:
+            avoirs.setdefault(client_key(facture.client), []).append(facture)
+    reste = {_key(f): f.reste_du for f in ouvertes}
+    clients: dict[str, str] = {}
+    for facture in ouvertes:
+        clients.setdefault(client_key(facture.client), facture.client)
+    index = _Index(ouvertes)
+    outcomes: list[Affectation | AVerifier] = []
+    for operation in operations:
+        outcome = _match(operation, ouvertes, reste, clients, index, avoirs)
+        if isinstance(outcome, Affectation):
+            left = operation.montant
+            for numero in outcome.factures:
+                key = (client_key(outcome.client), numero)
+                part = min(left, reste[key])
+                reste[key] -= part
+                left -= part
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _key(facture: Facture) -> tuple[str, str]:
+    return client_key(facture.client), facture.numero
+
+
+class _Index:
+    """Each open invoice's references and number pattern, built once."""
+
+    def __init__(self, ouvertes: list[Facture]):
+        self.references: list[tuple[str, Facture]] = []
+        self.numbers: list[tuple[re.Pattern, Facture]] = []
+        for facture in ouvertes:
+            for mode in ("rf", "ogm"):
+                self.references.append((compact(reference(facture.numero, mode)), facture))
+            pattern = number_pattern(facture.numero)
+            if pattern is not None:
+                self.numbers.append((pattern, facture))
+
+
+def number_pattern(numero: str) -> re.Pattern | None:
+    """The invoice number as a bank label may write it: any separator (or none) between its
+    groups, a letter prefix that may be shortened, lengthened (`F` -> `FACT`) or dropped, and no
+    digit touching it on either side. Numbers with fewer than four digits are not looked for:
+    they would be found in amounts and dates."""
+    groups = re.findall(r"[A-Za-z]+|\d+", numero)
+    digits = "".join(g for g in groups if g.isdigit())
+    if len(digits) < 4:
+        return None
+    while groups and not groups[0].isdigit():
+        groups = groups[1:]  # the prefix is optional: « FACT », « F », « FAC. » or nothing
+    body = r"[\s\-/._:]*".join(re.escape(g) for g in groups)
+    return re.compile(r"(?<![0-9])" + body + r"(?![0-9])", re.IGNORECASE)
+
+
+def _match(operation: Operation, ouvertes: list[Facture], reste: dict, clients: dict[str, str],
+           index: _Index, avoirs: dict[str, list[Facture]]) -> Affectation | AVerifier:
+    montant = operation.montant
+
+    def credit(key: str) -> tuple[Decimal, str]:
+        """The client's open credit notes: their total, and a note for the summary."""
+        notes = avoirs.get(key, [])
+        total = -sum((f.reste_du for f in notes), ZERO)
+        shown = ", ".join(f.numero for f in notes)
+        return total, (f" ; avoir {shown} déduit par le client : imputez-le (colonne Payé)"
+                       if notes else "")
+    text = operation.texte
+    flat = re.sub(r"[^A-Z0-9]", "", text.upper())
+
+    def still_open(found: Iterable[Facture]) -> list[Facture]:
+        unique = {_key(f): f for f in found}
+        return sorted((f for k, f in unique.items() if reste[k] > 0),
+                      key=lambda f: (f.echeance, f.numero))
+
+    def candidats(found: Iterable[Facture]) -> tuple[Candidat, ...]:
+        return tuple(Candidat(f.client, f.numero, reste[_key(f)]) for f in found)
+
+    named = _clients_named(text, clients)
+    for how, found in (
+            ("référence de paiement", [f for ref, f in index.references if ref in flat]),
+            ("n° de facture dans le libellé",
+             [f for pattern, f in index.numbers if pattern.search(text)])):
+        if not found:
+            continue
+        paid_already = [f for f in found if reste[_key(f)] <= 0]
+        found = still_open(found)
+        if not found:
+            shown = ", ".join(f.numero for f in paid_already)
+            return AVerifier(operation, f"{how} : {shown}, déjà soldée ; paiement en double, "
+                             "ou pour une autre facture ?", candidats(paid_already))
+        by_client: dict[str, list[Facture]] = {}
+        for facture in found:
+            by_client.setdefault(client_key(facture.client), []).append(facture)
+        if len(by_client) > 1 and named:
+            narrowed = {k: v for k, v in by_client.items() if k in named}
+            by_client = narrowed or by_client
+        if len(by_client) > 1:
+            return AVerifier(operation, f"{how} : correspond à des factures de plusieurs "
+                             "clients", candidats(found))
+        (key, invoices), = by_client.items()
+        due = sum((reste[_key(f)] for f in invoices), ZERO)
+        numeros = tuple(f.numero for f in invoices)
+        deduit, note = credit(key)
+        if deduit > 0 and montant == due - deduit:
+            return Affectation(operation, invoices[0].client, numeros, how + note)
+        if len(invoices) == 1 and montant <= due:
+            return Affectation(operation, invoices[0].client, numeros, how,
+                               partiel=montant < due)
+        if montant == due:
+            return Affectation(operation, invoices[0].client, numeros, how)
+        if montant > due:
+            return AVerifier(operation, f"{how} : {', '.join(numeros)}, mais le montant "
+                             f"dépasse ce qui reste dû ({due}) ; paie-t-il d’autres factures ?",
+                             candidats(_open_of(key, ouvertes, reste)))
+        return AVerifier(operation, f"{how} : {', '.join(numeros)}, paiement partiel de "
+                         "plusieurs factures ; à répartir", candidats(invoices))
+
+    if named:
+        invoices = still_open(f for f in ouvertes if client_key(f.client) in named)
+        exact = [f for f in invoices if reste[_key(f)] == montant]
+        note = ""
+        if not exact:
+            # The amount asked: what remains, less the client's open credit notes.
+            for f in invoices:
+                deduit, shown = credit(client_key(f.client))
+                if deduit > 0 and reste[_key(f)] - deduit == montant:
+                    exact.append(f)
+                    note = shown
+        if len(exact) == 1:
+            return Affectation(operation, exact[0].client, (exact[0].numero,),
+                               "client nommé, montant exact d’une facture" + note)
+        if len(exact) > 1:
+            return AVerifier(operation, "client nommé, plusieurs factures de ce montant",
+                             candidats(exact))
+        if len(named) == 1:
+            sums = _subsets(invoices, montant, reste)
+            if sums is not None and len(sums) == 1:
+                chosen = sums[0]
+                return Affectation(operation, chosen[0].client, tuple(f.numero for f in chosen),
+                                   f"client nommé, somme exacte de {len(chosen)} factures")
+            if sums:
+                return AVerifier(operation, "client nommé, plusieurs combinaisons de factures "
+                                 "font ce montant", candidats(invoices))
+            if sums is None:
+                return AVerifier(operation, f"client nommé, plus de {SUBSET_MAX} factures "
+                                 "ouvertes : combinaison non cherchée", candidats(invoices))
+        who = ", ".join(clients[k] for k in sorted(named))
+        if not invoices:
+            return AVerifier(operation, f"{who} nommé, mais aucune facture ouverte")
+        return AVerifier(operation, f"{who} nommé, mais aucune facture ni somme de factures "
+                         "ne fait ce montant (paiement partiel ?)", candidats(invoices))
+    same = still_open(f for f in ouvertes if reste[_key(f)] == montant)
+    if same:
+        return AVerifier(operation, "ni référence, ni n° de facture, ni client reconnu ; "
+                         "factures du même montant", candidats(same))
+    return AVerifier(operation, "ni référence, ni n° de facture, ni client reconnu")
+
+
+def _open_of(key: str, ouvertes: list[Facture], reste: dict) -> list[Facture]:
+    return [f for f in ouvertes if client_key(f.client) == key and reste[_key(f)] > 0]
+
+
+def _words(text: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return re.findall(r"[a-z0-9]+", plain)
+
+
+def _clients_named(text: str, clients: dict[str, str]) -> set[str]:
+    """Clients whose distinctive words all appear in the text; banks cut long labels, so the
+    last of them may be cut short (five letters at least). When one client's words include
+    another's (« Martin », « Boulangerie Martin »), the longer name is the one meant."""
+    words = _words(text)
+    present = set(words)
+    found: dict[str, set[str]] = {}
+    for key, nom in clients.items():
+        significant = [w for w in _words(nom) if w not in _LEGAL and len(w) >= 2]
+        if not significant or max(len(w) for w in significant) < 3:
+            continue
+        head, last = significant[:-1], significant[-1]
+        if not all(w in present for w in head):
+            continue
+        if last in present or (len(last) > 5 and any(
+                len(w) >= 5 and last.startswith(w) for w in words)):
+            found[key] = set(significant)
+    return {k for k, v in found.items() if not any(v < other for other in found.values())}
+
+
+def _subsets(invoices: list[Facture], montant: Decimal, reste: dict
+             ) -> list[list[Facture]] | None:
+    """Up to two sets of two or more invoices whose amounts due add up to `montant` exactly;
+    None when there are too many invoices to search."""
+    if len(invoices) > SUBSET_MAX:
+        return None
+    target = int(montant * 100)
+    cents = [int(reste[_key(f)] * 100) for f in invoices]
+    # Sum -> up to two ways to reach it (each a tuple of indexes), smallest sums first.
+    ways: dict[int, list[tuple[int, ...]]] = {0: [()]}
+    for i, value in enumerate(cents):
+        for total, combos in [(t, list(c)) for t, c in ways.items()]:
+            new = total + value
+            if new > target:
+                continue
+            slot = ways.setdefault(new, [])
+            for combo in combos:
+                if len(slot) >= 2:
+                    break
+                slot.append(combo + (i,))
+    found = [c for c in ways.get(target, []) if len(c) >= 2]
+    return [[invoices[i] for i in combo] for combo in found]
