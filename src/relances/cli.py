@@ -348,17 +348,18 @@ def _main(command: click.Command, name: str) -> None:
     except click.exceptions.NoSuchOption as exc:
         hint = f" (vouliez-vous dire {', '.join(exc.possibilities)} ?)" if exc.possibilities else ""
         _fail(f"option inconnue « {exc.option_name} »{hint} ; voir --help")
+    except click.exceptions.MissingParameter as exc:
+        if exc.param is not None and exc.param.param_type_name == "argument":
+            _fail(f"indiquez au moins un fichier ({exc.param.human_readable_name}) ; "
+                  "voir --help")
+        hint = exc.param.opts[0] if exc.param is not None and exc.param.opts else "une option"
+        _fail(f"{hint} : valeur manquante ; voir --help")
     except click.exceptions.BadParameter as exc:
         hint = exc.param.opts[0] if exc.param is not None and exc.param.opts else "une option"
         message = exc.message if exc.param is not None and exc.param.name == "date_" else (
             "un nombre entier est attendu" if exc.param is not None and
             exc.param.type is click.INT else "valeur invalide")
         _fail(f"{hint} : {message} ; voir --help")
-    except click.exceptions.MissingParameter as exc:
-        if exc.param is not None and exc.param.param_type_name == "argument":
-            _fail(f"indiquez au moins un fichier {exc.param.human_readable_name} ; voir --help")
-        hint = exc.param.opts[0] if exc.param is not None and exc.param.opts else "une option"
-        _fail(f"{hint} : valeur manquante ; voir --help")
     except click.exceptions.UsageError as exc:
         extra = re.search(r"extra arguments? \((.*)\)", exc.message)
         what = f"argument inattendu « {extra.group(1)} »" if extra else "ligne de commande invalide"

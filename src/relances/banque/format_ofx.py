@@ -10,6 +10,7 @@ instead of being moved to UTC.
 from __future__ import annotations
 
 import datetime
+import io
 import re
 import warnings
 from decimal import Decimal
@@ -31,7 +32,7 @@ def read_ofx(data: bytes, fichier: str) -> Releve:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tree.parse(_Source(data))
+            tree.parse(io.BytesIO(data))
     except Exception as exc:  # ofxtools raises its own errors and ValueError, KeyError…
         raise OfxError(f"fichier OFX illisible ({exc.__class__.__name__} : "
                        f"{str(exc)[:120]})") from None
@@ -85,18 +86,6 @@ def read_ofx(data: bytes, fichier: str) -> Releve:
     days = [o.jour for o in operations]
     fin = max(fins) if fins else (max(days) if days else None)
     return Releve(fichier, "OFX", operations, fin, debits, tuple(ignorees), tuple(anomalies))
-
-
-class _Source:
-    """ofxtools reads a file-like object opened in binary mode."""
-
-    def __init__(self, data: bytes):
-        import io
-
-        self._stream = io.BytesIO(data)
-
-    def read(self, *args):
-        return self._stream.read(*args)
 
 
 def _text(element, path: str) -> str:

@@ -80,11 +80,14 @@ def match_operations(operations: Sequence[Operation], factures: Iterable[Facture
     for facture in factures:
         if facture.montant < 0 and facture.reste_du < 0:
             avoirs.setdefault(client_key(facture.client), []).append(facture)
-    reste = {_key(f): f.reste_du for f in ouvertes}
+    # Invoices already paid stay known: a payment naming one is a double payment, or a
+    # mistake, for a person to look at.
+    payables = [f for f in factures if f.montant > 0]
+    reste = {_key(f): (f.reste_du if f.statut != "payee" else ZERO) for f in payables}
     clients: dict[str, str] = {}
     for facture in ouvertes:
         clients.setdefault(client_key(facture.client), facture.client)
-    index = _Index(ouvertes)
+    index = _Index(payables)
     outcomes: list[Affectation | AVerifier] = []
     for operation in operations:
         outcome = _match(operation, ouvertes, reste, clients, index, avoirs)
