@@ -364,7 +364,7 @@ def test_an_import_writes_sure_payments_and_what_to_review_then_chasing_stops(pr
     review = sheet_rows(workbook, "À vérifier")
     assert [(r[1].date(), r[2]) for r in review] == [(d("2026-11-16"), 265),
                                                     (d("2026-11-17"), 2000)]
-    assert "F-2026-040 (Café du Commerce" in review[0][7]
+    assert "F-2026-040 (Café du Commerce" in review[0][4]
 
     after = planned(project)
     assert "Boulangerie Martin" not in after     # paid: never chased again
@@ -422,7 +422,7 @@ def test_an_ofx_import_and_a_decision_typed_in_a_verifier(project):
 
     # The user writes what the cheque pays (scratch edit of the tool's sheet, as in Excel).
     book = openpyxl.load_workbook(workbook)
-    book["À vérifier"]["I2"] = "F-2026-040"
+    book["À vérifier"]["F2"] = "F-2026-040"
     book.save(workbook)
     result = run_relancer(project)
     assert "Décisions prises dans la feuille À vérifier (1)" in result.output
@@ -436,15 +436,15 @@ def test_a_decision_that_cannot_be_applied_stays_in_its_cell_and_is_reported(pro
     workbook = project / "relances.xlsx"
     run_pointer(project, str(RELEVES / "credit-agricole.csv"))
     book = openpyxl.load_workbook(workbook)
-    book["À vérifier"]["I2"] = "F-2026-999"
-    book["À vérifier"]["I3"] = "ignorer"
+    book["À vérifier"]["F2"] = "F-2026-999"
+    book["À vérifier"]["F3"] = "ignorer"
     book.save(workbook)
     assert "Garage Leroy" in planned(project)  # the ignored line no longer holds anyone
     result = run_relancer(project)
     assert "À vérifier!2 : Décision « F-2026-999 »" in result.output
     assert "facture « F-2026-999 » introuvable" in result.output
     review = sheet_rows(workbook, "À vérifier")
-    assert len(review) == 1 and review[0][8] == "F-2026-999"  # kept, to be corrected
+    assert len(review) == 1 and review[0][5] == "F-2026-999"  # kept, to be corrected
 
 
 def test_a_row_the_user_deletes_from_paiements_is_never_written_back(project):

@@ -142,8 +142,9 @@ def a_verifier_rows(waiting: list[Pointage], saisies: dict[str, str] | None = No
     for p in sorted(waiting, key=lambda p: (p.jour, p.cle)):
         candidats = " ; ".join(f"{numero} ({client}, reste {formats.montant(reste)})"
                                for client, numero, reste in p.candidats)
-        rows.append((p.cle, p.jour, p.montant, p.libelle, p.contrepartie, p.reference,
-                     p.motif, candidats, (saisies or {}).get(p.cle), p.fichier))
+        rows.append((p.cle, p.jour, p.montant, p.libelle, candidats,
+                     (saisies or {}).get(p.cle), p.motif, p.contrepartie, p.reference,
+                     p.fichier))
     return rows
 
 

@@ -72,52 +72,173 @@ def match_operations(operations: Sequence[Operation], factures: Iterable[Facture
                      ) -> list[Affectation | AVerifier]:
     """Each credit's outcome, in the order given. `factures` are the invoices as they stand
     (payments already recorded included); each sure match lowers what remains for the next."""
-    factures = list(factures)
-    ouvertes = [f for f in factures if f.montant > 0 and f.reste_du > 0 and f.statut != "payee"]
-    # Open credit notes per client: a payment of what was asked (credit notes deducted) pays
-    # the invoice in full.
-    avoirs: dict[str, list[Facture]] = {}
-    for facture in factures:
-        if facture.montant < 0 and facture.reste_du < 0:
-            avoirs.setdefault(client_key(facture.client), []).append(facture)
-    # Invoices already paid stay known: a payment naming one is a double payment, or a
-    # mistake, for a person to look at.
-    payables = [f for f in factures if f.montant > 0]
-    reste = {_key(f): (f.reste_du if f.statut != "payee" else ZERO) for f in payables}
-    clients: dict[str, str] = {}
-    for facture in ouvertes:
-        clients.setdefault(client_key(facture.client), facture.client)
-    index = _Index(payables)
+    registre = _Registre(list(factures))
     outcomes: list[Affectation | AVerifier] = []
     for operation in operations:
-        outcome = _match(operation, ouvertes, reste, clients, index, avoirs)
+        outcome = _match(operation, registre)
         if isinstance(outcome, Affectation):
             left = operation.montant
             for numero in outcome.factures:
-                key = (client_key(outcome.client), numero)
-                part = min(left, reste[key])
-                reste[key] -= part
+                facture = registre.numero[(client_key(outcome.client), numero)]
+                part = min(left, registre.reste_of(facture))
+                registre.pay(facture, part)
                 left -= part
         outcomes.append(outcome)
     return outcomes
 
 
-def _key(facture: Facture) -> tuple[str, str]:
-    return client_key(facture.client), facture.numero
+class _Registre:
+    """The invoices as matching goes: what remains of each, found by client, amount,
+    reference and number, built once so that a statement against 50,000 invoices is fast."""
+
+    def __init__(self, factures: list[Facture]):
+        # Invoices already paid stay known: a payment naming one is a double payment, or a
+        # mistake, for a person to look at.
+        self.payables = [f for f in factures if f.montant > 0]
+        self.keys: dict[int, tuple[str, str]] = {}
+        self.numero: dict[tuple[str, str], Facture] = {}
+        self.reste: dict[tuple[str, str], Decimal] = {}
+        self.by_client: dict[str, list[Facture]] = {}
+        self.by_amount: dict[Decimal, list[Facture]] = {}
+        self.clients: dict[str, str] = {}  # clients with an open invoice: key -> name
+        self.avoirs: dict[str, list[Facture]] = {}  # open credit notes, per client
+        for facture in factures:
+            if facture.montant < 0 and facture.reste_du < 0:
+                self.avoirs.setdefault(client_key(facture.client), []).append(facture)
+        for facture in self.payables:
+            client = client_key(facture.client)
+            key = (client, facture.numero)
+            self.keys[id(facture)] = key
+            self.numero[key] = facture
+            reste = facture.reste_du if facture.statut != "payee" else ZERO
+            self.reste[key] = reste
+            self.by_client.setdefault(client, []).append(facture)
+            if reste > 0:
+                self.by_amount.setdefault(reste, []).append(facture)
+                self.clients.setdefault(client, facture.client)
+        self.names = _Noms(self.clients)
+        self.index = _Index(self.payables)
+
+    def key(self, facture: Facture) -> tuple[str, str]:
+        return self.keys[id(facture)]
+
+    def client(self, facture: Facture) -> str:
+        return self.keys[id(facture)][0]
+
+    def reste_of(self, facture: Facture) -> Decimal:
+        return self.reste[self.keys[id(facture)]]
+
+    def pay(self, facture: Facture, part: Decimal) -> None:
+        key = self.keys[id(facture)]
+        self.reste[key] -= part
+        if self.reste[key] > 0:
+            self.by_amount.setdefault(self.reste[key], []).append(facture)
+
+    def open_of(self, client: str) -> list[Facture]:
+        return [f for f in self.by_client.get(client, []) if self.reste_of(f) > 0]
+
+    def of_amount(self, montant: Decimal) -> list[Facture]:
+        return [f for f in self.by_amount.get(montant, []) if self.reste_of(f) == montant]
+
+    def credit(self, client: str) -> tuple[Decimal, str]:
+        """The client's open credit notes: their total, and a note for the summary."""
+        notes = self.avoirs.get(client, [])
+        total = -sum((f.reste_du for f in notes), ZERO)
+        shown = ", ".join(f.numero for f in notes)
+        return total, (f" ; avoir {shown} déduit par le client : imputez-le (colonne Payé)"
+                       if notes else "")
 
 
 class _Index:
-    """Each open invoice's references and number pattern, built once."""
+    """Each invoice's references and number, looked up by the pieces of a label."""
 
-    def __init__(self, ouvertes: list[Facture]):
-        self.references: list[tuple[str, Facture]] = []
-        self.numbers: list[tuple[re.Pattern, Facture]] = []
-        for facture in ouvertes:
-            for mode in ("rf", "ogm"):
-                self.references.append((compact(reference(facture.numero, mode)), facture))
-            pattern = number_pattern(facture.numero)
-            if pattern is not None:
-                self.numbers.append((pattern, facture))
+    def __init__(self, payables: list[Facture]):
+        # The part of each reference that comes from the invoice number; the check digits
+        # are computed only for the few invoices a label points at.
+        self.rf: dict[str, list[Facture]] = {}
+        self.ogm: dict[str, list[Facture]] = {}
+        self.numbers: dict[str, list[Facture]] = {}
+        for facture in payables:
+            self.rf.setdefault(re.sub(r"[^A-Z0-9]", "", facture.numero.upper())[-21:] or "0",
+                               []).append(facture)
+            digits = re.sub(r"\D", "", facture.numero)
+            self.ogm.setdefault(digits[-10:].rjust(10, "0"), []).append(facture)
+            if len(digits) >= 4:
+                self.numbers.setdefault(digits, []).append(facture)
+        self.longest = max((len(k) for k in self.numbers), default=0)
+        self._patterns: dict[str, re.Pattern | None] = {}
+
+    def by_reference(self, flat: str) -> list[Facture]:
+        """Invoices whose RF or OGM reference stands in `flat` (the label, capitals and
+        digits only)."""
+        found: list[Facture] = []
+        for start in range(len(flat)):
+            if flat.startswith("RF", start):
+                for end in range(start + 5, min(len(flat), start + 25) + 1):
+                    piece = flat[start:end]
+                    found.extend(f for f in self.rf.get(piece[4:], ())
+                                 if compact(reference(f.numero, "rf")) == piece)
+            piece = flat[start:start + 12]
+            if len(piece) == 12 and piece.isdigit():
+                found.extend(f for f in self.ogm.get(piece[:10], ())
+                             if compact(reference(f.numero, "ogm")) == piece)
+        return found
+
+    def by_number(self, text: str) -> list[Facture]:
+        """Invoices whose number the label writes. An invoice's digits stand together in the
+        label's digits once everything else is removed: that finds the few to check."""
+        digits = re.sub(r"\D", "", text)
+        found: list[Facture] = []
+        seen: set[str] = set()
+        for start in range(len(digits)):
+            for end in range(start + 4, min(len(digits), start + self.longest) + 1):
+                piece = digits[start:end]
+                if piece in seen:
+                    continue
+                seen.add(piece)
+                for facture in self.numbers.get(piece, ()):
+                    if facture.numero not in self._patterns:
+                        self._patterns[facture.numero] = number_pattern(facture.numero)
+                    pattern = self._patterns[facture.numero]
+                    if pattern is not None and pattern.search(text):
+                        found.append(facture)
+        return found
+
+
+class _Noms:
+    """Clients' distinctive words, indexed by their first word (and, for one-word names, by
+    the beginnings a bank may cut them to)."""
+
+    def __init__(self, clients: dict[str, str]):
+        self.words: dict[str, list[str]] = {}
+        self.by_first: dict[str, list[str]] = {}
+        for key, nom in clients.items():
+            significant = [w for w in _words(nom) if w not in _LEGAL and len(w) >= 2]
+            if not significant or max(len(w) for w in significant) < 3:
+                continue
+            self.words[key] = significant
+            firsts = {significant[0]}
+            if len(significant) == 1:
+                firsts |= {significant[0][:n] for n in range(5, len(significant[0]))}
+            for first in firsts:
+                self.by_first.setdefault(first, []).append(key)
+
+    def named(self, text: str) -> set[str]:
+        """Clients whose distinctive words all appear in the text; banks cut long labels, so
+        the last of them may be cut short (five letters at least). When one client's words
+        include another's (« Martin », « Boulangerie Martin »), the longer name is meant."""
+        words = _words(text)
+        present = set(words)
+        found: dict[str, set[str]] = {}
+        for key in {k for w in present for k in self.by_first.get(w, ())}:
+            significant = self.words[key]
+            head, last = significant[:-1], significant[-1]
+            if not all(w in present for w in head):
+                continue
+            if last in present or (len(last) > 5 and any(
+                    len(w) >= 5 and last.startswith(w) for w in words)):
+                found[key] = set(significant)
+        return {k for k, v in found.items() if not any(v < other for other in found.values())}
 
 
 def number_pattern(numero: str) -> re.Pattern | None:
@@ -135,44 +256,35 @@ def number_pattern(numero: str) -> re.Pattern | None:
     return re.compile(r"(?<![0-9])" + body + r"(?![0-9])", re.IGNORECASE)
 
 
-def _match(operation: Operation, ouvertes: list[Facture], reste: dict, clients: dict[str, str],
-           index: _Index, avoirs: dict[str, list[Facture]]) -> Affectation | AVerifier:
+def _match(operation: Operation, registre: _Registre) -> Affectation | AVerifier:
     montant = operation.montant
-
-    def credit(key: str) -> tuple[Decimal, str]:
-        """The client's open credit notes: their total, and a note for the summary."""
-        notes = avoirs.get(key, [])
-        total = -sum((f.reste_du for f in notes), ZERO)
-        shown = ", ".join(f.numero for f in notes)
-        return total, (f" ; avoir {shown} déduit par le client : imputez-le (colonne Payé)"
-                       if notes else "")
     text = operation.texte
     flat = re.sub(r"[^A-Z0-9]", "", text.upper())
+    reste = registre.reste_of
 
     def still_open(found: Iterable[Facture]) -> list[Facture]:
-        unique = {_key(f): f for f in found}
-        return sorted((f for k, f in unique.items() if reste[k] > 0),
+        unique = {registre.key(f): f for f in found}
+        return sorted((f for f in unique.values() if reste(f) > 0),
                       key=lambda f: (f.echeance, f.numero))
 
     def candidats(found: Iterable[Facture]) -> tuple[Candidat, ...]:
-        return tuple(Candidat(f.client, f.numero, reste[_key(f)]) for f in found)
+        return tuple(Candidat(f.client, f.numero, reste(f)) for f in found)
 
-    named = _clients_named(text, clients)
+    named = registre.names.named(text)
     for how, found in (
-            ("référence de paiement", [f for ref, f in index.references if ref in flat]),
-            ("n° de facture dans le libellé",
-             [f for pattern, f in index.numbers if pattern.search(text)])):
+            ("référence de paiement", registre.index.by_reference(flat)),
+            ("n° de facture dans le libellé", registre.index.by_number(text))):
         if not found:
             continue
-        paid_already = [f for f in found if reste[_key(f)] <= 0]
+        paid_already = [f for f in found if reste(f) <= 0]
         found = still_open(found)
         if not found:
-            shown = ", ".join(f.numero for f in paid_already)
+            shown = ", ".join(dict.fromkeys(f.numero for f in paid_already))
             return AVerifier(operation, f"{how} : {shown}, déjà soldée ; paiement en double, "
                              "ou pour une autre facture ?", candidats(paid_already))
         by_client: dict[str, list[Facture]] = {}
         for facture in found:
-            by_client.setdefault(client_key(facture.client), []).append(facture)
+            by_client.setdefault(registre.client(facture), []).append(facture)
         if len(by_client) > 1 and named:
             narrowed = {k: v for k, v in by_client.items() if k in named}
             by_client = narrowed or by_client
@@ -180,9 +292,9 @@ def _match(operation: Operation, ouvertes: list[Facture], reste: dict, clients: 
             return AVerifier(operation, f"{how} : correspond à des factures de plusieurs "
                              "clients", candidats(found))
         (key, invoices), = by_client.items()
-        due = sum((reste[_key(f)] for f in invoices), ZERO)
+        due = sum((reste(f) for f in invoices), ZERO)
         numeros = tuple(f.numero for f in invoices)
-        deduit, note = credit(key)
+        deduit, note = registre.credit(key)
         if deduit > 0 and montant == due - deduit:
             return Affectation(operation, invoices[0].client, numeros, how + note)
         if len(invoices) == 1 and montant <= due:
@@ -193,19 +305,19 @@ def _match(operation: Operation, ouvertes: list[Facture], reste: dict, clients: 
         if montant > due:
             return AVerifier(operation, f"{how} : {', '.join(numeros)}, mais le montant "
                              f"dépasse ce qui reste dû ({due}) ; paie-t-il d’autres factures ?",
-                             candidats(_open_of(key, ouvertes, reste)))
+                             candidats(still_open(registre.open_of(key))))
         return AVerifier(operation, f"{how} : {', '.join(numeros)}, paiement partiel de "
                          "plusieurs factures ; à répartir", candidats(invoices))
 
     if named:
-        invoices = still_open(f for f in ouvertes if client_key(f.client) in named)
-        exact = [f for f in invoices if reste[_key(f)] == montant]
+        invoices = still_open(f for k in named for f in registre.open_of(k))
+        exact = [f for f in invoices if reste(f) == montant]
         note = ""
         if not exact:
             # The amount asked: what remains, less the client's open credit notes.
             for f in invoices:
-                deduit, shown = credit(client_key(f.client))
-                if deduit > 0 and reste[_key(f)] - deduit == montant:
+                deduit, shown = registre.credit(registre.client(f))
+                if deduit > 0 and reste(f) - deduit == montant:
                     exact.append(f)
                     note = shown
         if len(exact) == 1:
@@ -226,20 +338,16 @@ def _match(operation: Operation, ouvertes: list[Facture], reste: dict, clients: 
             if sums is None:
                 return AVerifier(operation, f"client nommé, plus de {SUBSET_MAX} factures "
                                  "ouvertes : combinaison non cherchée", candidats(invoices))
-        who = ", ".join(clients[k] for k in sorted(named))
+        who = ", ".join(registre.clients[k] for k in sorted(named))
         if not invoices:
             return AVerifier(operation, f"{who} nommé, mais aucune facture ouverte")
         return AVerifier(operation, f"{who} nommé, mais aucune facture ni somme de factures "
                          "ne fait ce montant (paiement partiel ?)", candidats(invoices))
-    same = still_open(f for f in ouvertes if reste[_key(f)] == montant)
+    same = still_open(registre.of_amount(montant))
     if same:
         return AVerifier(operation, "ni référence, ni n° de facture, ni client reconnu ; "
                          "factures du même montant", candidats(same))
     return AVerifier(operation, "ni référence, ni n° de facture, ni client reconnu")
-
-
-def _open_of(key: str, ouvertes: list[Facture], reste: dict) -> list[Facture]:
-    return [f for f in ouvertes if client_key(f.client) == key and reste[_key(f)] > 0]
 
 
 def _words(text: str) -> list[str]:
@@ -248,34 +356,14 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", plain)
 
 
-def _clients_named(text: str, clients: dict[str, str]) -> set[str]:
-    """Clients whose distinctive words all appear in the text; banks cut long labels, so the
-    last of them may be cut short (five letters at least). When one client's words include
-    another's (« Martin », « Boulangerie Martin »), the longer name is the one meant."""
-    words = _words(text)
-    present = set(words)
-    found: dict[str, set[str]] = {}
-    for key, nom in clients.items():
-        significant = [w for w in _words(nom) if w not in _LEGAL and len(w) >= 2]
-        if not significant or max(len(w) for w in significant) < 3:
-            continue
-        head, last = significant[:-1], significant[-1]
-        if not all(w in present for w in head):
-            continue
-        if last in present or (len(last) > 5 and any(
-                len(w) >= 5 and last.startswith(w) for w in words)):
-            found[key] = set(significant)
-    return {k for k, v in found.items() if not any(v < other for other in found.values())}
-
-
-def _subsets(invoices: list[Facture], montant: Decimal, reste: dict
+def _subsets(invoices: list[Facture], montant: Decimal, reste
              ) -> list[list[Facture]] | None:
     """Up to two sets of two or more invoices whose amounts due add up to `montant` exactly;
     None when there are too many invoices to search."""
     if len(invoices) > SUBSET_MAX:
         return None
     target = int(montant * 100)
-    cents = [int(reste[_key(f)] * 100) for f in invoices]
+    cents = [int(reste(f) * 100) for f in invoices]
     # Sum -> up to two ways to reach it (each a tuple of indexes), smallest sums first.
     ways: dict[int, list[tuple[int, ...]]] = {0: [()]}
     for i, value in enumerate(cents):

@@ -65,12 +65,14 @@ PAIEMENTS_COLONNES = (
     Colonne("Client", 26), Colonne("Factures", 22), Colonne("Libellé", 40),
     Colonne("Source", 14), Colonne("Référence", 24),
 )
+# The decision to take sits next to what it is about: the line and its candidate invoices.
 A_VERIFIER_COLONNES = (
-    Colonne(OPERATION_HEADER, 20), Colonne("Date", 12, DATE_FORMAT),
-    Colonne("Montant", 14, EURO_FORMAT), Colonne("Libellé", 44), Colonne("Payeur", 24),
-    Colonne("Référence", 22), Colonne("Pourquoi", 44), Colonne("Factures possibles", 50),
-    Colonne(f"{DECISION_HEADER} (n° de facture, ou « ignorer »)", 30),
-    Colonne("Fichier", 22),
+    Colonne(OPERATION_HEADER, 18), Colonne("Date", 11, DATE_FORMAT),
+    Colonne("Montant", 12, EURO_FORMAT), Colonne("Libellé", 36),
+    Colonne("Factures possibles", 40),
+    Colonne(f"{DECISION_HEADER} (n° de facture, ou « ignorer »)", 32),
+    Colonne("Pourquoi", 40), Colonne("Payeur", 20), Colonne("Référence", 16),
+    Colonne("Fichier", 18),
 )
 NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26, "date_prochaine_action": 14}
 
