@@ -606,3 +606,26 @@ def test_a_libreoffice_paiements_sheet_gets_rows_and_keeps_everything_else(tmp_p
     converted = openpyxl.load_workbook(out / "libreoffice.xlsx")
     assert converted["Paiements"]["D4"].value == "F-GAMMA"
     assert converted["Paiements"]["B4"].value == 450
+
+
+def test_verifier_tells_the_bank_data_state(project):
+    guard(project, 3)
+    result = run_relancer(project, "--verifier")
+    assert "PROBLÈME relevés bancaires : aucun relevé bancaire importé" in result.output
+    run_pointer(project, str(RELEVES / "credit-agricole.csv"))
+    result = run_relancer(project, "--verifier")
+    assert "OK   relevés bancaires : le dernier importé s’arrête au 20/11/2026" in result.output
+    assert "2 paiement(s) à vérifier" in result.output
+
+
+def test_hostile_labels_are_written_as_plain_text(project):
+    statement = project / "releve.csv"
+    statement.write_text('Date;Libellé;Montant\n20/11/2026;"=HYPERLINK(""http://x"")\x01 '
+                         'F-2026-040";265,00\n20/11/2026;"@SUM(A1)";12,00\n', "utf-8")
+    result = run_pointer(project, str(statement))
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(project / "relances.xlsx")
+    paiements = book["Paiements"]
+    assert paiements["E2"].data_type == "s" and paiements["E2"].value.startswith("=HYPERLINK")
+    review = book["À vérifier"]
+    assert review["D2"].data_type == "s" and review["D2"].value == "@SUM(A1)"

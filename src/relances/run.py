@@ -35,7 +35,8 @@ from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, as_seen, 
                      follow_up, missing_identity, taken_over)
 from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
-from .pointage import Preparation, a_verifier_rows, paiement_rows, prepare, stale
+from .pointage import (FIN_RELEVE, Preparation, a_verifier_rows, paiement_rows, prepare,
+                       stale)
 from .render import LANGUES, Renderer, Rendu
 from .xlsx import Ecriture, Lien, WorkbookChanged, check_not_open, read_classeur, write_back
 
@@ -126,6 +127,7 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
             bind(journal, lecture, config, readonly=True)
             checks.append(Verification(True, f"classeur et journal vont ensemble "
                                              f"({config.journal.name})"))
+            checks += _verify_bank(journal, config, today)
         finally:
             journal.close()
     except RelancesError as exc:
@@ -153,6 +155,26 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
                                              "(aucun message envoyé)"))
         except RelancesError as exc:
             checks.append(Verification(False, str(exc)))
+    return checks
+
+
+def _verify_bank(journal: Journal, config: Config, today: datetime.date
+                 ) -> list[Verification]:
+    """The bank statements: the last one imported, the lines waiting for a decision, and
+    whether the stale-data guard would stop today's sending."""
+    checks = []
+    fin = journal.meta(FIN_RELEVE)
+    gel = stale(journal, config, today)
+    if gel:
+        checks.append(Verification(False, f"relevés bancaires : {gel}"))
+    elif fin:
+        checks.append(Verification(True, "relevés bancaires : le dernier importé s’arrête au "
+                                         f"{formats.date_courte(datetime.date.fromisoformat(fin))}"))
+    waiting = journal.pointages("a_verifier")
+    if waiting:
+        checks.append(Verification(False, f"relevés bancaires : {len(waiting)} paiement(s) à "
+                                          "vérifier (feuille À vérifier, colonne Décision) ; "
+                                          "leurs clients ne sont pas relancés d’ici là"))
     return checks
 
 
