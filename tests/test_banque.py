@@ -17,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from relances.errors import ConfigError
 from relances.records import normalise
 from relances.xlsx.package import Package
 
-from conftest import ROOT, client_row, days, facture, invoice_row
+from conftest import ROOT, facture
 
 RELEVES = ROOT / "tests" / "fixtures" / "releves"
 SOFFICE = shutil.which("soffice")

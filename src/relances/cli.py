@@ -44,13 +44,22 @@ def _parse_date(ctx, param, value: str | None) -> datetime.date | None:
                                  "par exemple 2026-11-22)") from None
 
 
+def _common_options(command):
+    """--config, --classeur and --date: the same for every script (SPEC §6)."""
+    for option in reversed((
+            click.option("--config", "config_path", default="config.toml", show_default=True,
+                         type=click.Path(path_type=Path), help="Fichier de configuration."),
+            click.option("--classeur", type=click.Path(path_type=Path),
+                         help="Classeur à traiter (remplace la clé classeur de config.toml)."),
+            click.option("--date", "date_", metavar="AAAA-MM-JJ", callback=_parse_date,
+                         help="Faire comme si nous étions ce jour-là (par défaut : "
+                              "aujourd’hui)."))):
+        command = option(command)
+    return command
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", default="config.toml", show_default=True,
-              type=click.Path(path_type=Path), help="Fichier de configuration.")
-@click.option("--classeur", type=click.Path(path_type=Path),
-              help="Classeur à traiter (remplace la clé classeur de config.toml).")
-@click.option("--date", "date_", metavar="AAAA-MM-JJ", callback=_parse_date,
-              help="Faire comme si nous étions ce jour-là (par défaut : aujourd’hui).")
+@_common_options
 @click.option("--dry-run", is_flag=True,
               help="Simulation : ne rien envoyer, ne rien écrire, montrer ce qui serait fait.")
 @click.option("--json", "as_json", is_flag=True,
@@ -142,12 +151,7 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("releves", metavar="RELEVÉ…", nargs=-1, required=True,
                 type=click.Path(path_type=Path))
-@click.option("--config", "config_path", default="config.toml", show_default=True,
-              type=click.Path(path_type=Path), help="Fichier de configuration.")
-@click.option("--classeur", type=click.Path(path_type=Path),
-              help="Classeur à traiter (remplace la clé classeur de config.toml).")
-@click.option("--date", "date_", metavar="AAAA-MM-JJ", callback=_parse_date,
-              help="Faire comme si nous étions ce jour-là (par défaut : aujourd’hui).")
+@_common_options
 @click.option("--dry-run", is_flag=True,
               help="Simulation : montrer ce qui serait rapproché, sans rien écrire.")
 @click.option("--json", "as_json", is_flag=True,

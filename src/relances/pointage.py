@@ -22,17 +22,14 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .banque import AVerifier, Affectation, Releve, match_operations, read_releve
 from .banque.operations import Operation
 from .banque.releves import ReleveError
 from .config import Config
-from .errors import WorkbookError, WorkbookLocked
 from .journal import Journal, Pointage
 from .policy import taken_over
 from .records import Anomalie, Classeur, Reglement, client_key, normalise
-from .xlsx import check_not_open, read_classeur
+from .xlsx import read_classeur
 from .xlsx.lecture import Decision, Lecture, apply_reglements
 
 log = logging.getLogger("relances")
@@ -264,20 +261,12 @@ def import_releves(config: Config, fichiers: list[Path], today: datetime.date,
             continue
         resultat.releves.append(releve)
         resultat.anomalies.extend(releve.anomalies)
-    path = config.classeur
     if dry_run:
         return _import_locked(config, resultat, today, now, readonly=True)
-    check_not_open(path)
-    lock = FileLock(str(path.with_name(f".{path.name}.verrou")), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise WorkbookLocked(f"{path.name} : une autre exécution de relances est en cours "
-                             "sur ce classeur ; réessayez quand elle sera finie.") from None
-    try:
+    from .run import workbook_lock
+
+    with workbook_lock(config.classeur):
         return _import_locked(config, resultat, today, now, readonly=False)
-    finally:
-        lock.release()
 
 
 def _import_locked(config: Config, resultat: Pointe, today: datetime.date,

@@ -8,6 +8,7 @@ delivery, a workbook that could not be saved) is collected and reported, and the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -17,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 from filelock import FileLock, Timeout
 
@@ -232,6 +233,15 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
     path = config.classeur
     if dry_run:
         return _plan_only(config, today, extra)[0]
+    with workbook_lock(path):
+        return _run_locked(config, today, now, start_progress,
+                           make_delivery(config, os.environ if environ is None else environ))
+
+
+@contextlib.contextmanager
+def workbook_lock(path: Path) -> Iterator[None]:
+    """One run at a time on a workbook (daily run or statement import), and none while the
+    workbook is open in Excel or LibreOffice."""
     check_not_open(path)
     lock = FileLock(str(path.with_name(f".{path.name}.verrou")), timeout=0)
     try:
@@ -240,8 +250,7 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
         raise WorkbookLocked(f"{path.name} : une autre exécution de relances est en cours "
                              "sur ce classeur ; réessayez quand elle sera finie.") from None
     try:
-        return _run_locked(config, today, now, start_progress,
-                           make_delivery(config, os.environ if environ is None else environ))
+        yield
     finally:
         lock.release()
 

@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 
 from ..cells import quote
 from ..records import CENT, Anomalie
-from .operations import Operation, Releve, hashed_key, rank_identical
+from .operations import (Operation, Releve, day_of, hashed_key, rank_identical,
+                         text_of)
 
 
 class CamtError(ValueError):
@@ -50,20 +51,20 @@ def read_camt(data: bytes, fichier: str) -> Releve:
     debits, ignorees, fins = 0, [], []
     rank = 0
     for statement in statements:
-        compte = _text(statement, "{*}Acct/{*}Id/{*}IBAN") or _text(
+        compte = text_of(statement, "{*}Acct/{*}Id/{*}IBAN") or text_of(
             statement, "{*}Acct/{*}Id/{*}Othr/{*}Id")
-        fin = _day(_text(statement, "{*}FrToDt/{*}ToDtTm")) or _day(
-            _text(statement, "{*}CreDtTm"))
+        fin = day_of(text_of(statement, "{*}FrToDt/{*}ToDtTm")) or day_of(
+            text_of(statement, "{*}CreDtTm"))
         if fin is not None:
             fins.append(fin)
         for entry in statement.findall("{*}Ntry"):
             rank += 1
             where = f"écriture {rank}"
-            status = _text(entry, "{*}Sts/{*}Cd") or _text(entry, "{*}Sts")
+            status = text_of(entry, "{*}Sts/{*}Cd") or text_of(entry, "{*}Sts")
             if status and status.upper() not in ("BOOK", "BOOKED"):
                 ignorees.append(f"{where} : statut {status} (non comptabilisée)")
                 continue
-            sens = _text(entry, "{*}CdtDbtInd").upper()
+            sens = text_of(entry, "{*}CdtDbtInd").upper()
             if sens == "DBIT":
                 debits += 1
                 continue
@@ -71,8 +72,8 @@ def read_camt(data: bytes, fichier: str) -> Releve:
                 anomalies.append(Anomalie(fichier, rank, f"{where} : sens illisible "
                                           f"{quote(sens)} (CRDT ou DBIT attendu)"))
                 continue
-            jour = _day(_text(entry, "{*}BookgDt/{*}Dt") or _text(entry, "{*}BookgDt/{*}DtTm")
-                        or _text(entry, "{*}ValDt/{*}Dt"))
+            jour = day_of(text_of(entry, "{*}BookgDt/{*}Dt") or text_of(entry, "{*}BookgDt/{*}DtTm")
+                        or text_of(entry, "{*}ValDt/{*}Dt"))
             if jour is None:
                 anomalies.append(Anomalie(fichier, rank, f"{where} : date de comptabilisation "
                                           "illisible"))
@@ -85,8 +86,8 @@ def read_camt(data: bytes, fichier: str) -> Releve:
             if devise != "EUR":
                 ignorees.append(f"{where} : devise {devise}, non rapprochée")
                 continue
-            entry_ref = _text(entry, "{*}AcctSvcrRef") or _text(entry, "{*}NtryRef")
-            entry_info = _text(entry, "{*}AddtlNtryInf")
+            entry_ref = text_of(entry, "{*}AcctSvcrRef") or text_of(entry, "{*}NtryRef")
+            entry_info = text_of(entry, "{*}AddtlNtryInf")
             details = entry.findall("{*}NtryDtls/{*}TxDtls")
             if len(details) <= 1:
                 detail = details[0] if details else None
@@ -126,20 +127,20 @@ def _operation(entry, detail, montant: Decimal, jour: datetime.date, compte: str
     source = detail if detail is not None else entry
     bank_ref = ""
     if detail is not None:
-        bank_ref = (_text(detail, "{*}Refs/{*}AcctSvcrRef") or _text(detail, "{*}Refs/{*}TxId")
-                    or _meaningful(_text(detail, "{*}Refs/{*}EndToEndId")))
+        bank_ref = (text_of(detail, "{*}Refs/{*}AcctSvcrRef") or text_of(detail, "{*}Refs/{*}TxId")
+                    or _meaningful(text_of(detail, "{*}Refs/{*}EndToEndId")))
     if not bank_ref and entry_ref:
         bank_ref = f"{entry_ref}/{index}" if index else entry_ref
     payer = ""
     if detail is not None:
-        payer = (_text(detail, "{*}RltdPties/{*}Dbtr/{*}Pty/{*}Nm")
-                 or _text(detail, "{*}RltdPties/{*}Dbtr/{*}Nm")
-                 or _text(detail, "{*}RltdPties/{*}UltmtDbtr/{*}Nm"))
+        payer = (text_of(detail, "{*}RltdPties/{*}Dbtr/{*}Pty/{*}Nm")
+                 or text_of(detail, "{*}RltdPties/{*}Dbtr/{*}Nm")
+                 or text_of(detail, "{*}RltdPties/{*}UltmtDbtr/{*}Nm"))
     libelle = " ".join(p for p in (_remittance(source) if detail is not None else "",
-                                   _text(source, "{*}AddtlTxInf"), entry_info) if p)
+                                   text_of(source, "{*}AddtlTxInf"), entry_info) if p)
     reference = ""
     if detail is not None:
-        reference = _text(detail, "{*}RmtInf/{*}Strd/{*}CdtrRefInf/{*}Ref")
+        reference = text_of(detail, "{*}RmtInf/{*}Strd/{*}CdtrRefInf/{*}Ref")
     return {"id": f"{compte}:{bank_ref}" if bank_ref and compte else bank_ref,
             "jour": jour, "montant": montant, "libelle": " ".join(libelle.split()),
             "contrepartie": payer, "reference": reference, "compte": compte, "rang": rank}
@@ -154,11 +155,6 @@ def _meaningful(reference: str) -> str:
     return "" if reference.upper() in ("", "NOTPROVIDED", "NOT PROVIDED") else reference
 
 
-def _text(element, path: str) -> str:
-    found = element.find(path)
-    return " ".join((found.text or "").split()) if found is not None else ""
-
-
 def _amount(element) -> tuple[Decimal, str]:
     if element is None or not (element.text or "").strip():
         raise CamtError("montant absent")
@@ -170,13 +166,3 @@ def _amount(element) -> tuple[Decimal, str]:
     except InvalidOperation:
         raise CamtError(f"montant illisible {quote(text)}") from None
     return amount, (element.get("Ccy") or "EUR").upper()
-
-
-def _day(text: str) -> datetime.date | None:
-    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", text or "")
-    if match is None:
-        return None
-    try:
-        return datetime.date(*(int(g) for g in match.groups()))
-    except ValueError:
-        return None

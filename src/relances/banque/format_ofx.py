@@ -18,7 +18,8 @@ from decimal import Decimal
 from ..cells import quote
 from ..records import Anomalie
 from .format_csv import CsvError, parse_amount
-from .operations import Operation, Releve, hashed_key, rank_identical
+from .operations import (Operation, Releve, day_of, hashed_key, rank_identical,
+                         text_of)
 
 
 class OfxError(ValueError):
@@ -42,37 +43,37 @@ def read_ofx(data: bytes, fichier: str) -> Releve:
     debits, ignorees, fins = 0, [], []
     rank = 0
     for statement in [*root.iter("STMTRS"), *root.iter("CCSTMTRS")]:
-        compte = _text(statement, ".//BANKACCTFROM/ACCTID") or _text(statement,
+        compte = text_of(statement, ".//BANKACCTFROM/ACCTID") or text_of(statement,
                                                                      ".//CCACCTFROM/ACCTID")
-        devise = _text(statement, "CURDEF") or "EUR"
-        fin = _day(_text(statement, ".//BANKTRANLIST/DTEND"))
+        devise = text_of(statement, "CURDEF") or "EUR"
+        fin = day_of(text_of(statement, ".//BANKTRANLIST/DTEND"))
         if fin is not None:
             fins.append(fin)
         for transaction in statement.iter("STMTTRN"):
             rank += 1
             where = f"opération {rank}"
             try:
-                jour = _day(_text(transaction, "DTPOSTED"))
+                jour = day_of(text_of(transaction, "DTPOSTED"))
                 if jour is None:
-                    raise OfxError(f"date illisible {quote(_text(transaction, 'DTPOSTED'))}")
-                montant = parse_amount(_text(transaction, "TRNAMT"),
-                                       "," if re.search(r",\d{1,2}$", _text(transaction,
+                    raise OfxError(f"date illisible {quote(text_of(transaction, 'DTPOSTED'))}")
+                montant = parse_amount(text_of(transaction, "TRNAMT"),
+                                       "," if re.search(r",\d{1,2}$", text_of(transaction,
                                                                             "TRNAMT")) else ".")
             except (OfxError, CsvError) as exc:
                 anomalies.append(Anomalie(fichier, rank, f"{where} : {exc}"))
                 continue
-            currency = _text(transaction, "CURRENCY/CURSYM") or devise
+            currency = text_of(transaction, "CURRENCY/CURSYM") or devise
             if montant is None or montant <= 0:
                 debits += montant is not None
                 continue
             if currency.upper() != "EUR":
                 ignorees.append(f"{where} : devise {currency}, non rapprochée")
                 continue
-            libelle = " ".join(p for p in (_text(transaction, "NAME"),
-                                           _text(transaction, "MEMO")) if p)
-            contrepartie = _text(transaction, "PAYEE/NAME")
+            libelle = " ".join(p for p in (text_of(transaction, "NAME"),
+                                           text_of(transaction, "MEMO")) if p)
+            contrepartie = text_of(transaction, "PAYEE/NAME")
             found.append((rank, jour, montant, libelle, contrepartie,
-                          _text(transaction, "FITID"), compte, _text(transaction, "REFNUM")))
+                          text_of(transaction, "FITID"), compte, text_of(transaction, "REFNUM")))
     ids = [f[5] for f in found]
     use_ids = all(ids) and len(set(zip(ids, (f[6] for f in found)))) == len(ids)
     ranks = rank_identical([(f[1], f[2], f[3]) for f in found])
@@ -86,20 +87,3 @@ def read_ofx(data: bytes, fichier: str) -> Releve:
     days = [o.jour for o in operations]
     fin = max(fins) if fins else (max(days) if days else None)
     return Releve(fichier, "OFX", operations, fin, debits, tuple(ignorees), tuple(anomalies))
-
-
-def _text(element, path: str) -> str:
-    found = element.find(path)
-    return " ".join((found.text or "").split()) if found is not None else ""
-
-
-def _day(text: str) -> datetime.date | None:
-    """OFX dates are YYYYMMDD[HHMMSS[.XXX]][[offset:TZ]]: the day as the bank wrote it."""
-    match = re.match(r"^(\d{4})(\d{2})(\d{2})", text or "")
-    if match is None:
-        return None
-    try:
-        return datetime.date(*(int(g) for g in match.groups()))
-    except ValueError:
-        return None
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -83,3 +84,21 @@ class OptionsReleve:
     format_date: str = ""   # strptime format, "%d/%m/%Y"
     entete: int | None = None  # the header's line number (1 = first line)
     colonnes: dict[str, str] = field(default_factory=dict)  # field -> header, see format_csv.CHAMPS
+
+
+def text_of(element, path: str) -> str:
+    """The text at `path` below an XML element, on one line ('' when absent)."""
+    found = element.find(path)
+    return " ".join((found.text or "").split()) if found is not None else ""
+
+
+def day_of(text: str) -> datetime.date | None:
+    """The day at the start of an ISO (2026-11-20T…) or OFX (20261120120000[+1:CET]) date, as
+    the bank wrote it (not moved to UTC); None when there is none."""
+    match = re.match(r"^(\d{4})-?(\d{2})-?(\d{2})", text or "")
+    if match is None:
+        return None
+    try:
+        return datetime.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
