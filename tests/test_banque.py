@@ -360,6 +360,7 @@ def test_an_import_writes_sure_payments_and_what_to_review_then_chasing_stops(pr
         (d("2026-11-20"), 1534.6, "Boulangerie Martin", "F-2026-031, F-2026-044"),
     ]
     assert all(r[5].startswith("relevé h") for r in paiements)
+    assert [r[6] for r in paiements] == ["RF06 F202 6027", None]  # the reference it carried
     review = sheet_rows(workbook, "À vérifier")
     assert [(r[1].date(), r[2]) for r in review] == [(d("2026-11-16"), 265),
                                                     (d("2026-11-17"), 2000)]
@@ -628,3 +629,23 @@ def test_hostile_labels_are_written_as_plain_text(project):
     assert paiements["E2"].data_type == "s" and paiements["E2"].value.startswith("=HYPERLINK")
     review = book["À vérifier"]
     assert review["D2"].data_type == "s" and review["D2"].value == "@SUM(A1)"
+
+
+@pytest.mark.parametrize("statement, factures", [
+    ("releve.ofx", "F-2026-031, F-2026-044"),
+    ("camt053.xml", "F-2026-031, F-2026-044"),
+    ("bnp-paribas-fortis.csv", "F-2026-031"),  # by its structured communication
+])
+def test_each_format_pays_boulangerie_martin_once(project, statement, factures):
+    assert "Boulangerie Martin" in planned(project)
+    first = run_pointer(project, str(RELEVES / statement))
+    assert first.exit_code == 0, first.output
+    rows = sheet_rows(project / "relances.xlsx", "Paiements")
+    assert ("Boulangerie Martin", factures) in [(r[2], r[3]) for r in rows]
+    again = run_pointer(project, str(RELEVES / statement))
+    assert "Aucun nouveau crédit à rapprocher." in again.output
+    assert sheet_rows(project / "relances.xlsx", "Paiements") == rows
+    if factures != "F-2026-031":
+        assert "Boulangerie Martin" not in planned(project)
+    else:  # F-2026-044 is still due: its own reminder only
+        assert planned(project)["Boulangerie Martin"] == ["F-2026-044"]

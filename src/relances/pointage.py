@@ -323,9 +323,10 @@ def simulated(pointe: Pointe) -> tuple[Pointage, ...]:
 
 def _pointage(outcome: Affectation | AVerifier) -> Pointage:
     operation = outcome.operation
+    reference = getattr(outcome, "reference", "") or operation.reference
     common = dict(cle=operation.cle, jour=operation.jour, montant=operation.montant,
                   libelle=operation.libelle, contrepartie=operation.contrepartie,
-                  reference=operation.reference, fichier=operation.fichier, ecrit=False)
+                  reference=reference, fichier=operation.fichier, ecrit=False)
     if isinstance(outcome, Affectation):
         return Pointage(**common, statut="affecte", client=outcome.client,
                         factures=outcome.factures,

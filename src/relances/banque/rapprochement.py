@@ -51,6 +51,7 @@ class Affectation:
     factures: tuple[str, ...]
     motif: str             # how it was recognised, for the summary
     partiel: bool = False  # less than what the invoices owe
+    reference: str = ""    # the payment reference it carried, as printed on our messages
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,15 @@ class _Index:
                              if compact(reference(f.numero, "ogm")) == piece)
         return found
 
+    @staticmethod
+    def reference_in(facture: Facture, flat: str) -> str:
+        """Which of the invoice's references the label carries, formatted as we print it."""
+        for mode in ("rf", "ogm"):
+            printed = reference(facture.numero, mode)
+            if compact(printed) in flat:
+                return printed
+        return ""
+
     def by_number(self, text: str) -> list[Facture]:
         """Invoices whose number the label writes. An invoice's digits stand together in the
         label's digits once everything else is removed: that finds the few to check."""
@@ -294,14 +304,17 @@ def _match(operation: Operation, registre: _Registre) -> Affectation | AVerifier
         (key, invoices), = by_client.items()
         due = sum((reste(f) for f in invoices), ZERO)
         numeros = tuple(f.numero for f in invoices)
+        ref = ", ".join(registre.index.reference_in(f, flat) for f in invoices) \
+            if how == "référence de paiement" else ""
         deduit, note = registre.credit(key)
         if deduit > 0 and montant == due - deduit:
-            return Affectation(operation, invoices[0].client, numeros, how + note)
+            return Affectation(operation, invoices[0].client, numeros, how + note,
+                               reference=ref)
         if len(invoices) == 1 and montant <= due:
             return Affectation(operation, invoices[0].client, numeros, how,
-                               partiel=montant < due)
+                               partiel=montant < due, reference=ref)
         if montant == due:
-            return Affectation(operation, invoices[0].client, numeros, how)
+            return Affectation(operation, invoices[0].client, numeros, how, reference=ref)
         if montant > due:
             return AVerifier(operation, f"{how} : {', '.join(numeros)}, mais le montant "
                              f"dépasse ce qui reste dû ({due}) ; paie-t-il d’autres factures ?",
