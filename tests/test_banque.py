@@ -649,3 +649,37 @@ def test_each_format_pays_boulangerie_martin_once(project, statement, factures):
         assert "Boulangerie Martin" not in planned(project)
     else:  # F-2026-044 is still due: its own reminder only
         assert planned(project)["Boulangerie Martin"] == ["F-2026-044"]
+
+
+# ------------------------------------------------------------------ a property
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+amounts = st.integers(min_value=1, max_value=500).map(lambda n: Decimal(n) * 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["Alpha", "Bêta SARL", "Gamma"]), amounts,
+                          st.integers(0, 2)), min_size=1, max_size=8),
+       st.lists(st.tuples(amounts, st.sampled_from(["VIR ALPHA", "BETA", "FACT F-10003",
+                                                     "F10001 F10002", "CHEQUE", "GAMMA"])),
+                min_size=1, max_size=6))
+def test_a_sure_match_never_takes_more_than_its_invoices_owe(rows, lines):
+    factures = [facture(f"F-{10000 + i}", client, d("2026-11-01"), str(montant),
+                        str(montant * paid / 4))
+                for i, (client, montant, paid) in enumerate(rows)]
+    operations = [op(libelle, str(montant), cle=str(i))
+                  for i, (montant, libelle) in enumerate(lines)]
+    reste = {f.numero: f.reste_du for f in factures}
+    for found in match_operations(operations, factures):
+        if not isinstance(found, Affectation):
+            continue
+        owed = [reste[n] for n in found.factures]
+        assert all(r > 0 for r in owed)  # never an invoice already paid
+        assert found.operation.montant <= sum(owed)  # never more than they owe
+        assert {f.client for f in factures if f.numero in found.factures} == {found.client}
+        left = found.operation.montant
+        for numero in found.factures:
+            part = min(left, reste[numero])
+            reste[numero] -= part
+            left -= part
