@@ -93,10 +93,17 @@ def test_every_part_but_the_tools_is_kept_byte_for_byte(workbook):
             assert after[name] == data, f"{name} a changé"
     added = set(after) - set(before)
     # The Journal sheet and its hyperlinks (the files of each action), the À appeler sheet,
-    # the user's Échanges and Échéanciers sheets (created once, empty), nothing else.
-    assert added == {"xl/worksheets/sheet5.xml", "xl/worksheets/_rels/sheet5.xml.rels",
-                     "xl/worksheets/sheet6.xml", "xl/worksheets/sheet7.xml",
-                     "xl/worksheets/sheet8.xml"}
+    # the user's Échanges and Échéanciers sheets (created once, empty), the dashboard with
+    # its drawing and two charts (next to the user's own chart and drawings), nothing else.
+    sheets = {"xl/worksheets/sheet5.xml", "xl/worksheets/_rels/sheet5.xml.rels",
+              "xl/worksheets/sheet6.xml", "xl/worksheets/sheet7.xml",
+              "xl/worksheets/sheet8.xml"}
+    dashboard = {name for name in added - sheets}
+    assert {"xl/worksheets/sheet9.xml", "xl/worksheets/_rels/sheet9.xml.rels"} <= dashboard
+    assert len([n for n in dashboard if n.startswith("xl/charts/chart")]) == 2
+    assert len([n for n in dashboard if re.fullmatch(r"xl/drawings/drawing\d+\.xml", n)]) == 1
+    assert len(dashboard) == 6, dashboard
+    assert sheets <= added
 
 
 def test_inside_factures_only_the_tools_cells_change(workbook):
@@ -156,7 +163,8 @@ def test_the_result_opens_in_openpyxl(workbook):
     run(workbook, "2026-11-22")
     book = openpyxl.load_workbook(workbook)
     assert book.sheetnames == ["Factures", "Clients", "Paiements", "Synthèse", "Journal",
-                               "À appeler", "Échanges", "Échéanciers"]
+                               "À appeler", "Échanges", "Échéanciers", "Tableau de bord"]
+    assert len(book["Tableau de bord"]._charts) == 2  # native charts, read back
     steps = {row[1].value: row[9].value for row in book["Factures"].iter_rows(min_row=2)}
     assert steps["F-ALPHA"] == "Premier rappel (22/11/2026)"
     journal = [[c.value for c in row] for row in book["Journal"].iter_rows()]

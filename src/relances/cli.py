@@ -15,6 +15,7 @@ import sys
 import tempfile
 import traceback
 import zoneinfo
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -25,7 +26,9 @@ from .errors import RelancesError
 from .cells import quote as cells_quote
 from .records import Action, Anomalie
 from .pointage import Pointe, import_releves, simulated
-from .run import Resultat, relative, run_daily, run_preview, settle, verify
+from .delivery import write_atomic
+from .rapports.pdf import render_pdf
+from .run import Resultat, relative, report, run_daily, run_preview, settle, verify
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 PROGRESS_FROM = 20  # a progress bar only when there are many actions
@@ -195,6 +198,197 @@ def pointer(releves: tuple[Path, ...], config_path: Path, classeur: Path | None,
     sys.exit(EXIT_PARTIAL if pointe.has_problems else EXIT_OK)
 
 
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@_common_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Écrire les chiffres en JSON sur la sortie standard, et rien d’autre.")
+@click.option("--pdf", "pdf_path", metavar="FICHIER", type=click.Path(path_type=Path),
+              help="Écrire aussi un rapport PDF d’une page, avec ses deux graphiques.")
+@click.option("--tous", "dossier", metavar="DOSSIER", type=click.Path(path_type=Path),
+              help="Une ligne par entreprise : chaque sous-dossier de DOSSIER qui contient un "
+                   "config.toml.")
+def rapport(config_path: Path, classeur: Path | None, date_: datetime.date | None,
+            as_json: bool, pdf_path: Path | None, dossier: Path | None) -> None:
+    """Affiche le tableau de bord de l’encours : balance âgée, DSO, principaux débiteurs,
+    étapes, promesses, litiges, échéanciers, appels.
+
+    Ne fait que lire : ni le classeur ni le journal ne sont modifiés.
+    """
+    if dossier is not None:
+        _report_all(dossier, date_, as_json)
+    try:
+        config = load_config(config_path, classeur)
+        tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
+        today = date_ or datetime.datetime.now(tz).date()
+        tableau = report(config, today)
+        if pdf_path is not None:
+            write_atomic(pdf_path, render_pdf(tableau, config))
+    except RelancesError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{pdf_path} : écriture impossible ({exc.strerror or exc})")
+    except Exception:
+        _crash(config, True)
+    if as_json:
+        click.echo(json.dumps(report_json(tableau), ensure_ascii=False))
+    else:
+        click.echo(report_text(tableau, config.classeur.name))
+        if pdf_path is not None:
+            click.echo(f"\nRapport PDF : {pdf_path}")
+    sys.exit(EXIT_OK)  # the report was made; today's problems are the daily run's to report
+
+
+def companies(dossier: Path) -> list[Path]:
+    """The config.toml of each company folder directly below `dossier`, by folder name."""
+    if not dossier.is_dir():
+        _fail(f"{dossier} : dossier introuvable")
+    found = sorted(p / "config.toml" for p in dossier.iterdir()
+                   if p.is_dir() and (p / "config.toml").is_file())
+    if not found:
+        _fail(f"{dossier} : aucun sous-dossier ne contient de config.toml (une entreprise par "
+              "sous-dossier, voir le README, « Plusieurs entreprises »)")
+    return found
+
+
+def _report_all(dossier: Path, date_: datetime.date | None, as_json: bool) -> None:
+    rows, worst = [], EXIT_OK
+    for path in companies(dossier):
+        name = path.parent.name
+        try:
+            config = load_config(path)
+            today = date_ or datetime.datetime.now(zoneinfo.ZoneInfo(config.fuseau_horaire)).date()
+            tableau = report(config, today)
+        except RelancesError as exc:
+            rows.append({"company": name, "error": str(exc)})
+            worst = EXIT_FAILED
+            continue
+        except Exception as exc:  # one company's bug must not hide the others
+            rows.append({"company": name, "error": f"erreur inattendue ({exc!r})"})
+            worst = EXIT_FAILED
+            continue
+        rows.append({"company": name, "date": tableau.date.isoformat(),
+                     "receivable": float(tableau.encours), "overdue": float(tableau.echu),
+                     "dso_days": float(tableau.dso) if tableau.dso is not None else None,
+                     "actions_today": tableau.extra.get("actions", 0),
+                     "problems": tableau.extra.get("problemes", 0)})
+    if as_json:
+        click.echo(json.dumps({"companies": rows}, ensure_ascii=False))
+        sys.exit(worst)
+    header = ("Entreprise", "Encours", "Échu", "DSO", "Actions", "Problèmes")
+    table = [header]
+    for row in rows:
+        if "error" in row:
+            table.append((row["company"], "ERREUR", "", "", "", row["error"]))
+            continue
+        table.append((row["company"], formats.montant(Decimal(str(row["receivable"]))),
+                      formats.montant(Decimal(str(row["overdue"]))),
+                      f"{formats.nombre(Decimal(str(row['dso_days'])))} j"
+                      if row["dso_days"] is not None else "—",
+                      str(row["actions_today"]), str(row["problems"])))
+    click.echo(f"Encours par entreprise — {dossier}")
+    click.echo(_columns(table, right=(1, 2, 3, 4, 5)))
+    sys.exit(worst)
+
+
+def _columns(rows: list[tuple], right: tuple[int, ...] = ()) -> str:
+    """Rows as aligned columns (the last column is never padded)."""
+    widths = [max(len(str(row[i])) for row in rows if i < len(row))
+              for i in range(max(len(r) for r in rows))]
+    lines = []
+    for row in rows:
+        cells = []
+        for i, cell in enumerate(row):
+            text = str(cell)
+            if i == len(row) - 1:
+                cells.append(text.rjust(widths[i]) if i in right and len(text) <= widths[i]
+                             else text)
+            else:
+                cells.append(text.rjust(widths[i]) if i in right else text.ljust(widths[i]))
+        lines.append("  " + "  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def report_text(t, name: str) -> str:
+    m = formats.montant
+    lines = [f"Encours clients au {formats.date_courte(t.date)} — {name}", ""]
+    dso = f"{formats.nombre(t.dso)} jours" if t.dso is not None else "non calculable"
+    lines.append(_columns([
+        ("Encours (factures ouvertes)", m(t.encours),
+         f"{t.factures_ouvertes} facture(s), {t.clients_debiteurs} client(s)"),
+        ("dont échu", m(t.echu), ""),
+        ("Avoirs ouverts", m(t.avoirs), ""),
+        ("DSO sur 90 jours", dso, ""),
+        ("En litige", m(t.litiges), f"{t.litiges_nombre} facture(s)"),
+        ("Appels à passer", str(t.appels), m(t.appels_montant) if t.appels else ""),
+    ], right=(1,)))
+    lines.append(f"  ({t.methode_dso})")
+    lines += ["", "Balance âgée :"]
+    lines.append(_columns([(b.libelle, m(b.montant), f"{b.nombre} facture(s)")
+                           for b in t.balance], right=(1,)))
+    if t.debiteurs:
+        lines += ["", "Principaux débiteurs (★ : ceux qui doivent 80 % de l’encours) :"]
+        lines.append(_columns([("Client", "Dû", "Part", "Cumul")] + [
+            (d.client + (" ★" if d.pareto else ""), m(d.montant), formats.pourcent(d.part),
+             formats.pourcent(d.cumul)) for d in t.debiteurs[:15]], right=(1, 2, 3)))
+        if len(t.debiteurs) > 15:
+            lines.append(f"  … et {len(t.debiteurs) - 15} autre(s)")
+    if t.par_etape:
+        lines += ["", "Montants par étape atteinte :"]
+        lines.append(_columns([(e.libelle, m(e.montant), f"{e.nombre} facture(s)")
+                               for e in t.par_etape], right=(1,)))
+    for title, promesses in (("Promesses attendues dans les 7 jours", t.promesses_a_venir),
+                             ("Promesses non tenues", t.promesses_non_tenues)):
+        lines += ["", f"{title} : {len(promesses) or 'aucune'}"]
+        if promesses:
+            lines.append(_columns([(p.client, m(p.montant), formats.date_courte(p.jour),
+                                    ", ".join(p.factures)) for p in promesses], right=(1,)))
+    lines += ["", f"Échéanciers en cours : {len(t.echeanciers) or 'aucun'}"]
+    if t.echeanciers:
+        lines.append(_columns([(p.client, p.facture, m(p.reste), f"exigible {m(p.exigible)}")
+                               for p in t.echeanciers], right=(2,)))
+    if t.extra:
+        lines += ["", f"Aujourd’hui : {t.extra.get('actions', 0)} action(s) prévue(s), "
+                      f"{t.extra.get('problemes', 0)} problème(s) (détail : relancer.py "
+                      "--dry-run)."]
+        if t.extra.get("gel"):
+            lines.append(f"Rien ne serait envoyé : {t.extra['gel']}.")
+    return "\n".join(lines)
+
+
+def report_json(t) -> dict:
+    """The dashboard's figures, English keys like the plan's; amounts as numbers."""
+    def promesse(p) -> dict:
+        return {"client": p.client, "invoices": list(p.factures), "date": p.jour.isoformat(),
+                "amount": float(p.montant)}
+
+    return {
+        "date": t.date.isoformat(),
+        "receivable": float(t.encours), "overdue": float(t.echu),
+        "credit_notes": float(t.avoirs), "open_invoices": t.factures_ouvertes,
+        "debtors_count": t.clients_debiteurs,
+        "dso_days": float(t.dso) if t.dso is not None else None,
+        "dso_method": t.methode_dso, "sales_period": float(t.ventes_periode),
+        "aged_balance": [{"bucket": b.libelle, "amount": float(b.montant), "count": b.nombre}
+                         for b in t.balance],
+        "top_debtors": [{"client": d.client, "amount": float(d.montant),
+                         "share": float(d.part), "cumulative_share": float(d.cumul),
+                         "pareto": d.pareto, "invoices": d.factures, "overdue": float(d.echu)}
+                        for d in t.debiteurs],
+        "by_step": [{"step": e.libelle, "amount": float(e.montant), "count": e.nombre}
+                    for e in t.par_etape],
+        "promises_due": [promesse(p) for p in t.promesses_a_venir],
+        "broken_promises": [promesse(p) for p in t.promesses_non_tenues],
+        "disputes": {"amount": float(t.litiges), "count": t.litiges_nombre},
+        "plans": [{"client": p.client, "invoice": p.facture, "remaining": float(p.reste),
+                   "due_now": float(p.exigible),
+                   "next": p.prochaine.isoformat() if p.prochaine else None}
+                  for p in t.echeanciers],
+        "calls": {"count": t.appels, "amount": float(t.appels_montant)},
+        "actions_today": t.extra.get("actions", 0),
+        "problems": t.extra.get("problemes", 0),
+    }
+
+
 def import_json(pointe: Pointe, today: datetime.date) -> dict:
     """The import as one JSON object, English keys like the plan's."""
     def operation(o) -> dict:
@@ -343,6 +537,11 @@ def main() -> None:
 def main_pointer() -> None:
     """scripts/pointer.py."""
     _main(pointer, "pointer.py")
+
+
+def main_rapport() -> None:
+    """scripts/rapport.py."""
+    _main(rapport, "rapport.py")
 
 
 def _main(command: click.Command, name: str) -> None:

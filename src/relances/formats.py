@@ -45,3 +45,14 @@ def en_lettres(value: int, langue: str = "fr") -> str:
     from num2words import num2words
 
     return num2words(int(value), lang="en" if langue == "en" else "fr")
+
+
+def montant_arrondi(value: Decimal, langue: str = "fr") -> str:
+    """`20 000 €`: a chart axis or a report total, to the euro."""
+    return format_currency(value, "EUR", format="#,##0\u00a0¤", locale=locale_of(langue),
+                           currency_digits=False)
+
+
+def pourcent(value: Decimal, langue: str = "fr") -> str:
+    """`26,3 %` (a share already in percent)."""
+    return format_decimal(value, format="0.0", locale=locale_of(langue)) + "\u202f%"

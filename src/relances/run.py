@@ -38,6 +38,8 @@ from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .pointage import (FIN_RELEVE, Preparation, a_verifier_rows, paiement_rows, prepare,
                        stale)
+from .rapports import compute
+from .rapports.feuille import layout
 from .render import LANGUES, Renderer, Rendu
 from .xlsx import Ecriture, Lien, WorkbookChanged, check_not_open, read_classeur, write_back
 
@@ -280,6 +282,19 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
     resultat.appels, resultat.litiges = call_list(as_seen(lecture.classeur, today), taches,
                                                   history, today, config.libelle)
     return resultat, history
+
+
+def report(config: Config, today: datetime.date):
+    """rapport.py: the dashboard's figures as of `today`, reading only (the workbook, the
+    journal, and the plan a dry run would make); the Tableau's `extra` holds the number of
+    actions due today and of problems."""
+    resultat, history = _plan_only(config, today)
+    tableau = compute(as_seen(resultat.classeur, today), history, today, config.libelle,
+                      resultat.appels)
+    tableau.extra.update(actions=len(resultat.plan.actions),
+                         problemes=len(resultat.anomalies) + bool(resultat.gel),
+                         gel=resultat.gel)
+    return tableau
 
 
 @dataclass(frozen=True)
@@ -664,6 +679,8 @@ def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
             resultat.ecriture = write_back(
                 config.classeur, lecture.empreinte, by_row, rows, config.colonnes,
                 identifiant=identifiant, a_appeler=_call_rows(resultat, today),
+                tableau=layout(compute(as_seen(lecture.classeur, today), history, today,
+                                       config.libelle, resultat.appels)),
                 paiements=paiement_rows(resultat.preparation.a_ecrire),
                 a_verifier=a_verifier_rows(resultat.preparation.a_verifier,
                                            resultat.preparation.saisies))

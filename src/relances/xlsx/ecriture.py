@@ -34,6 +34,8 @@ from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells
                     build_user_sheet, count_cells_in, hyperlink_rels, read_shared_strings,
                     read_widths)
 from .styles import Styles
+from .tableau import write_dashboard
+from ..rapports.feuille import TABLEAU_DE_BORD
 
 JOURNAL_COLONNES = (
     Colonne("N°", 7), Colonne("Date", 16, "DD/MM/YYYY HH:MM"), Colonne("Client", 28),
@@ -98,13 +100,14 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                journal: Sequence[tuple], colonnes: dict[str, str] | None = None,
                sauvegardes: Path | None = None, identifiant: str | None = None,
                a_appeler: Sequence[tuple] | None = None, paiements: Sequence[tuple] = (),
-               a_verifier: Sequence[tuple] = ()) -> Ecriture:
+               a_verifier: Sequence[tuple] = (), tableau=None) -> Ecriture:
     """Patch tool-owned cells and sheets (Journal, À appeler, À vérifier) into the workbook,
     atomically; add the user's sheets Échanges, Échéanciers and Paiements, with their headers,
     when they are missing; append `paiements` (imported bank lines, in PAIEMENTS_COLONNES'
     order) below the last row of Paiements.
 
-    Sheet À vérifier is written when it has rows, or when it exists (then emptied).
+    Sheet À vérifier is written when it has rows, or when it exists (then emptied);
+    `tableau` (a rapports.feuille.Feuille) is the dashboard sheet, with its charts.
 
     `suivis` maps a Factures row number to (invoice number, its tool cells). `empreinte` is the
     fingerprint of the file the caller's records were read from: if the file on disk differs
@@ -147,6 +150,9 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
         if a_verifier or package.sheet(A_VERIFIER, normalise) is not None:
             _write_tool_sheet(package, styles, A_VERIFIER, A_VERIFIER_COLONNES, a_verifier,
                               date1904)
+        if tableau is not None:
+            write_dashboard(package, styles, TABLEAU_DE_BORD, tableau, date1904,
+                            _add_sheet_entry)
         if paiements:
             _ensure_user_sheets(package, styles)
             appended = _append_paiements(package, shared_part, styles, date1904, paiements,

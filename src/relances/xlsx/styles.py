@@ -155,6 +155,28 @@ class Styles:
               + str(fill_id).encode() + b'" borderId="0" xfId="0" applyFont="1" applyFill="1"/>')
         return self._add(b"cellXfs", self.xfs, xf)
 
+    def text(self, bold: bool = False, italic: bool = False, size: float | None = None,
+             color: str | None = None) -> int:
+        """A cell format with the workbook's default font made bold, italic, bigger or
+        coloured (`color` as RRGGBB): the dashboard's titles and notes."""
+        base = self.fonts[0] if self.fonts else b"<font/>"
+        inner = re.sub(rb"<(?:\w+:)?(?:b|i|color)\b[^>]*/>", b"", base)
+        if size is not None:
+            inner = re.sub(rb"<(?:\w+:)?sz\b[^>]*/>", b"", inner)
+        start = re.match(rb"<[^>]*?(/?)>", inner)
+        body = b"" if start.group(1) else inner[start.end():]
+        body = re.sub(rb"</(?:\w+:)?font\s*>$", b"", body)
+        p = self.prefix
+        extra = (b"<" + p + b"b/>" if bold else b"") + (b"<" + p + b"i/>" if italic else b"")
+        if size is not None:
+            extra += b"<" + p + b'sz val="' + f"{size:g}".encode() + b'"/>'
+        tail = b"<" + p + b'color rgb="FF' + color.encode() + b'"/>' if color else b""
+        font = b"<" + p + b"font>" + extra + body + tail + b"</" + p + b"font>"
+        font_id = self._add(b"fonts", self.fonts, font)
+        xf = (b"<" + p + b'xf numFmtId="0" fontId="' + str(font_id).encode()
+              + b'" fillId="0" borderId="0" xfId="0" applyFont="1"/>')
+        return self._add(b"cellXfs", self.xfs, xf)
+
     def _format_id(self, code: str) -> int:
         for number, existing in self.formats.items():
             if existing == code:
