@@ -26,6 +26,7 @@ from .errors import RelancesError
 from .cells import quote as cells_quote
 from .records import Action, Anomalie
 from .pointage import Pointe, import_releves, simulated
+from .recapitulatif import build_digest, deliver_digest
 from .delivery import write_atomic
 from .rapports.pdf import render_pdf
 from .run import Resultat, relative, report, run_daily, run_preview, settle, verify
@@ -83,21 +84,25 @@ def _common_options(command):
               type=click.Path(path_type=Path),
               help="Importer d’abord ce relevé bancaire (CSV, OFX, camt.053), comme "
                    "scripts/pointer.py, puis relancer ; l’option peut être répétée.")
+@click.option("--tous", metavar="DOSSIER", type=click.Path(path_type=Path),
+              help="Faire l’exécution du jour de chaque entreprise : chaque sous-dossier de "
+                   "DOSSIER qui contient un config.toml, l’un après l’autre.")
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
              store_password: bool, confirm_id: int | None, resend_id: int | None,
-             releves: tuple[Path, ...]) -> None:
+             releves: tuple[Path, ...], tous: Path | None) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
     et écrit l'état de chaque facture dans le classeur.
     """
+    if tous is not None:
+        _run_all(tous, date_, dry_run, as_json, bool(classeur or apercu or verifier or releves
+                                                    or confirm_id or resend_id or store_password))
     try:
         config = load_config(config_path, classeur)
     except RelancesError as exc:
         _fail(str(exc))
-    if not dry_run and not apercu:
-        _log_to(config.log_file)
     tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
     now = datetime.datetime.now(tz)
     today = date_ or now.date()
@@ -107,6 +112,21 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
         _settle(config, confirm_id, resend_id)
     if verifier:
         _verify(config, today)
+    code, output = _daily(config, today, now, dry_run, as_json, apercu, releves)
+    if output is not None:
+        click.echo(json.dumps(output, ensure_ascii=False) if as_json else output)
+    sys.exit(code)
+
+
+def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run: bool,
+           as_json: bool, apercu: Path | None = None, releves: tuple[Path, ...] = ()
+           ) -> tuple[int, object]:
+    """One company's daily run: (exit status, its summary text or JSON plan — None when it
+    failed, the error being on standard error). The digest, when configured, is delivered
+    whatever happened."""
+    real = not dry_run and not apercu
+    if real:
+        _log_to(config.log_file)
     log.info("début : %s, date %s%s", config.classeur, today, " (simulation)" if dry_run else "")
     with contextlib.ExitStack() as stack:
         def start_progress(total: int):
@@ -121,9 +141,6 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
             if releves:
                 pointe = import_releves(config, list(releves), today, now,
                                         dry_run=dry_run or bool(apercu))
-                if not as_json:
-                    click.echo(import_summary(pointe, config, today))
-                    click.echo("")
             # A simulated import's payments count in the simulated plan, as they would.
             extra = simulated(pointe) if pointe is not None and pointe.dry_run else ()
             if apercu:
@@ -133,22 +150,120 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
                                      start_progress=start_progress, extra=extra)
         except RelancesError as exc:
             log.error("%s", exc)
-            _fail(str(exc))
+            return _failed(config, today, now, str(exc), real, pointe), None
         except Exception:  # a bug: keep the traceback for us, one clear line for the user
-            _crash(config, dry_run or bool(apercu))
+            return _failed(config, today, now, _crash_message(config, not real), real,
+                           pointe), None
     for warning in config.avertissements:
         click.echo(f"Attention : {warning}", err=True)
+    text = summary(resultat, config)
+    if pointe is not None:
+        text = import_summary(pointe, config, today) + "\n\n" + text
+    log.info("fin : %d action(s), %d problème(s)", len(resultat.plan.actions),
+             len(problems(resultat)))
+    failed = resultat.has_problems or (pointe is not None and pointe.has_problems)
+    code = EXIT_PARTIAL if failed else EXIT_OK
+    if real and config.envoi.recapitulatif:
+        envoye = deliver_digest(config, build_digest(
+            config, _digest_subject(resultat, config, today), _digest_text(resultat, text, today),
+            now, [resultat.impression] if resultat.impression else []), today, now)
+        text += f"\n\n{envoye.message[0].upper()}{envoye.message[1:]}."
+        if not envoye.ok:
+            code = EXIT_PARTIAL
     if as_json:
         plan = plan_json(resultat)
         if pointe is not None:
             plan["statements"] = import_json(pointe, today)
-        click.echo(json.dumps(plan, ensure_ascii=False))
-    else:
-        click.echo(summary(resultat, config))
-    log.info("fin : %d action(s), %d problème(s)", len(resultat.plan.actions),
-             len(problems(resultat)))
-    failed = resultat.has_problems or (pointe is not None and pointe.has_problems)
-    sys.exit(EXIT_PARTIAL if failed else EXIT_OK)
+        return code, plan
+    return code, text
+
+
+def _failed(config: Config, today: datetime.date, now: datetime.datetime, message: str,
+            real: bool, pointe=None) -> int:
+    """The run could not be done: say it on standard error, and in the digest."""
+    click.echo(f"Erreur : {message}", err=True)
+    if real and config.envoi.recapitulatif:
+        body = ("La relance du jour N’A PAS PU SE FAIRE. Rien n’a été envoyé deux fois : le "
+                "journal garde trace de chaque action.\n\n"
+                f"Raison : {message}\n\nQue faire : corrigez la cause (fermez le classeur "
+                "dans Excel, vérifiez la connexion au serveur d’envoi, importez le relevé "
+                "bancaire…), puis relancez : python scripts/relancer.py\n")
+        if pointe is not None:
+            body += "\n" + import_summary(pointe, config, today) + "\n"
+        envoye = deliver_digest(config, build_digest(
+            config, f"ÉCHEC des relances du {formats.date_courte(today)} — "
+                    f"{config.entreprise.nom} : {message[:90]}", body, now), today, now)
+        click.echo(f"{envoye.message[0].upper()}{envoye.message[1:]}.", err=True)
+    return EXIT_FAILED
+
+
+def _digest_subject(resultat: Resultat, config: Config, today: datetime.date) -> str:
+    by_canal = {c: sum(1 for a in resultat.plan.actions if a.canal == c)
+                for c in ("email", "courrier", "appel", "recouvrement")}
+    parts = [f"{by_canal['email']} e-mail(s)", f"{by_canal['courrier']} courrier(s)",
+             f"{len(resultat.appels)} appel(s)"]
+    found = len(problems(resultat, config))
+    head = "RIEN ENVOYÉ — " if resultat.gel else ""
+    return (f"{head}Relances du {formats.date_courte(today)} — {config.entreprise.nom} : "
+            + ", ".join(parts) + (f" — {found} problème(s) à corriger" if found else ""))
+
+
+def _digest_text(resultat: Resultat, text: str, today: datetime.date) -> str:
+    """The summary, and the promises the owner should watch this week."""
+    from .policy import as_seen
+    from .rapports import compute
+
+    tableau = compute(as_seen(resultat.classeur, today), [], today)
+    lines = [text, ""]
+    for title, promesses in (("Promesses attendues dans les 7 jours", tableau.promesses_a_venir),
+                             ("Promesses non tenues, encore impayées",
+                              tableau.promesses_non_tenues)):
+        lines.append(f"{title} : {len(promesses) or 'aucune'}")
+        lines.extend(f"  - {p.client} : {formats.montant(p.montant)} le "
+                     f"{formats.date_courte(p.jour)} ({', '.join(p.factures)})"
+                     for p in promesses)
+    lines += ["", "— relances, exécution du " + formats.date_longue(today)]
+    return "\n".join(lines)
+
+
+def _run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json: bool,
+             other_options: bool) -> None:
+    """--tous: the daily run of every company below `dossier`, one after the other; one
+    combined summary, and the worst exit status."""
+    if other_options:
+        _fail("--tous ne se combine qu’avec --date, --dry-run et --json ; chaque entreprise "
+              "prend son classeur et ses relevés dans sa propre config.toml")
+    results = []
+    for path in companies(dossier):
+        name = path.parent.name
+        try:
+            config = load_config(path)
+        except RelancesError as exc:
+            click.echo(f"Erreur : {name} : {exc}", err=True)
+            results.append((name, EXIT_FAILED, None, str(exc)))
+            continue
+        now = datetime.datetime.now(zoneinfo.ZoneInfo(config.fuseau_horaire))
+        if not as_json:
+            click.echo(f"=== {name} ===")
+        code, output = _daily(config, date_ or now.date(), now, dry_run, as_json)
+        if output is not None and not as_json:
+            click.echo(output)
+            click.echo("")
+        results.append((name, code, output, None))
+    worst = max(code for _, code, _, _ in results)
+    if as_json:
+        click.echo(json.dumps({"companies": [
+            {"company": name, "exit_status": code, **({"plan": output} if output else {}),
+             **({"error": error} if error else {})}
+            for name, code, output, error in results], "exit_status": worst},
+            ensure_ascii=False))
+        sys.exit(worst)
+    words = {EXIT_OK: "fait", EXIT_PARTIAL: "fait, avec des problèmes (voir plus haut)",
+             EXIT_FAILED: "RIEN N’A PU ÊTRE FAIT"}
+    click.echo(f"Ensemble — {len(results)} entreprise(s), statut de sortie {worst} :")
+    for name, code, _, error in results:
+        click.echo(f"  - {name} : {words[code]}" + (f" ({error})" if error else ""))
+    sys.exit(worst)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -597,6 +712,11 @@ def _fail(message: str) -> None:
 
 
 def _crash(config: Config, dry_run: bool) -> None:
+    _fail(_crash_message(config, dry_run))
+
+
+def _crash_message(config: Config, dry_run: bool) -> str:
+    """A bug: its traceback kept in the log file, one line for the user."""
     target = (Path(tempfile.gettempdir()) / "relances-erreur.log") if dry_run else config.log_file
     try:
         with open(target, "a", encoding="utf-8") as out:
@@ -605,8 +725,8 @@ def _crash(config: Config, dry_run: bool) -> None:
         where = f"détails dans {target}"
     except OSError:
         where = "détails :\n" + traceback.format_exc()
-    _fail(f"erreur inattendue ({sys.exc_info()[1]!r}) — {where}. "
-          "Rien n’a été envoyé deux fois : le journal garde trace de chaque action.")
+    return (f"erreur inattendue ({sys.exc_info()[1]!r}) — {where}. "
+            "Rien n’a été envoyé deux fois : le journal garde trace de chaque action.")
 
 
 def _log_to(path: Path) -> None:

@@ -73,6 +73,7 @@ class Envoi:
     repondre_a: str = ""
     copie_cachee: str = ""
     limite_par_minute: int = 0  # 0: no limit
+    recapitulatif: str = ""  # the owner's address: a digest of each run, failures included
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,7 @@ KNOWN_KEYS = {
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
                    "logo", "ville", "forme", "tva", "bic", "rcs", "alsace_moselle"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
-              "repondre_a", "copie_cachee", "limite_par_minute"},
+              "repondre_a", "copie_cachee", "limite_par_minute", "recapitulatif"},
     "factures": {"dossier", "taille_max_mo"},
     "regles": {"ecart_minimum_jours", "delai_recommande_jours", "remerciement",
                "paiements_a_jour_max_jours"},
@@ -457,6 +458,7 @@ def _read_envoi(r: _Reader, base: Path) -> Envoi:
         copie_cachee=_address(r, "copie_cachee"),
         limite_par_minute=r.integer("limite_par_minute", 0, minimum=0, maximum=100_000,
                                     what="un nombre entier de messages"),
+        recapitulatif=_address(r, "recapitulatif"),
     )
     if mode == "smtp":
         if not envoi.hote:
