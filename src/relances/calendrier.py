@@ -17,6 +17,7 @@ class Calendrier:
     def __init__(self, pays: str = "FR", alsace_moselle: bool = False):
         subdiv = "57" if pays == "FR" and alsace_moselle else None
         self._feries = holidays.country_holidays(pays, subdiv=subdiv)
+        self._prochain: dict[datetime.date, datetime.date] = {}
 
     def ouvre(self, day: datetime.date) -> bool:
         """Monday to Friday, not a public holiday."""
@@ -24,9 +25,13 @@ class Calendrier:
 
     def prochain_ouvre(self, day: datetime.date) -> datetime.date:
         """`day` itself when it is a business day, else the next one."""
-        while not self.ouvre(day):
-            day += ONE_DAY
-        return day
+        found = self._prochain.get(day)
+        if found is None:
+            found = day
+            while not self.ouvre(found):
+                found += ONE_DAY
+            self._prochain[day] = found
+        return found
 
     def apres_ouvres(self, day: datetime.date, count: int) -> datetime.date:
         """The `count`-th business day after `day`."""

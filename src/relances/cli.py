@@ -26,7 +26,7 @@ from .errors import RelancesError
 from .cells import quote as cells_quote
 from .records import Action, Anomalie
 from .pointage import Pointe, import_releves, simulated
-from .recapitulatif import build_digest, deliver_digest
+from .recapitulatif import send_digest
 from .delivery import write_atomic
 from .rapports.pdf import render_pdf
 from .run import Resultat, relative, report, run_daily, run_preview, settle, verify
@@ -164,9 +164,9 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
     failed = resultat.has_problems or (pointe is not None and pointe.has_problems)
     code = EXIT_PARTIAL if failed else EXIT_OK
     if real and config.envoi.recapitulatif:
-        envoye = deliver_digest(config, build_digest(
-            config, _digest_subject(resultat, config, today), _digest_text(resultat, text, today),
-            now, [resultat.impression] if resultat.impression else []), today, now)
+        envoye = send_digest(config, _digest_subject(resultat, config, today),
+                             _digest_text(resultat, text, today), today, now,
+                             [resultat.impression] if resultat.impression else [])
         text += f"\n\n{envoye.message[0].upper()}{envoye.message[1:]}."
         if not envoye.ok:
             code = EXIT_PARTIAL
@@ -190,9 +190,9 @@ def _failed(config: Config, today: datetime.date, now: datetime.datetime, messag
                 "bancaire…), puis relancez : python scripts/relancer.py\n")
         if pointe is not None:
             body += "\n" + import_summary(pointe, config, today) + "\n"
-        envoye = deliver_digest(config, build_digest(
-            config, f"ÉCHEC des relances du {formats.date_courte(today)} — "
-                    f"{config.entreprise.nom} : {message[:90]}", body, now), today, now)
+        envoye = send_digest(config, f"ÉCHEC des relances du {formats.date_courte(today)} — "
+                                     f"{config.entreprise.nom} : {message[:90]}", body, today,
+                             now)
         click.echo(f"{envoye.message[0].upper()}{envoye.message[1:]}.", err=True)
     return EXIT_FAILED
 

@@ -7,6 +7,7 @@ amount or a date reads the same everywhere: `1 234,56 €`, `22 novembre 2026`, 
 from __future__ import annotations
 
 import datetime
+import functools
 from decimal import Decimal
 
 from babel.dates import format_date
@@ -19,6 +20,7 @@ def locale_of(langue: str) -> str:
     return LOCALES.get(langue, "fr_FR")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def montant(value: Decimal, langue: str = "fr") -> str:
     """`1 234,56 €` in French (Babel's narrow no-break spaces), `€1,234.56` in English."""
     return format_currency(value, "EUR", locale=locale_of(langue))
@@ -28,6 +30,7 @@ def nombre(value: Decimal, langue: str = "fr") -> str:
     return format_decimal(value, locale=locale_of(langue))
 
 
+@functools.lru_cache(maxsize=4096)
 def date_longue(value: datetime.date, langue: str = "fr") -> str:
     """`22 novembre 2026`; the first of the month is `1er novembre 2026`, as French writes it."""
     if langue == "fr" and value.day == 1:
@@ -35,6 +38,7 @@ def date_longue(value: datetime.date, langue: str = "fr") -> str:
     return format_date(value, "long", locale=locale_of(langue))
 
 
+@functools.lru_cache(maxsize=4096)
 def date_courte(value: datetime.date, langue: str = "fr") -> str:
     """`22/11/2026`."""
     return format_date(value, "dd/MM/y", locale=locale_of(langue))

@@ -9,6 +9,7 @@ function, `_next_step`, so what the workbook announces is what a later run does.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -344,14 +345,20 @@ def _message_floor(client: str, canal: str, history: _History, today: datetime.d
 
 def usable_emails(facture_emails: Sequence[str], client: Client) -> tuple[tuple[str, ...], list[str]]:
     """Addresses to write to (Factures' column wins over Clients), and the ones refused."""
-    candidates = facture_emails or client.emails
+    good, bad = _checked(tuple(facture_emails or client.emails))
+    return good, list(bad)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _checked(candidates: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Syntax check of addresses (email-validator is slow; a client's invoices share them)."""
     good, bad = [], []
     for address in candidates:
         try:
             good.append(validate_email(address, check_deliverability=False).normalized)
         except EmailNotValidError:
             bad.append(address)
-    return tuple(dict.fromkeys(good)), bad
+    return tuple(dict.fromkeys(good)), tuple(bad)
 
 
 def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,

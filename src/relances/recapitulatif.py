@@ -66,6 +66,18 @@ def build_digest(config: Config, sujet: str, texte: str, now: datetime.datetime,
     return message
 
 
+def send_digest(config: Config, sujet: str, texte: str, today: datetime.date,
+                now: datetime.datetime, pieces: list[Path] = (),
+                environ: Mapping[str, str] | None = None) -> Envoye:
+    """Build and deliver the digest; never raises (a digest must not turn a run into a
+    crash): what went wrong is in the returned message."""
+    try:
+        message = build_digest(config, sujet, texte, now, list(pieces))
+    except (RelancesError, ValueError) as exc:
+        return Envoye(False, f"récapitulatif impossible ({exc})")
+    return deliver_digest(config, message, today, now, environ)
+
+
 def deliver_digest(config: Config, message: EmailMessage, today: datetime.date,
                    now: datetime.datetime, environ: Mapping[str, str] | None = None) -> Envoye:
     """Send (smtp mode) or write (dossier mode) the digest; never raises: a digest that cannot

@@ -8,6 +8,7 @@ the user at the right cell.
 from __future__ import annotations
 
 import datetime
+import functools
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -280,6 +281,7 @@ class Plan:
     anomalies: tuple[Anomalie, ...]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalise(text: str) -> str:
     """Lower-case, accent-free, punctuation- and space-free form used to compare names."""
     decomposed = unicodedata.normalize("NFKD", str(text))
@@ -287,6 +289,7 @@ def normalise(text: str) -> str:
     return "".join(kept).casefold()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def client_key(nom: str) -> str:
     """Client names match across sheets whatever their case, accents and spacing — and nothing
     else: `☆` and `★`, `Dupont & Fils` and `Dupont Fils`, `Client²` and `Client2` are different

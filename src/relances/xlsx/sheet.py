@@ -51,6 +51,11 @@ _F = re.compile(rb"<(?:\w+:)?f\b")
 _R = re.compile(rb"\br\s*=\s*[\"'](\d+)[\"']")
 _ERROR = re.compile(rb"\st\s*=\s*[\"']e[\"']")
 _ERROR_OR_FORMULA = re.compile(rb"\st\s*=\s*[\"']e[\"']|<(?:\w+:)?f[\s>/]")
+# Where a cell may not hold a value: an error, or a formula not followed by a non-empty cached
+# value. A formula with its value (the common case, one per row for a Reste dû column) is not
+# a hit, so the sheet is scanned at the speed of the regex engine.
+_SUSPECT = re.compile(rb"\st\s*=\s*[\"']e[\"']|(?:</(?:\w+:)?f\s*>|<(?:\w+:)?f\b[^>]*/>)"
+                      rb"(?!\s*<(?:\w+:)?v\b[^>/]*>\s*[^<\s])")
 _KEEP_ATTR = re.compile(rb"\s(?:r|s)\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 _R_REF = re.compile(rb"\br\s*=\s*[\"']([A-Z]+)(\d+)[\"']")
 _S_ATTR = re.compile(rb'\ss="(\d+)"')
@@ -310,7 +315,7 @@ class SheetPatch:
         `#SPILL!`…) or « formule sans valeur calculée ». Such a cell must never be read as
         empty: a reader that sees it empty (calamine) would chase a paid invoice."""
         found: dict[tuple[int, int], str] = {}
-        for match in self._enclosing(_ERROR_OR_FORMULA):
+        for match in self._enclosing(_SUSPECT):
             what = _unknown(match.group(0))
             if not what:
                 continue
