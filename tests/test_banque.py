@@ -23,6 +23,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from relances.banque import AVerifier, Affectation, read_releve
 from relances.banque.operations import Operation, OptionsReleve
@@ -132,6 +133,57 @@ def test_what_is_not_a_statement_is_said_in_french(tmp_path, content, message):
     path.write_bytes(content)
     with pytest.raises(ReleveError, match=message):
         read_releve(path)
+
+
+@pytest.mark.parametrize("content", [
+    b"", b"Date;Libelle;Montant\n",
+    b"Date;Libelle;Montant\n20/11/2026;\"" + b"A" * 200_000 + b"\";10,00\n",
+    b";".join([b"c"] * 100_000) + b"\n",
+    b"Date;Libelle;Montant\n20/11/2026;\"VIR A;10,00\n",
+    b"OFXHEADER:100\n<OFX><STMTTRN><TRNAMT>abc</OFX>",
+    b'<?xml version="1.0"?><Document><BkToCstmrStmt>' + b"<a>" * 50_000 + b"</a>" * 50_000
+    + b"</BkToCstmrStmt></Document>",
+    b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><Stmt>'
+    b'<Ntry><Amt Ccy="EUR">1e99999</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2026-02-31'
+    b'</Dt></BookgDt></Ntry></Stmt></BkToCstmrStmt></Document>',
+])
+def test_hostile_statements_give_a_message_never_a_traceback(tmp_path, content):
+    path = tmp_path / "releve.csv"
+    path.write_bytes(content)
+    try:
+        releve = read_releve(path)
+    except ReleveError as exc:
+        assert str(exc).startswith("releve.csv : ")
+        return
+    assert all(a.row is not None for a in releve.anomalies)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=400),
+                 st.text(alphabet="Date;Libellé,Montant Crédit Débit\n\r\"0123456789/.-+€",
+                         max_size=400).map(lambda t: t.encode("utf-8"))))
+def test_any_bytes_read_or_refused_in_french(tmp_path, content):
+    path = tmp_path / "releve.csv"
+    path.write_bytes(content)
+    try:
+        read_releve(path)
+    except ReleveError:
+        pass
+
+
+def test_a_utf16_export_is_read(tmp_path):
+    path = tmp_path / "releve.txt"
+    path.write_bytes("Date\tLibellé\tMontant\n20/11/2026\tVIR ALPHA\t10,00\n".encode("utf-16"))
+    (operation,) = read_releve(path).operations
+    assert operation.libelle == "VIR ALPHA" and operation.montant == D("10.00")
+
+
+def test_a_line_with_a_date_and_no_amount_is_reported(tmp_path):
+    path = tmp_path / "releve.csv"
+    path.write_text("Date;Libellé;Montant\n20/11/2026;VIR A;\n21/11/2026;VIR B;5,00\n", "utf-8")
+    releve = read_releve(path)
+    assert [o.libelle for o in releve.operations] == ["VIR B"]
+    assert [(a.row, a.message) for a in releve.anomalies] == [(2, "ligne 2 : montant vide")]
 
 
 def test_bad_lines_are_reported_with_their_line_and_the_others_read(tmp_path):
@@ -652,8 +704,6 @@ def test_each_format_pays_boulangerie_martin_once(project, statement, factures):
 
 
 # ------------------------------------------------------------------ a property
-
-from hypothesis import given, settings, strategies as st  # noqa: E402
 
 amounts = st.integers(min_value=1, max_value=500).map(lambda n: Decimal(n) * 10)
 

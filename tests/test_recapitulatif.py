@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from relances.cli import relancer
 
 from conftest import ROOT, TODAY
-from test_smtp import Recorder, free_port, smtp_config, smtp_server  # noqa: F401 (fixture)
+from test_smtp import Recorder, free_port, smtp_config
+from test_smtp import smtp_server  # noqa: F401 (the fixture, used by name)
 
 OWNER = "patron@atelier-dupont.fr"
 

@@ -69,6 +69,11 @@ def decode(data: bytes, encodage: str = "") -> str:
             return data.decode(encodage)
         except (LookupError, UnicodeDecodeError) as exc:
             raise CsvError(f"illisible en {encodage} ({exc})") from None
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # « texte Unicode » exports: UTF-16
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise CsvError(f"illisible en UTF-16 ({exc})") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -76,6 +81,15 @@ def decode(data: bytes, encodage: str = "") -> str:
 
 
 def read_csv(data: bytes, fichier: str, options: OptionsReleve) -> Releve:
+    # A label may exceed the csv module's field limit (128 Kio): allowed up to the file's size.
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(data) + 1))
+    try:
+        return _read_csv(data, fichier, options)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _read_csv(data: bytes, fichier: str, options: OptionsReleve) -> Releve:
     text = decode(data, options.encodage)
     lines = text.splitlines()
     header_index, separateur, columns = _find_header(lines, options)
@@ -124,7 +138,8 @@ def read_csv(data: bytes, fichier: str, options: OptionsReleve) -> Releve:
             anomalies.append(Anomalie(fichier, number, f"{where} : {exc}"))
             continue
         if montant is None:
-            continue  # an empty amount: a line with nothing moved
+            anomalies.append(Anomalie(fichier, number, f"{where} : montant vide"))
+            continue
         devise = cell(row, "devise")
         if devise and normalise(devise) not in ("eur", "euro", "euros", ""):
             ignorees.append(f"{where} : devise {devise}, non rapprochée")
@@ -183,7 +198,10 @@ def _find_header(lines: list[str], options: OptionsReleve) -> tuple[int, str, di
         if not 0 <= index < len(lines):
             continue
         for separateur in separateurs:
-            cells = next(csv.reader([lines[index]], delimiter=separateur), [])
+            try:
+                cells = next(csv.reader([lines[index]], delimiter=separateur), [])
+            except csv.Error:
+                continue  # not this separator (a field beyond the csv module's limit)
             if len(cells) < 2:
                 continue
             found = _map_header(cells, by_header)

@@ -48,7 +48,9 @@ def read_releve(path: Path, options: OptionsReleve | None = None) -> Releve:
 
 def detect(data: bytes) -> str:
     """'ofx', 'camt', 'csv', or why the file is none of them."""
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    head = data[:4096]
+    if not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     upper = head.upper()
     if upper.startswith(b"OFXHEADER") or b"<OFX>" in upper or b"<?OFX" in upper:
         return "ofx"
@@ -60,6 +62,8 @@ def detect(data: bytes) -> str:
         return "fichier Excel ou archive, pas un relevé texte"
     if head.startswith(b"%PDF"):
         return "relevé PDF, illisible par une machine"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "csv"  # UTF-16 text (Excel's « texte Unicode »)
     if b"\x00" in head:
         return "fichier binaire, pas un relevé"
     return "csv"

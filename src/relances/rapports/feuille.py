@@ -118,7 +118,7 @@ def layout(tableau: Tableau, nom: str = "") -> Feuille:
         f.add(etape.libelle, Cellule(etape.montant, euro), etape.nombre)
     f.blank()
 
-    f.add(Cellule(f"Promesses attendues dans les 7 jours", "entete"), Cellule("Montant", "entete"),
+    f.add(Cellule("Promesses attendues dans les 7 jours", "entete"), Cellule("Montant", "entete"),
           Cellule("Le", "entete"), Cellule("Factures", "entete"))
     for p in tableau.promesses_a_venir:
         f.add(p.client, Cellule(p.montant, euro), Cellule(p.jour, "date"), ", ".join(p.factures))

@@ -8,12 +8,11 @@ that a run with the same figures changes no byte and the workbook is not rewritt
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 from typing import Sequence
 
 from ..records import normalise
-from ..rapports.feuille import Cellule, Feuille, Graphique
+from ..rapports.feuille import Feuille, Graphique
 from .colonnes import DATE_FORMAT, EURO_FORMAT
 from .package import MAIN_NS, REL_NS, WORKSHEET_CT, Package, rels_name, xml_attr, xml_text
 from .sheet import EXCEL_EPOCH, EXCEL_EPOCH_1904, column_letter, encode_cell
