@@ -97,7 +97,7 @@ CALAMINE_READ = ("import pandas as pd, sys; "
 def build_due(path: Path, count: int, actions: int) -> Path:
     """A workbook of `count` invoices over count/5 clients where `actions` clients have an
     invoice at its first reminder today, the others' invoices not yet due or paid: a run
-    with a known number of messages, whatever the size."""
+    with a known number of messages, whatever the size; formulas carry their cached values."""
     import datetime
     import random
     from decimal import Decimal
@@ -121,7 +121,43 @@ def build_due(path: Path, count: int, actions: int) -> Path:
                          date_facture=due - datetime.timedelta(days=30), echeance=due,
                          montant=amount, paye=paid, statut="Payée" if paid else "", etape=None,
                          promesse=None, notes=None))
-    return write_workbook(path, rows, clients)
+    write_workbook(path, rows, clients)
+    return with_cached_values(path, rows)
+
+
+def with_cached_values(path: Path, rows: list[dict]) -> Path:
+    """Excel and LibreOffice store each formula's last value beside it; openpyxl stores none,
+    and a formula without its value is an unknown value that the tool must examine. The
+    workbook gets the values Excel would have saved (Reste dû = Montant TTC − Payé, and the
+    totals), so that it is measured as users' files are."""
+    import re
+    import zipfile
+    from decimal import Decimal
+
+    rests = [r["montant"] - (r["paye"] or Decimal(0)) for r in rows]
+    sums = {"E": sum((r["montant"] for r in rows), Decimal(0)),
+            "F": sum((r["paye"] or Decimal(0) for r in rows), Decimal(0)),
+            "G": sum(rests, Decimal(0))}
+
+    def value(match: re.Match) -> bytes:
+        column, row = match.group(2).decode(), int(match.group(3))
+        if column == "G" and 2 <= row < len(rows) + 2:
+            number = rests[row - 2]
+        elif column in sums and row == len(rows) + 2:
+            number = sums[column]
+        else:
+            return match.group(0)
+        return match.group(1) + b"<v>" + format(number, "f").encode() + b"</v>"
+
+    with zipfile.ZipFile(path) as source:
+        parts = [(info, source.read(info)) for info in source.infolist()]
+    pattern = re.compile(rb'(<c r="([A-Z]+)(\d+)"[^>]*><f>[^<]*</f>)<v\s*/?>(?:</v>)?')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in parts:
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = pattern.sub(value, data)
+            target.writestr(info, data)
+    return path
 
 
 def median_of(repeats: int, measure) -> tuple[float, float, object]:
