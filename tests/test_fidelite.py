@@ -243,3 +243,22 @@ def test_missing_tool_columns_are_added_to_a_libreoffice_workbook(tmp_path):
     assert by_numero["F-DELTA"][-1] is None
     second = run(workbook, "2026-11-22")
     assert "Classeur déjà à jour" in second.output
+
+
+def test_a_tool_cell_edited_by_hand_is_written_again_at_the_next_run(tmp_path):
+    """The next run skips patching Factures only when the file is the one its last write
+    left; a save by the user (here clearing an Étape cell) makes it patch again."""
+    workbook = user_project(tmp_path, "libreoffice.xlsx")
+    run(workbook, "2026-11-22")
+    stamp = workbook.read_bytes()
+    run(workbook, "2026-11-22")
+    assert workbook.read_bytes() == stamp  # nothing to do: untouched
+    book = openpyxl.load_workbook(workbook)
+    letters = header_letters(workbook)
+    sheet = book["Factures"]
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet[f"B{r}"].value == "F-ALPHA")
+    sheet[f"{letters['Étape']}{row}"] = None
+    book.save(workbook)
+    run(workbook, "2026-11-22")
+    again = openpyxl.load_workbook(workbook)["Factures"]
+    assert again[f"{letters['Étape']}{row}"].value == "Premier rappel (22/11/2026)"

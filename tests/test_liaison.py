@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from relances.cli import relancer
 from relances.exemple import write_workbook
 from relances.journal import Journal
+from relances.xlsx import fingerprint
 from relances.xlsx.proprietes import read_identifiant
 
 from conftest import ROOT, TODAY, client_row, days, invoice_row
@@ -40,8 +41,9 @@ def test_a_first_run_labels_the_workbook_and_the_journal(project):
     label = read_identifiant(project / "relances.xlsx")
     assert label
     db = sqlite3.connect(project / "relances.journal.sqlite")
-    assert dict(db.execute("SELECT cle, valeur FROM meta")) == {
-        "classeur": label, "classeur_confirme": "1"}
+    meta = dict(db.execute("SELECT cle, valeur FROM meta"))
+    assert meta.pop("derniere_ecriture").startswith(fingerprint(project / "relances.xlsx"))
+    assert meta == {"classeur": label, "classeur_confirme": "1"}
 
 
 def test_another_workbook_beside_the_examples_journal_is_refused(project):

@@ -647,6 +647,23 @@ def _write_dossier(folder: Path, rendu: Rendu, config: Config, base: Path) -> No
     write_atomic(folder / "chronologie.csv", ("\ufeff" + out.getvalue()).encode("utf-8"))
 
 
+DERNIERE_ECRITURE = "derniere_ecriture"  # journal meta: "<fingerprint>:<signature>"
+
+
+def _signature(by_row: dict, colonnes: dict[str, str]) -> str:
+    """A digest of the tool cells a write-back puts into Factures, and of where they go (the
+    user's [colonnes], the tool's own columns)."""
+    import hashlib
+
+    from .xlsx.colonnes import TOOL_FIELDS
+
+    digest = hashlib.sha256(repr((sorted(colonnes.items()), TOOL_FIELDS)).encode())
+    for row in sorted(by_row):
+        numero, suivi = by_row[row]
+        digest.update(f"{row}\x1f{numero}\x1f{suivi!r}\x1e".encode())
+    return digest.hexdigest()
+
+
 def refresh_workbook(config: Config, lu, journal: Journal, today: datetime.date,
                      identifiant: str) -> Resultat:
     """Bring the workbook up to date from the journal, and nothing else (after an import of
@@ -675,9 +692,14 @@ def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
         resultat.appels, resultat.litiges = call_list(
             as_seen(lecture.classeur, today), _open_calls(journal), history, today,
             config.libelle)
+        # The file is the one our last write left, and the tool cells to write are those
+        # it holds: Factures need not be patched (at 50,000 rows, most of a second run).
+        signature = _signature(by_row, config.colonnes or {})
+        a_jour = journal.meta(DERNIERE_ECRITURE) == f"{lecture.empreinte}:{signature}"
         try:
             resultat.ecriture = write_back(
                 config.classeur, lecture.empreinte, by_row, rows, config.colonnes,
+                factures_a_jour=a_jour,
                 identifiant=identifiant, a_appeler=_call_rows(resultat, today),
                 tableau=layout(compute(as_seen(lecture.classeur, today), history, today,
                                        config.libelle, resultat.appels)),
@@ -702,6 +724,7 @@ def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
             resultat.ecriture_erreur = str(exc)
             return
         journal.set_meta(CONFIRME, "1")
+        journal.set_meta(DERNIERE_ECRITURE, f"{resultat.ecriture.empreinte}:{signature}")
         a_ecrire = resultat.preparation.a_ecrire
         if resultat.ecriture.paiements:
             journal.mark_written([p.cle for p in a_ecrire])

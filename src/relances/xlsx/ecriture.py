@@ -89,6 +89,7 @@ class Ecriture:
     ecrit: bool = True  # False: nothing had changed, the file was left untouched
     formules: tuple[str, ...] = field(default=())  # tool cells left alone: they hold formulas
     paiements: int = 0  # rows appended to sheet Paiements
+    empreinte: str = ""  # the fingerprint of the workbook as this write left it
 
 
 class WorkbookChanged(WorkbookError):
@@ -100,7 +101,8 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                journal: Sequence[tuple], colonnes: dict[str, str] | None = None,
                sauvegardes: Path | None = None, identifiant: str | None = None,
                a_appeler: Sequence[tuple] | None = None, paiements: Sequence[tuple] = (),
-               a_verifier: Sequence[tuple] = (), tableau=None) -> Ecriture:
+               a_verifier: Sequence[tuple] = (), tableau=None,
+               factures_a_jour: bool = False) -> Ecriture:
     """Patch tool-owned cells and sheets (Journal, À appeler, À vérifier) into the workbook,
     atomically; add the user's sheets Échanges, Échéanciers and Paiements, with their headers,
     when they are missing; append `paiements` (imported bank lines, in PAIEMENTS_COLONNES'
@@ -108,6 +110,9 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
 
     Sheet À vérifier is written when it has rows, or when it exists (then emptied);
     `tableau` (a rapports.feuille.Feuille) is the dashboard sheet, with its charts.
+    `factures_a_jour`: the caller knows Factures' tool cells already hold `suivis` (the file is
+    the one its last write left, and the cells to write are the same): that sheet is not
+    patched again.
 
     `suivis` maps a Factures row number to (invoice number, its tool cells). `empreinte` is the
     fingerprint of the file the caller's records were read from: if the file on disk differs
@@ -137,8 +142,11 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
     body = tempfile.TemporaryFile(prefix=".relances-", dir=path.parent)
     appended = False
     try:
-        head, lignes, formules = _patch_sheet(package, sheet, shared, styles, date1904,
-                                              suivis, colonnes or {}, body, where)
+        if factures_a_jour:
+            head, lignes, formules = None, 0, ()
+        else:
+            head, lignes, formules = _patch_sheet(package, sheet, shared, styles, date1904,
+                                                  suivis, colonnes or {}, body, where)
         del shared
         if head is not None:
             package.spool(sheet.part, head, body)
@@ -166,7 +174,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                 package.add_relationship(package.workbook_part, STYLES_REL, styles_part)
             package.replace(styles_part, styles.bytes())
         if not package.changed:
-            return Ecriture(path, None, 0, ecrit=False, formules=formules)
+            return Ecriture(path, None, 0, ecrit=False, formules=formules, empreinte=empreinte)
         if head is not None:
             _ask_recalculation(package)
         problems = [p for p in package.check() if p not in found_broken]
@@ -174,9 +182,10 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
             raise WorkbookError(f"{where} : écriture refusée, le résultat serait abîmé "
                                 f"({'; '.join(problems[:3])}) ; classeur laissé tel quel, le "
                                 "journal garde tout")
-        backup = _save(package, path, empreinte, sauvegardes or path.parent / "sauvegardes")
+        backup, written = _save(package, path, empreinte,
+                                sauvegardes or path.parent / "sauvegardes")
         return Ecriture(path, backup, lignes, formules=formules,
-                        paiements=len(paiements) if appended else 0)
+                        paiements=len(paiements) if appended else 0, empreinte=written)
     finally:
         body.close()
 
@@ -434,7 +443,9 @@ def _ask_recalculation(package: Package) -> None:
             return
 
 
-def _save(package: Package, path: Path, empreinte: str, folder: Path) -> Path:
+def _save(package: Package, path: Path, empreinte: str, folder: Path) -> tuple[Path, str]:
+    """Replace the workbook atomically; (the backup of the old one, the new one's
+    fingerprint)."""
     handle, temporary = tempfile.mkstemp(prefix=".relances-", suffix=path.suffix, dir=path.parent)
     os.close(handle)
     temporary = Path(temporary)
@@ -442,6 +453,7 @@ def _save(package: Package, path: Path, empreinte: str, folder: Path) -> Path:
         package.write(temporary)
         with open(temporary, "rb") as saved:
             os.fsync(saved.fileno())
+        written = fingerprint(temporary)
         # Last look before replacing: a save by the user since we read the file wins.
         if fingerprint(path) != empreinte:
             raise WorkbookChanged(path)
@@ -456,7 +468,7 @@ def _save(package: Package, path: Path, empreinte: str, folder: Path) -> Path:
         _fsync_folder(path.parent)
     finally:
         temporary.unlink(missing_ok=True)
-    return backup
+    return backup, written
 
 
 def _fsync_folder(folder: Path) -> None:
