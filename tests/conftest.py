@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import shutil
+import subprocess
+import tempfile
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +18,19 @@ from relances.records import Classeur, Client, Facture, Fait, client_key
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = datetime.date(2026, 11, 22)
+SOFFICE = shutil.which("soffice")
+needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice absent")
+
+
+def libreoffice_resave(path: Path, out: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    """Open `path` in LibreOffice headless and save it again as .xlsx into `out`, as a user
+    would; (the process, the file written)."""
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless",
+                               "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                               str(out), str(path)], capture_output=True, text=True,
+                              timeout=180)
+    return done, out / (path.stem + ".xlsx")
 
 
 def d(text: str) -> datetime.date:

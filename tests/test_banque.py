@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import datetime
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,10 +33,9 @@ from relances.errors import ConfigError
 from relances.records import normalise
 from relances.xlsx.package import Package
 
-from conftest import ROOT, facture
+from conftest import ROOT, facture, libreoffice_resave, needs_libreoffice
 
 RELEVES = ROOT / "tests" / "fixtures" / "releves"
-SOFFICE = shutil.which("soffice")
 D = Decimal
 
 
@@ -621,16 +618,25 @@ def test_a_dry_run_with_releve_counts_the_statement_and_writes_nothing(project):
 # ------------------------------------------------------------------ a LibreOffice workbook
 
 
-def test_a_libreoffice_paiements_sheet_gets_rows_and_keeps_everything_else(tmp_path):
-    from test_fidelite import parts, user_project
+def import_into_libreoffice_workbook(tmp_path: Path) -> Path:
+    """The LibreOffice fixture (whose Paiements sheet has four columns and a formula pointing
+    at it) after the import of one payment of Gamma."""
+    from test_fidelite import user_project
 
     workbook = user_project(tmp_path, "libreoffice.xlsx")
-    before = parts(workbook)
     statement = tmp_path / "releve.csv"
     statement.write_text("Date;Libellé;Montant\n20/11/2026;VIR GAMMA FACTURE F-GAMMA;450,00\n",
                          "cp1252")
     result = run_pointer(workbook.parent, str(statement))
     assert result.exit_code == 0, result.output
+    return workbook
+
+
+def test_a_libreoffice_paiements_sheet_gets_rows_and_keeps_everything_else(tmp_path):
+    from test_fidelite import parts
+
+    before = parts(ROOT / "tests" / "fixtures" / "libreoffice.xlsx")
+    workbook = import_into_libreoffice_workbook(tmp_path)
     after = parts(workbook)
     book = openpyxl.load_workbook(workbook)
     paiements_part = Package.open(workbook).sheet("Paiements", normalise).part
@@ -646,16 +652,14 @@ def test_a_libreoffice_paiements_sheet_gets_rows_and_keeps_everything_else(tmp_p
     assert rows[1][:4] == [datetime.datetime(2026, 11, 14), 600, "Bêta & Fils", "F-PAYEE"]
     assert rows[3][1:4] == [450, "Gamma", "F-GAMMA"]
     assert book["Paiements"]["A4"].number_format.upper().startswith("DD/MM/YYYY")
-    if SOFFICE is None:
-        pytest.skip("LibreOffice absent : la conversion n’est pas vérifiée")
-    out = tmp_path / "lo"
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless",
-                               "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
-                               str(out), str(workbook)], capture_output=True, text=True,
-                              timeout=180)
+
+
+@needs_libreoffice
+def test_libreoffice_reads_the_appended_payments(tmp_path):
+    workbook = import_into_libreoffice_workbook(tmp_path)
+    done, resaved = libreoffice_resave(workbook, tmp_path / "lo")
     assert done.returncode == 0, done.stderr
-    converted = openpyxl.load_workbook(out / "libreoffice.xlsx")
+    converted = openpyxl.load_workbook(resaved)
     assert converted["Paiements"]["D4"].value == "F-GAMMA"
     assert converted["Paiements"]["B4"].value == 450
 

@@ -11,8 +11,6 @@ import datetime
 import re
 import shutil
 import sqlite3
-import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -23,11 +21,9 @@ from lxml import etree
 
 from relances.cli import relancer
 
-from conftest import ROOT
+from conftest import ROOT, libreoffice_resave, needs_libreoffice
 
 FIXTURES = ROOT / "tests" / "fixtures"
-SOFFICE = shutil.which("soffice")
-needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice absent")
 
 # Parts a run may change: the tool's sheets and cells, and the tables that list parts.
 TOOL_PARTS = {"xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
@@ -175,12 +171,7 @@ def test_the_result_opens_in_openpyxl(workbook):
 @needs_libreoffice
 def test_the_result_opens_in_libreoffice_without_repair(workbook, tmp_path):
     run(workbook, "2026-11-22")
-    out = tmp_path / "lo"
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless",
-                               "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
-                               str(workbook)], capture_output=True, text=True, timeout=180)
-    converted = out / (workbook.stem + ".xlsx")
+    done, converted = libreoffice_resave(workbook, tmp_path / "lo")
     assert done.returncode == 0 and converted.exists(), done.stderr
     book = openpyxl.load_workbook(converted)
     assert "Journal" in book.sheetnames

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-import subprocess
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,9 +17,9 @@ from relances.journal import Journal
 from relances.xlsx import fingerprint
 from relances.xlsx.proprietes import read_identifiant
 
-from conftest import ROOT, TODAY, client_row, days, invoice_row
+from conftest import (ROOT, TODAY, client_row, days, invoice_row, libreoffice_resave,
+                      needs_libreoffice)
 
-SOFFICE = shutil.which("soffice")
 
 
 def run(folder: Path, *args: str):
@@ -111,17 +109,13 @@ def test_a_workbook_moved_with_its_journal_keeps_working(project, tmp_path):
     assert result.exit_code in (0, 1), result.output
 
 
-@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice absent")
+@needs_libreoffice
 def test_the_label_survives_a_save_by_libreoffice(project, tmp_path):
     run(project)
     label = read_identifiant(project / "relances.xlsx")
-    out = tmp_path / "lo"
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless",
-                        "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
-                        str(project / "relances.xlsx")], check=True, capture_output=True,
-                       timeout=180)
-    shutil.copy(out / "relances.xlsx", project / "relances.xlsx")
+    done, converted = libreoffice_resave(project / "relances.xlsx", tmp_path / "lo")
+    assert done.returncode == 0, done.stderr
+    shutil.copy(converted, project / "relances.xlsx")
     assert read_identifiant(project / "relances.xlsx") == label
     result = CliRunner().invoke(relancer, ["--config", str(project / "config.toml"),
                                            "--date", "2026-11-23"])

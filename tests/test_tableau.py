@@ -7,8 +7,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,9 +21,9 @@ from relances.rapports import compute
 from relances.run import report
 from relances.xlsx import read_classeur
 
-from conftest import ROOT, TODAY, client_row, days, fait, invoice_row
+from conftest import (ROOT, TODAY, client_row, days, fait, invoice_row, libreoffice_resave,
+                      needs_libreoffice)
 
-SOFFICE = shutil.which("soffice")
 D = Decimal
 
 # Known figures, as of TODAY (22/11/2026): see each line.
@@ -126,17 +124,11 @@ def test_the_run_writes_the_dashboard_sheet_with_two_native_charts(known):
     assert "Classeur déjà à jour" in again.output and workbook.read_bytes() == stamp
 
 
-@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice absent")
+@needs_libreoffice
 def test_libreoffice_opens_the_dashboard_and_its_charts(known, tmp_path):
     run(known, relancer)
-    out = tmp_path / "lo"
-    with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run([SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless",
-                               "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
-                               str(out), str(known / "relances.xlsx")], capture_output=True,
-                              text=True, timeout=180)
+    done, converted = libreoffice_resave(known / "relances.xlsx", tmp_path / "lo")
     assert done.returncode == 0, done.stderr
-    converted = out / "relances.xlsx"
     values = dashboard_values(converted)
     assert values["Encours clients (factures ouvertes)"] == 5500
     assert len(openpyxl.load_workbook(converted)["Tableau de bord"]._charts) == 2

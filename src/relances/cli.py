@@ -209,11 +209,12 @@ def _digest_subject(resultat: Resultat, config: Config, today: datetime.date) ->
 
 
 def _digest_text(resultat: Resultat, text: str, today: datetime.date) -> str:
-    """The summary, and the promises the owner should watch this week."""
+    """The summary, and the promises the owner should watch this week (from the dashboard
+    the write-back computed)."""
     from .policy import as_seen
     from .rapports import compute
 
-    tableau = compute(as_seen(resultat.classeur, today), [], today)
+    tableau = resultat.tableau or compute(as_seen(resultat.classeur, today), [], today)
     lines = [text, ""]
     for title, promesses in (("Promesses attendues dans les 7 jours", tableau.promesses_a_venir),
                              ("Promesses non tenues, encore impayées",
@@ -577,17 +578,9 @@ def import_summary(pointe: Pointe, config: Config, today: datetime.date) -> str:
     found = list(pointe.anomalies)
     if pointe.ecriture_erreur:
         found.append(Anomalie(None, None, pointe.ecriture_erreur))
-    if found:
-        lines.append("")
-        lines.append(f"Problèmes ({len(found)}) :")
-        for anomalie in found:
-            where = anomalie.where()
-            lines.append(f"  - {where} : {anomalie.message}" if where
-                         else f"  - {anomalie.message}")
-    if pointe.avertissements:
-        lines.append("")
-        lines.append(f"Avertissements ({len(pointe.avertissements)}) :")
-        lines.extend(f"  - {a.message}" for a in pointe.avertissements)
+    lines += _listed("Problèmes", found)
+    lines += _listed("Avertissements", [Anomalie(None, None, a.message)
+                                        for a in pointe.avertissements])
     if pointe.ecriture is not None and pointe.ecriture.ecrit:
         backup = pointe.ecriture.sauvegarde
         lines.append("")
@@ -684,6 +677,17 @@ def _main(command: click.Command, name: str) -> None:
         _fail(f"{what} ; voir --help")
     except click.exceptions.Abort:
         _fail("interrompu")
+
+
+def _listed(title: str, anomalies: list[Anomalie], classeur: str = "") -> list[str]:
+    """A titled block of problems or warnings, each with where it is (sheet, row)."""
+    if not anomalies:
+        return []
+    lines = ["", f"{title} ({len(anomalies)}) :"]
+    for anomalie in anomalies:
+        where = anomalie.where(classeur if anomalie.sheet else "")
+        lines.append(f"  - {where} : {anomalie.message}" if where else f"  - {anomalie.message}")
+    return lines
 
 
 def _bank_lines(preparation) -> list[str]:
@@ -878,19 +882,8 @@ def summary(resultat: Resultat, config: Config) -> str:
         lines.append("")
         lines.append("Rien à faire aujourd’hui.")
     lines.extend(_bank_lines(resultat.preparation))
-    found = problems(resultat, config)
-    if found:
-        lines.append("")
-        lines.append(f"Problèmes ({len(found)}) :")
-        for anomalie in found:
-            where = anomalie.where(config.classeur.name if anomalie.sheet else "")
-            lines.append(f"  - {where} : {anomalie.message}" if where else f"  - {anomalie.message}")
-    if resultat.avertissements:
-        lines.append("")
-        lines.append(f"Avertissements ({len(resultat.avertissements)}) :")
-        for anomalie in resultat.avertissements:
-            where = anomalie.where(config.classeur.name if anomalie.sheet else "")
-            lines.append(f"  - {where} : {anomalie.message}" if where else f"  - {anomalie.message}")
+    lines += _listed("Problèmes", problems(resultat, config), config.classeur.name)
+    lines += _listed("Avertissements", resultat.avertissements, config.classeur.name)
     if resultat.ecriture and resultat.ecriture.ecrit:
         backup = resultat.ecriture.sauvegarde
         lines.append("")

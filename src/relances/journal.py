@@ -232,12 +232,7 @@ class Journal:
         """The statement lines imported, oldest first."""
         sql = ("SELECT * FROM operations" + (" WHERE statut = ?" if statut else "")
                + " ORDER BY jour, importe_le, cle")
-        try:
-            rows = self._rows(sql, *([statut] if statut else []))
-        except JournalError as exc:
-            if "no such table" in str(exc):
-                return []  # a read-only journal from before statements were imported
-            raise
+        rows = self._operation_rows(sql, *([statut] if statut else []))
         return [Pointage(
             cle=r["cle"], jour=datetime.date.fromisoformat(r["jour"]),
             montant=Decimal(r["montant"]), libelle=r["libelle"],
@@ -248,7 +243,15 @@ class Journal:
             ecrit=bool(r["ecrit"]), importe_le=r["importe_le"]) for r in rows]
 
     def known_operations(self) -> set[str]:
-        return {p.cle for p in self.pointages()}
+        return {row["cle"] for row in self._operation_rows("SELECT cle FROM operations")}
+
+    def _operation_rows(self, sql: str, *params) -> list[sqlite3.Row]:
+        try:
+            return self._rows(sql, *params)
+        except JournalError as exc:
+            if "no such table" in str(exc):
+                return []  # a read-only journal from before statements were imported
+            raise
 
     # -------------------------------------------------------------- writing
 

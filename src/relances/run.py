@@ -38,7 +38,7 @@ from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .pointage import (FIN_RELEVE, Preparation, a_verifier_rows, paiement_rows, prepare,
                        stale)
-from .rapports import compute
+from .rapports import Tableau, compute
 from .rapports.feuille import layout
 from .render import LANGUES, Renderer, Rendu
 from .xlsx import Ecriture, Lien, WorkbookChanged, check_not_open, read_classeur, write_back
@@ -76,6 +76,7 @@ class Resultat:
     apercu_dossier: Path | None = None
     preparation: Preparation = field(default_factory=Preparation)  # bank lines, decisions
     gel: str = ""  # why nothing was sent: payment data too old (stale-data guard)
+    tableau: Tableau | None = None  # the dashboard, as the write-back wrote it
 
     @property
     def has_problems(self) -> bool:
@@ -692,6 +693,8 @@ def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
         resultat.appels, resultat.litiges = call_list(
             as_seen(lecture.classeur, today), _open_calls(journal), history, today,
             config.libelle)
+        resultat.tableau = compute(as_seen(lecture.classeur, today), history, today,
+                                   config.libelle, resultat.appels)
         # The file is the one our last write left, and the tool cells to write are those
         # it holds: Factures need not be patched (at 50,000 rows, most of a second run).
         signature = _signature(by_row, config.colonnes or {})
@@ -701,8 +704,7 @@ def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
                 config.classeur, lecture.empreinte, by_row, rows, config.colonnes,
                 factures_a_jour=a_jour,
                 identifiant=identifiant, a_appeler=_call_rows(resultat, today),
-                tableau=layout(compute(as_seen(lecture.classeur, today), history, today,
-                                       config.libelle, resultat.appels)),
+                tableau=layout(resultat.tableau),
                 paiements=paiement_rows(resultat.preparation.a_ecrire),
                 a_verifier=a_verifier_rows(resultat.preparation.a_verifier,
                                            resultat.preparation.saisies))
