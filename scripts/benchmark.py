@@ -78,7 +78,7 @@ OPENPYXL_LOAD_SAVE = ("import openpyxl, sys, time; t = time.perf_counter(); "
 def write_back_only(path: str) -> None:
     """Child process: the write-back of a run that changes every invoice row, timed alone."""
     from relances.config import load_config
-    from relances.policy import follow_up
+    from relances.suivi import follow_up
     from relances.xlsx import write_back
 
     config = load_config(Path(path).parent / "config.toml")
@@ -357,7 +357,8 @@ def bench_letters(count: int) -> None:
 
     from relances.config import load_config
     from relances.lettre import render_pdfs
-    from relances.policy import decide, taken_over
+    from relances.policy import decide
+    from relances.reprise import taken_over
     from relances.render import Renderer
 
     with tempfile.TemporaryDirectory() as tmp:

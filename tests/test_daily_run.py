@@ -60,7 +60,8 @@ def test_the_example_workbook_sends_each_case_its_step(project):
     assert list((project / "sortie").rglob("*mise_en_demeure.pdf"))
     steps = column(project / "relances.xlsx", "Étape")
     assert steps["F-2026-031"] == "Premier rappel (22/11/2026)"
-    assert steps["F-2026-012"] == "Appel à passer (22/11/2026)"  # a task until done
+    # A call is a task until an exchange records it: Étape tells only what happened.
+    assert steps["F-2026-012"] == "Premier rappel (08/11/2026)"
     assert steps["F-2026-007"] == "Dernier rappel (22/11/2026)"
     assert steps["F-2026-003"] == "Mise en demeure (22/11/2026)"
     assert steps["F-2026-001"] == "Recouvrement (22/11/2026)"

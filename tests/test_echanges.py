@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from relances.appels import call_list, close_calls
-from relances.policy import decide, follow_up, promesse_cle, with_echanges
+from relances.policy import decide, promesse_cle, with_echanges
+from relances.suivi import follow_up
 from relances.records import Echange
 
 from conftest import TODAY, classeur, client_row, config, d, days, facture, fait, invoice_row
@@ -197,13 +198,13 @@ def test_a_call_stays_on_the_list_until_the_conversation_is_written_down(small_p
     assert "Appels à passer" in first.output and "Alpha (Paul Alpha" in first.output
     assert [r[1] for r in to_call(path)] == ["Alpha"]
     assert "Échanges" in openpyxl.load_workbook(path).sheetnames  # created for the user
-    # The next day: still to call, the Étape cell says so.
+    # The next day: still to call; the Étape cell tells only what happened (the reminder).
     second = run(folder, start + days(1))
     assert "Alpha (Paul Alpha" in second.output
     book = openpyxl.load_workbook(path)
     headers = [c.value for c in book["Factures"][1]]
     etape = book["Factures"].cell(2, headers.index("Étape") + 1).value
-    assert etape == "Appel à passer (20/11/2026)"
+    assert etape == "Premier rappel (13/11/2026)"
     assert to_call(path)[0][3] == "04 00 00 00 00"
     assert book["À appeler"]["D2"].hyperlink.target == "tel:0400000000"
     # The user calls and writes it down: a promise for the 27th.
@@ -222,6 +223,9 @@ def test_a_call_stays_on_the_list_until_the_conversation_is_written_down(small_p
     assert (statut, detail) == ("fait", "échange du 21/11/2026, Paul Alpha : promesse")
     journal = list(openpyxl.load_workbook(path)["Journal"].iter_rows(values_only=True))
     assert any(r[9] == "appel fait (échange du 21/11/2026, Paul Alpha : promesse)" for r in journal)
+    # Now the call happened: Étape tells it, on the day of the exchange, not the day planned.
+    book = openpyxl.load_workbook(path)
+    assert book["Factures"].cell(2, headers.index("Étape") + 1).value == "Appel (21/11/2026)"
     # Held until the promised date; the day after it, the reminder quotes the exchange.
     for offset in range(3, 8):
         result = run(folder, start + days(offset))
@@ -445,12 +449,12 @@ def test_the_hand_off_is_a_real_file_with_every_proof(small_project):
     assert rows[0][:3] == ["Date", "Étape", "Canal"]
     assert [r[1] for r in rows[1:]] == ["Premier rappel", "Échange noté", "Dernier rappel",
                                         "Mise en demeure"]
-    # Handed off: nothing more is sent to that client by the tool, and the workbook says why.
+    # Handed off: nothing more is sent for that invoice by the tool, and the workbook says why.
     book = openpyxl.load_workbook(path)
     sheet = book["Factures"]
     headers = [c.value for c in sheet[1]]
     nexts = sheet.cell(2, headers.index("Prochaine action") + 1).value
-    assert nexts.startswith("aucune : dossier du client transmis au recouvrement le ")
+    assert nexts.startswith("aucune : facture transmise au recouvrement le ")
 
 
 # ------------------------------------------------------------------ payment plans

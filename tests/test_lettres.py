@@ -175,8 +175,9 @@ def test_a_private_individual_gets_no_fixed_indemnity_and_interest_from_the_noti
 
 
 def test_an_english_client_gets_english_emails_and_letters(small_project):
+    # F-1 falls due after the formal notice of F-2: its first reminder is the firm one.
     folder = small_project(
-        [invoice_row(client="Harbour Ltd", numero="F-1", echeance=TODAY - days(4)),
+        [invoice_row(client="Harbour Ltd", numero="F-1", echeance=TODAY + days(10)),
          invoice_row(client="Harbour Ltd", numero="F-2", echeance=TODAY - days(40),
                      montant=2500, etape=f"dernier_rappel ({(TODAY - days(12)):%d/%m/%Y})")],
         [client_row(nom="Harbour Ltd", contact="James Wright", langue="en", civilite="Monsieur")])
@@ -187,9 +188,13 @@ def test_an_english_client_gets_english_emails_and_letters(small_project):
     assert "€2,500.00" in text and "For the attention of Mr James Wright" in text
     assert "Dear Mr Wright," in text and "Yours sincerely," in text
     assert "Amount payable" in text and "within eight days of receiving this letter" in text
+    assert not list((folder / "sortie").rglob("*.eml"))  # no email on the day of a letter
+    run(folder, "--date", (TODAY + days(15)).isoformat())
     (eml,) = list((folder / "sortie").rglob("*.eml"))
     body = parse(eml).get_body(("plain",)).get_content()
     assert body.startswith("Dear Mr Wright,") and "Kind regards," in body
+    assert "Payment of the following overdue invoice has not reached us" in body
+    assert "overlooked" not in body  # never « a simple oversight » under formal notice
 
 
 def test_a_missing_english_template_falls_back_to_french(small_project):

@@ -278,9 +278,11 @@ def test_french_formal_notice_cites_the_code_in_its_body():
                     "à compter de la réception de la présente", "injonction de payer",
                     "Atelier Écureuil (SAS, SIREN 842 156 333)", "RCS Lyon 123 456 782",
                     "SARL au capital de 10 000 €", "Nos relances et nos échanges précédents",
-                    "premier rappel (e-mail)", "appel téléphonique", "dernier rappel (e-mail)"):
+                    "premier rappel (e-mail)", "dernier rappel (e-mail)"):
         assert mention in text, mention
     assert "à votre charge" not in text
+    # The call was planned, never recorded by an exchange: the evidence does not cite it.
+    assert "appel téléphonique" not in text
 
 
 def test_a_french_private_individual_gets_no_indemnity_nor_cost_sentence():
@@ -424,16 +426,21 @@ def test_a_client_with_invoices_at_different_steps_over_weeks(small_project):
     mixed = [(n, c, e, a) for j, n, c, e, a, _ in facts if j == "2026-11-19"]
     assert mixed == [("F-1", "dernier_rappel", "dernier_rappel", "450.00"),
                      ("F-2", "rappel", "dernier_rappel", "450.00")]
-    # Every invoice walks its own steps in order, and a formal notice always follows a last
-    # reminder of the same invoice.
+    # Every invoice walks its own steps in order, never backwards; the formal notice is one
+    # demand for the client: F-2, overdue, joins F-1's on the same day (« également échue »)
+    # instead of getting a notice of its own days later.
+    order = ["rappel", "dernier_rappel", "mise_en_demeure", "recouvrement"]
     for numero, steps in by_invoice.items():
         names = [c for _, c in steps]
-        assert names == ["rappel", "dernier_rappel", "mise_en_demeure", "recouvrement"][
-            :len(names)], numero
+        assert [order.index(n) for n in names] == sorted(order.index(n) for n in names), numero
+    assert by_invoice["F-2"][0][1] == "rappel"
+    notices = {n: dict((c, j) for j, c in steps)["mise_en_demeure"]
+               for n, steps in by_invoice.items()}
+    assert notices["F-1"] == notices["F-2"]
     # F-1 went all the way; once the client's file is handed off, nothing more is sent to it.
     assert [c for _, c in by_invoice["F-1"]][-1] == "recouvrement"
     handed = dict((c, j) for j, c in by_invoice["F-1"])["recouvrement"]
-    assert all(j <= handed for j, _ in by_invoice["F-2"])
+    assert all(j <= handed for j, _ in by_invoice["F-2"]), by_invoice
     # F-1's formal notice: 35 days after its due date, its last reminder's deadline (27/11)
     # long passed.
     assert dict((c, j) for j, c in by_invoice["F-1"])["mise_en_demeure"] == "2026-12-04"

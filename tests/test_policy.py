@@ -9,7 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relances.config import DEFAULT_ETAPES, Entreprise
-from relances.policy import decide, follow_up, promesse_cle, taken_over
+from relances.policy import decide, promesse_cle
+from relances.reprise import taken_over
+from relances.suivi import follow_up
 from relances.records import Etape, Fait, client_key
 
 from conftest import TODAY, classeur, client, config, d, days, facture, fait
@@ -169,7 +171,9 @@ def test_a_broken_promise_gets_one_reminder_quoting_it_before_any_step():
     # Once sent, the schedule resumes (after the minimum gap between messages).
     history.append(fait("F-1", promesse_cle(promised), TODAY))
     assert plan_of([invoice], history).actions == ()
-    later = plan_of([invoice], history, today=TODAY + days(5))
+    # The reminder gave five days (to Friday 27 November, inclusive): nothing before the 28th.
+    assert plan_of([invoice], history, today=TODAY + days(5)).actions == ()
+    later = plan_of([invoice], history, today=TODAY + days(6))
     assert [a.etape for a in later.actions] == ["appel"]
 
 
@@ -219,29 +223,35 @@ def test_a_formal_notice_claims_penalties_on_its_own_invoices_only():
                 facture("F-2", echeance=TODAY - days(45), montant="500")]
     plan = plan_of(invoices, history)
     notice = next(a for a in plan.actions if a.canal == "courrier")
-    assert notice.factures == ("F-1",)  # F-2 never had its last reminder: not in the notice
-    # 1000 € + 12,15 % over 45 days (14,98 €) + 40 € indemnity.
-    assert notice.montant_reclame == Decimal("1054.98")
-    assert notice.montant_du == Decimal("1000.00")
+    # One demand for the client: F-2, overdue, is in it too (« également échue »), without
+    # penalties since it never had its last reminder; both go on under the notice.
+    assert notice.factures == ("F-1", "F-2") and notice.autres == ("F-2",)
+    assert notice.cles == ("mise_en_demeure", "mise_en_demeure")
+    # 1000 € + 12,15 % over 45 days (14,98 €) + 40 € indemnity, plus F-2's 500 €.
+    assert notice.montant_reclame == Decimal("1554.98")
+    assert notice.montant_du == Decimal("1500.00")
 
 
-def test_open_credit_notes_are_deducted_from_what_is_asked():
+def test_open_credit_notes_are_deducted_once_from_what_is_asked():
     invoices = [facture("F-1", echeance=TODAY - days(4), montant="1000"),
                 facture("AV-1", echeance=TODAY - days(30), montant="-150"),
                 facture("AV-2", echeance=TODAY - days(30), montant="-50", statut="payee")]
     action = plan_of(invoices).actions[0]
     assert action.factures == ("F-1",) and action.avoirs == ("AV-1",)
-    assert action.montant_du == Decimal("1000.00")
+    # The account put AV-1 on F-1: what is left is what is due, and asked.
+    assert action.montant_du == Decimal("850.00")
     assert action.montant_reclame == Decimal("850.00")
 
 
-def test_a_credit_note_covering_everything_sends_nothing_and_says_why():
+def test_a_credit_note_covering_the_overdue_invoice_settles_it_and_nothing_is_sent():
     invoices = [facture("F-1", echeance=TODAY - days(4), montant="100"),
                 facture("F-2", echeance=TODAY + days(30), montant="900"),
                 facture("AV-1", echeance=TODAY - days(30), montant="-300")]
     plan = plan_of(invoices)
-    assert plan.actions == ()
-    assert "avoirs ouverts (AV-1) couvrent les factures à relancer (F-1)" in plan.anomalies[0].message
+    assert plan.actions == () and plan.anomalies == ()
+    suivis = follow_up(classeur(invoices), [], TODAY, config())
+    assert suivis["F-1"].prochaine_action == "aucune : soldée (avoir AV-1 imputé)"
+    assert suivis["F-2"].reste_du == Decimal("700")
 
 
 def test_no_letter_without_the_creditors_identity():

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Protocol, Sequence
 
+from .compte import AGENCE, Livre, as_seen
 from .records import ZERO, Classeur, Echange, Facture, Fait, client_key
 
 PARETO = Decimal("0.80")
@@ -61,6 +62,7 @@ class LigneAppel:
     litiges: str
     a_demander: str
     pareto: bool = False
+    agence: bool = False  # with the collection agency: listed apart, not to be called by us
 
 
 @dataclass(frozen=True)
@@ -102,14 +104,30 @@ def close_calls(taches: Iterable[Tache], classeur: Classeur) -> list[Cloture]:
 
 
 def _open(facture: Facture) -> bool:
-    return facture.reste_du > 0 and facture.montant > 0 and facture.statut != "payee"
+    return facture.montant > 0 and not facture.solde
 
 
-def call_list(classeur: Classeur, taches: Sequence[Tache], history: Iterable[Fait],
-              today: datetime.date, libelle=str) -> tuple[list[LigneAppel], list[LigneLitige]]:
+def _held(facture: Facture, client, today: datetime.date) -> bool:
+    """Not to be called about: promised (date to come), paused, or its payment being checked."""
+    if facture.promesse is not None and facture.promesse >= today:
+        return True
+    if facture.bloque or (client is not None and client.bloque):
+        return True
+    pause = client.pause_jusqu_au if client is not None else None
+    return pause is not None and pause >= today
+
+
+def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
+              today: datetime.date, libelle=str, delai_annonce: int = 7
+              ) -> tuple[list[LigneAppel], list[LigneLitige]]:
     """(clients to call, disputes), from the open call tasks, the call-backs asked for in
-    Échanges and the workbook. `classeur` is read with Échanges applied (policy.with_echanges).
+    Échanges, the payments announced and not received, and the client accounts: only clients
+    who owe a positive amount once credits are allocated and are not held (promise to come,
+    pause, payment being checked, dispute only); clients with the agency are listed apart.
     """
+    if isinstance(livre, Classeur):  # a bare workbook: as the rules see it, no history
+        livre = Livre(as_seen(livre, today), {})
+    classeur = livre.classeur
     by_client_factures: dict[str, list[Facture]] = defaultdict(list)
     for facture in classeur.factures:
         by_client_factures[client_key(facture.client)].append(facture)
@@ -141,14 +159,37 @@ def call_list(classeur: Classeur, taches: Sequence[Tache], history: Iterable[Fai
         since = min(latest.rappeler_le, wanted[key][0]) if key in wanted else latest.rappeler_le
         wanted[key] = (since, motif if key not in wanted else f"{wanted[key][1]} ; {motif}",
                        latest.client)
+    # « Paiement annoncé » without a date, and nothing came: written steps waited; now a call.
+    for key, factures in by_client_factures.items():
+        announced = [f.annonce for f in factures if _open(f) and f.annonce is not None]
+        if not announced:
+            continue
+        said = max(announced)
+        until = said + datetime.timedelta(days=delai_annonce)
+        if until >= today or any(e.jour > said for e in echanges.get(key, ())):
+            continue
+        motif = (f"paiement annoncé le {said:%d/%m/%Y}, rien reçu au {until:%d/%m/%Y} : "
+                 "rappeler")
+        since = min(until, wanted[key][0]) if key in wanted else until
+        wanted[key] = (since, motif if key not in wanted else f"{wanted[key][1]} ; {motif}",
+                       factures[0].client)
 
     rows = []
     for key, (since, motif, name) in wanted.items():
         client = classeur.clients.get(key)
+        compte = livre.compte(name)
         mine = [f for f in by_client_factures.get(key, ()) if _open(f)]
         undisputed = [f for f in mine if not (f.litige or f.statut == "litige")]
-        overdue = [f for f in undisputed if f.echeance < today] or undisputed
-        due = sum((f.reste_du for f in overdue), ZERO)
+        agence = compte.etat == AGENCE
+        callable_ = [f for f in undisputed if f.statut != "payee"
+                     and (agence or not _held(f, client, today))]
+        overdue = [f for f in callable_ if f.echeance < today] or callable_
+        due = sum((f.reste_du for f in overdue), ZERO) - compte.credit
+        if due <= 0 or (compte.factures and compte.net <= 0):
+            continue  # nothing owed once credits are counted, or held: no call
+        if agence:
+            motif = (f"chez l’agence depuis le {compte.remise:%d/%m/%Y} : ne pas appeler, "
+                     "voir avec l’agence")
         oldest = min((f.echeance for f in overdue), default=None)
         rows.append(LigneAppel(
             client=client.nom if client else name,
@@ -163,12 +204,17 @@ def call_list(classeur: Classeur, taches: Sequence[Tache], history: Iterable[Fai
             dernieres_actions=_last_actions(faits.get(key, ()), libelle),
             promesses=_promises(echanges.get(key, ()), by_client_factures.get(key, ()), today),
             litiges=", ".join(f.numero for f in mine if f.litige or f.statut == "litige"),
-            a_demander=_what_to_ask(echanges.get(key, ()), mine, today),
+            a_demander="" if agence else _what_to_ask(echanges.get(key, ()), mine, today),
+            agence=agence,
         ))
-    rows.sort(key=lambda r: (-r.montant_du, r.depuis, r.client))
-    total = sum((r.montant_du for r in rows), ZERO)
+    # Clients with the agency come last, apart, outside the Pareto of who to call.
+    rows.sort(key=lambda r: (r.agence, -r.montant_du, r.depuis, r.client))
+    total = sum((r.montant_du for r in rows if not r.agence), ZERO)
     marked, running = [], ZERO
     for row in rows:
+        if row.agence:
+            marked.append(row)
+            continue
         share_before = running / total if total else Decimal(1)
         running += row.montant_du
         marked.append(replace(row, pareto=share_before < PARETO))

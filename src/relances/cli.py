@@ -211,10 +211,9 @@ def _digest_subject(resultat: Resultat, config: Config, today: datetime.date) ->
 def _digest_text(resultat: Resultat, text: str, today: datetime.date) -> str:
     """The summary, and the promises the owner should watch this week (from the dashboard
     the write-back computed)."""
-    from .policy import as_seen
     from .rapports import compute
 
-    tableau = resultat.tableau or compute(as_seen(resultat.classeur, today), [], today)
+    tableau = resultat.tableau or compute(resultat.livre or resultat.classeur, [], today)
     lines = [text, ""]
     for title, promesses in (("Promesses attendues dans les 7 jours", tableau.promesses_a_venir),
                              ("Promesses non tenues, encore impayées",
@@ -772,6 +771,10 @@ def plan_json(resultat: Resultat) -> dict:
         "actions": [_action_json(action) for action in resultat.plan.actions],
         "errors": [{"sheet": a.sheet, "row": a.row, "message": a.message}
                    for a in problems(resultat)],
+        # Not problems, but the user must know: a payment to tell the agency about, invoices
+        # long overdue held for a reason.
+        "notices": [{"sheet": a.sheet, "row": a.row, "message": a.message}
+                    for a in resultat.plan.signalements],
     }
 
 
@@ -790,6 +793,9 @@ def _action_json(action: Action) -> dict:
         "label": action.titre,
         "invoice_steps": dict(zip(action.factures, (c.split(":")[0] for c in action.cles))),
         "credit_notes": list(action.avoirs),
+        # The last day the message gives the client (inclusive), when it gives one.
+        "deadline": action.date_limite.isoformat() if action.date_limite else None,
+        "complement": action.complement,
     }
 
 
@@ -828,7 +834,9 @@ def summary(resultat: Resultat, config: Config) -> str:
 
     def message(action: Action) -> list[str]:
         to = ", ".join(action.destinataires)
-        head = f"- {action.titre} → {action.client}" + (f" <{to}>" if to else "")
+        titre = action.titre + (f" (complément n° {action.complement})"
+                                if action.complement else "")
+        head = f"- {titre} → {action.client}" + (f" <{to}>" if to else "")
         lines = [f"{head} : {', '.join(action.factures)} — "
                  f"{formats.montant(action.montant_reclame)}"]
         if action.autres:
@@ -853,18 +861,25 @@ def summary(resultat: Resultat, config: Config) -> str:
     if resultat.impression:
         lines.append(f"  Tous les courriers du jour en un seul fichier : "
                      f"{relative(resultat.impression, Path.cwd())}")
-    if resultat.appels:
+    appels = [a for a in resultat.appels if not a.agence]
+    if appels:
         lines.append("")
         lines.append(f"Appels à passer, du plus gros montant dû au plus petit "
-                     f"({len(resultat.appels)}) :")
-        for appel in resultat.appels:
+                     f"({len(appels)}) :")
+        for appel in appels:
             who = ", ".join(x for x in (appel.contact, appel.telephone) if x)
-            mark = " [80 %]" if appel.pareto and len(resultat.appels) > 1 else ""
+            mark = " [80 %]" if appel.pareto and len(appels) > 1 else ""
             lines.append(f"  - {appel.client}" + (f" ({who})" if who else "") +
                          f" : {formats.montant(appel.montant_du)} — "
                          f"{', '.join(appel.factures)}{mark}")
             lines.append(f"    depuis le {formats.date_courte(appel.depuis)} ({appel.motif}) ; "
                          f"à demander : {appel.a_demander}")
+    agence = [a for a in resultat.appels if a.agence]
+    if agence:
+        lines.append("")
+        lines.append(f"Chez l’agence de recouvrement, ne pas appeler ({len(agence)}) :")
+        lines.extend(f"  - {a.client} : {formats.montant(a.montant_du)} — "
+                     f"{', '.join(a.factures)} ({a.motif})" for a in agence)
     if resultat.litiges:
         lines.append("")
         lines.append(f"Litiges en cours, à ne pas laisser durer ({len(resultat.litiges)}) :")
@@ -882,6 +897,7 @@ def summary(resultat: Resultat, config: Config) -> str:
         lines.append("")
         lines.append("Rien à faire aujourd’hui.")
     lines.extend(_bank_lines(resultat.preparation))
+    lines += _listed("À signaler", list(plan.signalements), config.classeur.name)
     lines += _listed("Problèmes", problems(resultat, config), config.classeur.name)
     lines += _listed("Avertissements", resultat.avertissements, config.classeur.name)
     if resultat.ecriture and resultat.ecriture.ecrit:

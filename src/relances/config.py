@@ -111,6 +111,9 @@ class Regles:
     remerciement: bool = False  # a thank-you email when an invoice that was chased is paid
     # When set: no message goes out if the last bank statement imported ends longer ago.
     paiements_a_jour_max_jours: int | None = None
+    # « paiement annoncé » without a date (Échanges): written steps wait this many days, then
+    # the client goes on the call list.
+    delai_paiement_annonce_jours: int = 7
 
 
 LIBELLES = {
@@ -248,7 +251,7 @@ KNOWN_KEYS = {
               "repondre_a", "copie_cachee", "limite_par_minute", "recapitulatif"},
     "factures": {"dossier", "taille_max_mo"},
     "regles": {"ecart_minimum_jours", "delai_recommande_jours", "remerciement",
-               "paiements_a_jour_max_jours"},
+               "paiements_a_jour_max_jours", "delai_paiement_annonce_jours"},
     "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
                   "taux_interet_legal", "depuis_nouvelle_echeance"},
     "etapes": {"nom", "apres_jours", "canal", "modele", "delai_jours", "montant_minimum",
@@ -501,7 +504,9 @@ def _read_regles(r: _Reader) -> Regles:
                                                    maximum=90),
                   remerciement=_boolean(r, "remerciement"),
                   paiements_a_jour_max_jours=r.integer("paiements_a_jour_max_jours", None,
-                                                       minimum=0, maximum=90))
+                                                       minimum=0, maximum=90),
+                  delai_paiement_annonce_jours=r.integer("delai_paiement_annonce_jours", 7,
+                                                         minimum=0, maximum=60))
 
 
 def _read_banque(r: _Reader) -> OptionsReleve:

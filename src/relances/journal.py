@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS actions (
     montant      TEXT NOT NULL DEFAULT '',
     statut       TEXT NOT NULL,   -- en_cours | envoye | prepare | a_faire | fait | sans_objet
                                   -- | echec | incertain
-    detail       TEXT NOT NULL DEFAULT ''
+    detail       TEXT NOT NULL DEFAULT '',
+    date_limite  TEXT NOT NULL DEFAULT ''  -- last day the message gave the client (ISO)
 );
 """
 FAITS = """
@@ -181,14 +182,18 @@ class Journal:
 
     def history(self) -> list[Fait]:
         """Every step done or under way, per invoice (failed attempts are not history)."""
-        rows = self._rows(
-            "SELECT f.facture, f.cle, a.etape, a.canal, a.client, a.jour, a.statut "
-            "FROM faits f JOIN actions a ON a.id = f.action_id ORDER BY a.id")
+        select = ("SELECT f.facture, f.cle, a.etape, a.canal, a.client, a.jour, a.statut{} "
+                  "FROM faits f JOIN actions a ON a.id = f.action_id ORDER BY a.id")
+        try:
+            rows = self._rows(select.format(", a.date_limite"))
+        except JournalError:
+            rows = self._rows(select.format(""))  # a read-only journal from before deadlines
         # Each invoice's own step (its key), not the message's: an invoice reminded for the
         # first time inside a last reminder has had its first reminder, no more.
         return [Fait(facture=r["facture"], cle=r["cle"], etape=r["cle"].split(":")[0],
                      canal=r["canal"], client=r["client"],
-                     jour=datetime.date.fromisoformat(r["jour"]), statut=r["statut"])
+                     jour=datetime.date.fromisoformat(r["jour"]), statut=r["statut"],
+                     limite=_day(r["date_limite"] if "date_limite" in r.keys() else ""))
                 for r in rows]
 
     def known_factures(self) -> set[tuple[str, str]]:
@@ -309,12 +314,13 @@ class Journal:
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO actions (jour, horodatage, client, factures, etape, canal, "
-                "destinataire, fichier, message_id, montant, statut) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "destinataire, fichier, message_id, montant, statut, date_limite) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (jour.isoformat(), now.isoformat(timespec="seconds"), action.client,
                  json.dumps(list(action.factures), ensure_ascii=False), action.etape,
                  action.canal, ", ".join(action.destinataires), "", message_id,
-                 str(action.montant_reclame), statut))
+                 str(action.montant_reclame), statut,
+                 action.date_limite.isoformat() if action.date_limite else ""))
             action_id = cursor.lastrowid
             name = fichier(action_id) if fichier else ""
             if name:
@@ -412,8 +418,19 @@ class _Tx:
         return False
 
 
+def _day(text: str) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
 def _migrate(db: sqlite3.Connection) -> None:
-    """Journals written before steps were keyed by client: add the client to each fact."""
+    """Journals written before deadlines were stored get the column (empty: computed from the
+    step); journals written before steps were keyed by client: add the client to each fact."""
+    actions = [row[1] for row in db.execute("PRAGMA table_info(actions)")]
+    if actions and "date_limite" not in actions:
+        db.execute("ALTER TABLE actions ADD COLUMN date_limite TEXT NOT NULL DEFAULT ''")
     columns = [row[1] for row in db.execute("PRAGMA table_info(faits)")]
     if not columns or "client" in columns:
         return

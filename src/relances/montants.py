@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from .penalites import Calcul, compute_all
+from .etapes import is_notice
+from .penalites import Calcul, Penalite, compute_all
 from .records import ZERO, Etape, Facture, Fait
 
 
@@ -38,11 +39,6 @@ class Demande:
         return self.principal + self.avoirs + self.penalites_reclamees
 
 
-def is_notice(etape: str, modele: str | None) -> bool:
-    """A formal notice: the step or its template is called mise_en_demeure."""
-    return "mise_en_demeure" in (etape, modele)
-
-
 def open_credit_notes(factures: Iterable[Facture]) -> list[Facture]:
     """Credit notes not used up: negative amount, something left, no Statut."""
     return [f for f in factures if f.montant < 0 and f.reste_du < 0 and not f.statut]
@@ -59,11 +55,43 @@ def compute_demande(principales: Sequence[Facture], autres: Sequence[Facture],
     dates = _penalty_dates(principales, etape, faits, today, config)
     if config.penalites.depuis_nouvelle_echeance:
         principales = [replace(f, echeance=f.echeance_relance) for f in principales]
-    # A plan's penalties run on its missed instalments, from the oldest one's date.
-    principales = [replace(f, montant=f.paye + f.a_reclamer, echeance=f.echeance_relance)
-                   if f.versements else f for f in principales]
-    calcul = compute_all(principales, today, regime, config.penalites.table, dates)
+    plain = [f for f in principales if not f.versements]
+    calcul = compute_all(plain, today, regime, config.penalites.table, dates)
+    # A plan's penalties run on each missed instalment from its own date, never on one not due.
+    plans = [_plan_penalty(f, today, regime, config, dates) for f in principales if f.versements]
+    if plans:
+        by_numero = {p.numero: p for p in (*calcul.lignes, *plans)}
+        calcul = replace(calcul, lignes=tuple(by_numero[f.numero] for f in principales))
     return Demande(principal, -min(credit, principal), calcul, etape.penalites)
+
+
+def _plan_penalty(facture: Facture, today: datetime.date, regime, config, dates) -> Penalite:
+    """One invoice's penalties under a plan: the sum of its missed instalments' own."""
+    last = max(v.jour for v in facture.versements)
+    missed = [v for v in facture.versements if v.reste > 0 and (v.jour < today or today > last)]
+    left = facture.a_reclamer
+    parts = []
+    for versement in missed:
+        base = min(versement.reste, left)
+        if base <= 0:
+            break
+        left -= base
+        parts.append(replace(facture, montant=base, paye=ZERO, impute=ZERO,
+                             echeance=versement.jour, versements=(), exigible=None))
+    lignes = compute_all(parts, today, regime, config.penalites.table, dates).lignes
+    if not lignes:
+        return compute_all([replace(facture, montant=ZERO, paye=ZERO, impute=ZERO,
+                                    versements=(), exigible=None)],
+                           today, regime, config.penalites.table, dates).lignes[0]
+    whole = replace(facture, montant=sum((p.base for p in lignes), ZERO), paye=ZERO, impute=ZERO,
+                    echeance=missed[0].jour, versements=(), exigible=None)
+    indemnite = compute_all([whole], today, regime, config.penalites.table, dates).lignes[0]
+    return Penalite(
+        numero=facture.numero, base=sum((p.base for p in lignes), ZERO),
+        depuis=min((p.depuis for p in lignes if p.depuis), default=None),
+        periodes=tuple(period for p in lignes for period in p.periodes),
+        interets=sum((p.interets for p in lignes), ZERO), indemnite=indemnite.indemnite,
+        taux_manquants=tuple(dict.fromkeys(m for p in lignes for m in p.taux_manquants)))
 
 
 def _penalty_dates(factures: Sequence[Facture], etape: Etape, faits: Iterable[Fait],

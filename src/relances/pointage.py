@@ -27,7 +27,7 @@ from .banque.operations import Operation
 from .banque.releves import ReleveError
 from .config import Config
 from .journal import Journal, Pointage
-from .policy import taken_over
+from .reprise import taken_over
 from .records import Anomalie, Classeur, Reglement, client_key, normalise
 from .xlsx import read_classeur
 from .xlsx.lecture import Decision, Lecture, apply_reglements

@@ -1,8 +1,10 @@
 """Decision stage: who to chase today, how, and what comes next. Pure: same inputs, same plan.
 
 `decide(classeur, history, today, config)` turns the workbook's records and the journal's
-history into a `Plan` of actions (SPEC §5). `follow_up(...)` gives each invoice row its
-tool-owned cells (last step, messages sent, next action). Both read the schedule through one
+history into a `Plan` of actions (SPEC §5), reading every figure and state from the client
+account (`compte.tenir`, computed once per run and passed in by the run). `situations(...)`
+says where each invoice stands — the step it waits for and from when, or why nothing happens —
+as data; `suivi` puts it into words for the workbook. Both read the schedule through one
 function, `_next_step`, so what the workbook announces is what a later run does.
 """
 
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -18,62 +19,57 @@ from typing import Iterable, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
-from .cells import CellError, read_date
-from .config import Config, default_libelle
-from .montants import compute_demande, open_credit_notes
-from .formats import date_courte
-from .formats import montant as montant_text
-from .records import (
-    PROMESSE_NON_TENUE,
-    STATUTS,
-    ZERO,
-    Action,
-    Anomalie,
-    Classeur,
-    Client,
-    Echange,
-    Etape,
-    Versement,
-    Facture,
-    Fait,
-    Plan,
-    Suivi,
-    client_key,
-    normalise,
-)
+from .compte import AGENCE, AMIABLE, Compte, Livre, as_seen, tenir, with_echanges, with_plans
+from .config import Config
+from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE, REMERCIEMENT,
+                     TRANSMISSION, date_limite, deadline_end, is_notice, promesse_cle)
+from .montants import compute_demande
+from .records import (PROMESSE_NON_TENUE, ZERO, Action, Anomalie, Classeur, Client, Echange,
+                      Etape, Facture, Fait, Plan, client_key, normalise)
+
+__all__ = ["decide", "situations", "as_seen", "with_echanges", "with_plans", "tenir",
+           "promise_exchange", "missing_identity", "usable_emails", "date_limite",
+           "deadline_end", "promesse_cle", "PROMESSE", "ECHEANCIER", "REMERCIEMENT",
+           "TRANSMISSION", "INFO_AGENCE", "Motif", "Situation"]
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
-ONE_DAY = datetime.timedelta(days=1)
-# The hand-off dossier sent to the collection agency ([recouvrement] email), once per hand-off.
-TRANSMISSION = Etape("transmission", 0, "email", modele="transmission_recouvrement",
-                     libelle="Dossier transmis à l’agence", penalites=True)
-# Thanks, when an invoice that was chased is found paid ([regles] remerciement = true).
-REMERCIEMENT = Etape("remerciement", 0, "email", modele="remerciement", libelle="Remerciement")
-# A missed instalment of a payment plan: its own reminder, quoting the plan.
-ECHEANCIER = Etape("echeance_manquee", 0, "email", modele="echeance_manquee", delai_jours=5,
-                   libelle="Échéance manquée")
-# The reminder of a broken promise sets a new, short deadline.
-PROMESSE = Etape(PROMESSE_NON_TENUE, 0, "email", modele=PROMESSE_NON_TENUE, delai_jours=5,
-                 libelle=default_libelle(PROMESSE_NON_TENUE))
+LONG_RETARD_JOURS = 90  # past this, an invoice is with the agency or held with a stated reason
 
 
-def promesse_cle(promesse: datetime.date) -> str:
-    """Journal key of the broken-promise reminder: one per promised date."""
-    return f"{PROMESSE_NON_TENUE}:{promesse.isoformat()}"
+@dataclass(frozen=True)
+class Motif:
+    """Why nothing is due for an invoice, as data; `suivi` puts it into words."""
+
+    code: str  # see suivi.MOTIFS
+    jour: datetime.date | None = None
+    detail: str = ""
+    montant: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class _Next:
     """Where one invoice stands: the step it waits for and from when, or why nothing happens."""
 
-    etape: Etape | None = None  # None: nothing to do (see raison)
+    etape: Etape | None = None  # None: nothing to do (see motif)
     cle: str = ""
     date: datetime.date | None = None  # due from this date (may be in the past)
     promesse: datetime.date | None = None
-    raison: str = ""
+    motif: Motif | None = None
 
     def due(self, today: datetime.date) -> bool:
         return self.etape is not None and self.date is not None and self.date <= today
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Where one invoice stands, for the workbook's Prochaine action (see suivi)."""
+
+    facture: Facture
+    client: Client
+    compte: Compte
+    suivant: _Next
+    # First day another message may reach this client on the step's channel (None: today).
+    plancher_message: datetime.date | None = None
 
 
 class _History:
@@ -84,11 +80,7 @@ class _History:
         # invoice, never "already reminded".
         self.by_facture: dict[tuple[str, str], list[Fait]] = defaultdict(list)
         self.messages_by_client: dict[str, list[Fait]] = defaultdict(list)
-        self.remises: dict[str, datetime.date] = {}
         for fait in faits:
-            if fait.canal == "recouvrement":
-                key = client_key(fait.client)
-                self.remises[key] = min(fait.jour, self.remises.get(key, fait.jour))
             self.by_facture[(client_key(fait.client), fait.facture)].append(fait)
             if fait.canal in ("email", "courrier"):
                 self.messages_by_client[client_key(fait.client)].append(fait)
@@ -100,79 +92,9 @@ class _History:
         faits = self.messages_by_client.get(client_key(client))
         return max((f.jour for f in faits), default=None) if faits else None
 
-    def handed_off(self, client: str) -> datetime.date | None:
-        """When this client's file went to the collection agency (None: it did not)."""
-        return self.remises.get(client_key(client))
-
     def channel_used_on(self, client: str, canal: str, day: datetime.date) -> bool:
         return any(f.canal == canal and f.jour == day
                    for f in self.messages_by_client.get(client_key(client), ()))
-
-
-def with_echanges(classeur: Classeur) -> Classeur:
-    """The workbook as the rules see it once Échanges is taken into account (SPEC §5):
-
-    - a promise recorded there counts like the Promesse de paiement column, for the invoices
-      the exchange lists (all of the client's invoices when it lists none); the latest promised
-      date wins;
-    - a « litige » stops chasing those invoices until the user changes that row.
-
-    Idempotent: applying it twice changes nothing more.
-    """
-    if not classeur.echanges:
-        return classeur
-    by_client: dict[str, list[Echange]] = defaultdict(list)
-    for echange in classeur.echanges:
-        by_client[client_key(echange.client)].append(echange)
-    factures = []
-    for facture in classeur.factures:
-        mine = [e for e in by_client.get(client_key(facture.client), ()) if e.concerne(facture)]
-        promesses = [e.promesse for e in mine if e.promesse is not None]
-        disputes = [e for e in mine if e.resultat == "litige"]
-        changes = {}
-        if promesses and (facture.promesse is None or max(promesses) > facture.promesse):
-            changes["promesse"] = max(promesses)
-        if disputes and not facture.litige:
-            first = min(disputes, key=lambda e: (e.jour, e.row or 0))
-            changes["litige"] = (f"litige noté le {date_courte(first.jour)} (feuille Échanges, "
-                                 f"ligne {first.row})")
-        factures.append(replace(facture, **changes) if changes else facture)
-    return replace(classeur, factures=tuple(factures))
-
-
-def with_plans(classeur: Classeur, today: datetime.date) -> Classeur:
-    """Invoices with a payment plan (sheet Échéanciers) are chased on their instalments: the
-    payments (Payé) cover them oldest first; what is due today is the instalments fallen due
-    and not covered (everything left, once the last instalment's date has passed)."""
-    if not classeur.versements:
-        return classeur
-    plans: dict[str, list[Versement]] = defaultdict(list)
-    for versement in classeur.versements:
-        plans[versement.numero].append(versement)
-    factures = []
-    for facture in classeur.factures:
-        plan = sorted(plans.get(facture.numero, ()), key=lambda v: (v.jour, v.row or 0))
-        if not plan or facture.montant <= 0:
-            factures.append(facture)
-            continue
-        left = max(facture.paye, ZERO)
-        covered = []
-        for versement in plan:
-            part = min(versement.montant, left)
-            left -= part
-            covered.append(replace(versement, paye=part))
-        if today > plan[-1].jour:
-            exigible = max(facture.reste_du, ZERO)
-        else:
-            exigible = sum((v.reste for v in covered if v.jour < today), ZERO)
-        factures.append(replace(facture, versements=tuple(covered),
-                                exigible=min(exigible, max(facture.reste_du, ZERO))))
-    return replace(classeur, factures=tuple(factures))
-
-
-def as_seen(classeur: Classeur, today: datetime.date) -> Classeur:
-    """The workbook as the rules see it: Échanges and Échéanciers taken into account."""
-    return with_plans(with_echanges(classeur), today)
 
 
 def promise_exchange(classeur: Classeur, facture: Facture,
@@ -182,67 +104,72 @@ def promise_exchange(classeur: Classeur, facture: Facture,
     return max(found, key=lambda e: (e.jour, e.row or 0), default=None)
 
 
-def _balances(classeur: Classeur) -> dict[str, Decimal]:
-    """Each client's net amount due on its open invoices (credit notes deducted)."""
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for facture in classeur.factures:
-        if not facture.statut:
-            due = facture.reste_du if facture.montant < 0 else facture.a_reclamer
-            totals[client_key(facture.client)] += due
-    return totals
+def _balance(compte: Compte) -> Decimal:
+    """What may be chased of this client today, credits allocated: the open invoices without
+    Statut (a plan's instalments fallen due only), less credits left over."""
+    due = sum((f.a_reclamer for f in compte.ouvertes if not f.statut), ZERO)
+    return due - compte.credit
 
 
-def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequence[Fait],
-               today: datetime.date, config: Config,
-               remise: datetime.date | None = None) -> _Next:
+def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence[Fait],
+               today: datetime.date, config: Config) -> _Next:
     """The one rule book: what this invoice waits for, ignoring per-client limits.
 
     A step is due from its date whatever the day of the week: the user decides which days the
     tool runs. Dates shown to people (Prochaine action, deadlines) are moved to business days.
     """
     if facture.montant < 0:
-        return _Next(raison="aucune (avoir)")
-    if facture.reste_du <= 0:
-        return _Next(raison="aucune (payée)")
+        return _Next(motif=Motif("avoir"))
+    if facture.solde:
+        if facture.statut == "payee":
+            return _Next(motif=Motif("payee"))
+        avoirs = tuple(dict.fromkeys(i.origine for i in facture.imputations
+                                     if i.nature == "avoir"))
+        if avoirs:
+            return _Next(motif=Motif("soldee_avoir", detail=", ".join(avoirs)))
+        return _Next(motif=Motif("payee"))
     if facture.statut:
-        return _Next(raison=f"aucune (statut {STATUTS[facture.statut]})")
+        return _Next(motif=Motif("statut", detail=facture.statut))
     if facture.litige:
-        return _Next(raison=f"aucune : {facture.litige}")
+        return _Next(motif=Motif("litige", detail=facture.litige))
     if facture.bloque:
-        return _Next(raison=f"aucune : {facture.bloque}")
+        return _Next(motif=Motif("bloque", detail=facture.bloque))
     if client.bloque:
-        return _Next(raison=f"aucune : {client.bloque}")
-    if remise is not None:
-        # Handed off: the agency takes over; relances sends that client nothing more.
-        return _Next(raison=f"aucune : dossier du client transmis au recouvrement le "
-                            f"{date_courte(remise)}")
+        return _Next(motif=Motif("bloque", detail=client.bloque))
+    if facture.numero in compte.dossier:
+        # Handed off: the agency takes this invoice over; relances sends nothing more for it.
+        remise = min(f.jour for f in faits if f.canal == "recouvrement")
+        return _Next(motif=Motif("agence", jour=remise))
     if facture.versements and facture.a_reclamer <= 0:
         coming = [v for v in facture.versements if v.reste > 0]
         if coming:
-            return _Next(raison=f"échéancier respecté : prochaine échéance le "
-                                f"{date_courte(coming[0].jour)} ({montant_text(coming[0].reste)})")
+            return _Next(motif=Motif("echeancier", jour=coming[0].jour, montant=coming[0].reste))
     if client.pause_jusqu_au is not None and client.pause_jusqu_au >= today:
         if client.pause_jusqu_au == datetime.date.max:
-            return _Next(raison="aucune (pause client illisible)")
-        return _Next(raison=f"aucune : client en pause jusqu’au {date_courte(client.pause_jusqu_au)}")
+            return _Next(motif=Motif("pause_illisible"))
+        return _Next(motif=Motif("pause", jour=client.pause_jusqu_au))
+    balance = _balance(compte)
     if balance <= 0:
-        return _Next(raison="aucune (solde du client créditeur)")
+        return _Next(motif=Motif("crediteur"))
 
     done = {f.cle for f in faits}
     last_activity = max((f.jour for f in faits), default=None)
-    # Never two actions on one invoice the same day: deciding again after a run yields nothing.
-    floor = last_activity + datetime.timedelta(days=1) if last_activity else None
+    # Never two actions on one invoice the same day: deciding again after a run yields nothing;
+    # and a deadline given is kept: nothing more before the day after its last day.
+    floors = [last_activity + ONE_DAY] if last_activity else []
+    limite = compte.limite(facture.numero)
+    if limite is not None:
+        floors.append(limite + ONE_DAY)
+    floor = max(floors, default=None)
 
     if facture.promesse is not None:
         if facture.promesse >= today:
-            return _Next(raison=f"attente du paiement promis le {date_courte(facture.promesse)}")
+            return _Next(motif=Motif("promesse", jour=facture.promesse))
         cle = promesse_cle(facture.promesse)
         if cle not in done:
             return _Next(etape=PROMESSE, cle=cle, promesse=facture.promesse,
                          date=_latest(facture.promesse + ONE_DAY, floor))
 
-    # The client's policy (its Profil); a client changing profile goes on from the last step
-    # it had, matched by name: it never starts over.
     if facture.versements:
         # A missed instalment gets the plan's own reminder first, once, the day after it.
         missed = [v for v in facture.versements if v.reste > 0 and v.jour < today]
@@ -252,9 +179,12 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
                 return _Next(etape=ECHEANCIER, cle=cle,
                              date=_latest(missed[0].jour + ONE_DAY, floor))
 
+    # The client's policy (its Profil); a client changing profile goes on from the last step
+    # it had, matched by name: it never starts over.
     etapes = config.etapes_of(client.profil)
     positions = [i for i, e in enumerate(etapes) if e.nom in done]
     last = max(positions, default=-1)
+    last_day = None
     if last >= 0:
         last_etape = etapes[last]
         last_day = max(f.jour for f in faits if f.cle == last_etape.nom)
@@ -262,71 +192,27 @@ def _next_step(facture: Facture, client: Client, balance: Decimal, faits: Sequen
         if etape.montant_minimum is not None and balance < etape.montant_minimum:
             continue  # below this step's threshold: counts as passed
         due = facture.echeance_relance + datetime.timedelta(days=etape.apres_jours)
-        if last >= 0 and last_etape.delai_jours is not None:
+        if last >= 0:
             # Execute threats, but only once the deadline given has passed.
-            due = max(due, deadline_end(last_etape, last_day, config) + ONE_DAY)
+            end = deadline_end(last_etape, last_day, config)
+            if end is not None:
+                due = max(due, end + ONE_DAY)
+        if etape.canal == "appel" and facture.rappeler_le is not None:
+            due = max(due, facture.rappeler_le)  # the client asked to be called that day
+        if etape.canal != "appel" and facture.annonce is not None:
+            # « Paiement annoncé » without a date: written steps and hand-off wait a while.
+            wait = facture.annonce + datetime.timedelta(
+                days=config.regles.delai_paiement_annonce_jours)
+            if wait >= today:
+                return _Next(motif=Motif("annonce", jour=facture.annonce, detail=wait.isoformat()))
         return _Next(etape=etape, cle=etape.nom, date=_latest(due, floor))
     if last >= 0:
-        return _Next(raison=f"aucune : dernière étape ({etapes[last].titre}) faite le "
-                            f"{date_courte(last_day)}")
-    return _Next(raison="aucune (aucune étape applicable)")
-
-
-def _transmissions(classeur: Classeur, past: _History, today: datetime.date,
-                   config: Config) -> list[Action]:
-    """The dossiers handed off on an earlier run, to send to the agency (one email each)."""
-    if not config.recouvrement_email:
-        return []
-    actions = []
-    by_client: dict[str, list[Facture]] = defaultdict(list)
-    for facture in classeur.factures:
-        faits = past.of(facture)
-        handed = [f for f in faits if f.canal == "recouvrement" and f.jour < today]
-        if handed and not any(f.cle == TRANSMISSION.nom for f in faits):
-            by_client[client_key(facture.client)].append(facture)
-    for key, factures in sorted(by_client.items()):
-        client = classeur.client_of(factures[0])
-        demande = compute_demande(factures, [], [], TRANSMISSION, client.type == "particulier",
-                                  [f for facture in factures for f in past.of(facture)],
-                                  today, config)
-        actions.append(Action(
-            client=client.nom, factures=tuple(f.numero for f in factures),
-            etape=TRANSMISSION.nom, canal="email", destinataires=(config.recouvrement_email,),
-            montant_du=demande.principal, modele=TRANSMISSION.modele,
-            cles=tuple(TRANSMISSION.nom for _ in factures), libelle=TRANSMISSION.titre,
-            montant_reclame=demande.total))
-    return actions
-
-
-def _to_thank(facture: Facture, faits: Sequence[Fait]) -> bool:
-    """Paid now, chased before (an email or a letter), and not thanked yet."""
-    paid = facture.montant > 0 and (facture.reste_du <= 0 or facture.statut == "payee")
-    chased = any(f.canal in ("email", "courrier") for f in faits)
-    return paid and chased and not any(f.cle == REMERCIEMENT.nom for f in faits)
+        return _Next(motif=Motif("fin", jour=last_day, detail=etapes[last].titre))
+    return _Next(motif=Motif("aucune"))
 
 
 def _latest(day: datetime.date, floor: datetime.date | None) -> datetime.date:
     return max(day, floor) if floor else day
-
-
-def date_limite(etape: Etape, day: datetime.date, config: Config) -> datetime.date | None:
-    """The date a message sent on `day` gives the client, on a business day; None: none given.
-
-    A letter's deadline runs from its receipt (« huit jours à compter de la réception »): it has
-    no date of its own, see `deadline_end`.
-    """
-    if not etape.delai_jours or etape.canal == "courrier":
-        return None
-    return config.calendrier.prochain_ouvre(day + datetime.timedelta(days=etape.delai_jours))
-
-
-def deadline_end(etape: Etape, day: datetime.date, config: Config) -> datetime.date:
-    """Last day of the deadline a step done on `day` gave; a registered letter's runs from its
-    receipt, so the delivery window (`[regles] delai_recommande_jours`) is added."""
-    delai = etape.delai_jours or 0
-    if etape.canal == "courrier":
-        delai += config.regles.delai_recommande_jours
-    return config.calendrier.prochain_ouvre(day + datetime.timedelta(days=delai))
 
 
 def _message_floor(client: str, canal: str, history: _History, today: datetime.date,
@@ -361,38 +247,71 @@ def _checked(candidates: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, .
     return tuple(dict.fromkeys(good)), tuple(bad)
 
 
+def _handed_off(faits: Sequence[Fait]) -> bool:
+    return any(f.canal == "recouvrement" for f in faits)
+
+
+def _to_thank(facture: Facture, faits: Sequence[Fait]) -> bool:
+    """Paid now, chased before (an email or a letter), and not thanked yet."""
+    chased = any(f.canal in ("email", "courrier") for f in faits)
+    return facture.solde and chased and not any(f.cle == REMERCIEMENT.nom for f in faits)
+
+
+def _agency_to_tell(facture: Facture, faits: Sequence[Fait]) -> bool:
+    """Paid now, handed off before, and the agency not told yet."""
+    return (facture.solde and _handed_off(faits)
+            and not any(f.cle == INFO_AGENCE.nom for f in faits))
+
+
 def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
-           config: Config) -> Plan:
-    """Today's actions (SPEC §5): one step per invoice, one message per client and channel."""
-    classeur = as_seen(classeur, today)
+           config: Config, livre: Livre | None = None) -> Plan:
+    """Today's actions (SPEC §5): one step per invoice, one message per client and channel,
+    every figure from the client account (`livre`, computed here when not given)."""
+    history = list(history)
+    livre = livre or tenir(classeur, history, today, config)
+    classeur = livre.classeur
     past = _History(history)
-    balances = _balances(classeur)
     anomalies: list[Anomalie] = []
+    signalements: list[Anomalie] = []
 
     due: dict[tuple[str, str], list[tuple[Facture, _Next]]] = defaultdict(list)
+    waiting: dict[str, list[tuple[Facture, _Next]]] = defaultdict(list)
     clients: dict[str, Client] = {}
     for facture in classeur.factures:
         client = classeur.client_of(facture)
         key = client_key(facture.client)
-        step = _next_step(facture, client, balances[key], past.of(facture), today, config,
-                          past.handed_off(facture.client))
+        compte = livre.compte(facture.client)
+        step = _next_step(facture, client, compte, past.of(facture), today, config)
         if step.due(today):
             clients[key] = client
             due[(key, step.etape.canal)].append((facture, step))
+        elif step.etape is not None:
+            waiting[key].append((facture, step))
+        _long_overdue(facture, step, today, signalements)
 
-    if config.regles.remerciement:
-        for facture in classeur.factures:
-            if _to_thank(facture, past.of(facture)):
-                key = client_key(facture.client)
+    _one_notice_per_client(due, waiting, classeur, config, today)
+    _one_dossier_per_client(due, waiting, livre, today)
+
+    for facture in classeur.factures:
+        faits = past.of(facture)
+        key = client_key(facture.client)
+        if _agency_to_tell(facture, faits):
+            if config.recouvrement_email:
                 clients[key] = classeur.client_of(facture)
-                due[(key, "email")].append(
-                    (facture, _Next(etape=REMERCIEMENT, cle=REMERCIEMENT.nom, date=today)))
+                due[(key, "agence")].append(
+                    (facture, _Next(etape=INFO_AGENCE, cle=INFO_AGENCE.nom, date=today)))
+            else:
+                signalements.append(Anomalie("Factures", facture.row, (
+                    f"{facture.client} : {facture.numero}, confiée à l’agence de recouvrement, "
+                    "est soldée : prévenez l’agence (aucun remerciement n’est envoyé au "
+                    "débiteur)")))
+        elif (config.regles.remerciement and _to_thank(facture, faits)
+              and livre.compte(facture.client).etat != AGENCE and not _handed_off(faits)):
+            clients[key] = classeur.client_of(facture)
+            due[(key, "email")].append(
+                (facture, _Next(etape=REMERCIEMENT, cle=REMERCIEMENT.nom, date=today)))
 
-    credit_notes: dict[str, list[Facture]] = defaultdict(list)
-    for avoir in open_credit_notes(classeur.factures):
-        credit_notes[client_key(avoir.client)].append(avoir)
     identity_gaps = missing_identity(config)
-
     for client in classeur.clients.values():
         if client.profil and config.politique_of(client.profil) is None \
                 and normalise(client.profil) not in config.profils:
@@ -401,9 +320,18 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
                 f"utilisée ; associez-le à une politique dans la section [profils] de "
                 f"{config.path.name} (connus : {', '.join(sorted(config.profils))})")))
 
+    # A letter day is no day for an email to the same client: the letter says it all.
+    letter_today = {key for (key, canal) in due if canal == "courrier"}
+    letter_today |= {client_key(f.client) for f in history
+                     if f.canal == "courrier" and f.jour == today}
+
     actions: list[Action] = []
     for (key, canal), items in sorted(due.items()):
         client = clients[key]
+        compte = livre.compte(client.nom)
+        if canal == "agence":
+            actions.append(_info_agence(client, items, config))
+            continue
         # A broken promise is answered first and on its own: it quotes the promised date; then
         # a missed instalment of a plan, on its own too: it quotes the plan.
         promesses = ([item for item in items if item[1].etape.nom == PROMESSE_NON_TENUE]
@@ -414,12 +342,20 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         elif merci:
             promesses = merci  # thanks alone: no gap to respect, nothing to claim
         items = promesses or items
+        if canal == "email" and key in letter_today and not merci:
+            continue
         if canal in ("email", "courrier"):
             if _message_floor(client.nom, canal, past, today, config, bool(promesses)):
                 continue
         etapes = config.etapes_of(client.profil)
         chosen = max((step for _, step in items), key=lambda s: _rank(s.etape.nom, etapes))
         etape = chosen.etape
+        ton = ""
+        if compte.etat != AMIABLE or key in letter_today:
+            ton = "ferme"
+            if etape.modele in COURTOIS:
+                # Under formal notice or with the agency: no « simple oubli ».
+                etape = replace(etape, modele=FERME)
         # Each invoice keeps its own step: those at the message's step come first; the others
         # (« également échues ») are recorded at the step they really have.
         ordered = sorted(items, key=lambda item: (item[1].etape.nom != etape.nom,
@@ -454,19 +390,18 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
                                           f"utilisable, « {etape.titre} » non envoyé "
                                           f"(factures {numeros})"))
                 continue
-        # What is asked, or handed off (a thank-you asks for nothing).
+        # What is asked, or handed off (a thank-you asks for nothing). Credits are already on
+        # the invoices they were allocated to: the amount is what the account says is left.
         claims = (etape.is_message and etape is not REMERCIEMENT) or canal == "recouvrement"
-        avoirs = credit_notes.get(key, []) if claims else []
-        demande = compute_demande(principales, autres, avoirs, etape,
+        demande = compute_demande(principales, autres, [], etape,
                                   client.type == "particulier",
                                   [f for facture in factures for f in past.of(facture)],
                                   today, config)
         if claims and demande.total <= 0:
-            anomalies.append(Anomalie(*where, (
-                f"{client.nom} : les avoirs ouverts ({', '.join(a.numero for a in avoirs)}) "
-                f"couvrent les factures à relancer ({numeros}) : « {etape.titre} » non envoyé ; "
-                "imputez l’avoir (colonne Payé) ou remboursez-le")))
-            continue
+            continue  # nothing left to ask once credits are counted (cannot happen: settled)
+        complement = 0
+        if canal == "recouvrement":
+            complement = len([d for d in compte.remises if d < today])
         actions.append(Action(
             client=client.nom,
             factures=tuple(f.numero for f in factures),
@@ -481,12 +416,127 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             cles=tuple(step.cle for _, step in ordered),
             libelle=etape.titre,
             autres=tuple(f.numero for f in autres),
-            avoirs=tuple(a.numero for a in avoirs),
+            avoirs=tuple(dict.fromkeys(i.origine for f in factures for i in f.imputations
+                                       if i.nature == "avoir")),
             montant_reclame=demande.total if claims else demande.principal,
+            date_limite=(date_limite(etape, today, config) if etape.is_message else None),
+            complement=complement,
+            ton=ton,
         ))
-    actions += _transmissions(classeur, past, today, config)
+    actions += _transmissions(classeur, livre, past, today, config)
     actions.sort(key=lambda a: (CANAL_ORDER[a.canal], -a.montant_reclame, a.client))
-    return Plan(today, tuple(actions), tuple(anomalies))
+    return Plan(today, tuple(actions), tuple(anomalies), tuple(signalements))
+
+
+def _one_notice_per_client(due: dict, waiting: dict, classeur: Classeur, config: Config,
+                           today: datetime.date) -> None:
+    """A formal notice covers all of the client's overdue invoices that are being chased: the
+    ones due for an earlier step today, and the ones waiting for their next step. One demand
+    per client, never piecemeal notices days apart. They are recorded under the notice (and go
+    on to the hand-off with it); no penalty is claimed for them by it (« également échues »)."""
+    for (key, canal), items in list(due.items()):
+        if canal != "courrier":
+            continue
+        notice = next((step for _, step in items
+                       if is_notice(step.etape.nom, step.etape.modele)), None)
+        if notice is None:
+            continue
+        pulled = []
+        for other_canal in ("email", "appel"):
+            kept = []
+            for facture, step in due.get((key, other_canal), ()):
+                if step.etape.nom in (REMERCIEMENT.nom,) or facture.echeance_relance >= today:
+                    kept.append((facture, step))
+                    continue
+                pulled.append((facture, step))
+            if (key, other_canal) in due:
+                if kept:
+                    due[(key, other_canal)] = kept
+                else:
+                    del due[(key, other_canal)]
+        for facture, step in waiting.get(key, ()):
+            if step.etape.canal == "recouvrement" or facture.echeance_relance >= today:
+                continue
+            pulled.append((facture, step))
+        items += [(facture, replace(step, cle=notice.cle)) for facture, step in pulled
+                  if not is_notice(step.etape.nom, step.etape.modele)]
+
+
+def _one_dossier_per_client(due: dict, waiting: dict, livre: Livre,
+                            today: datetime.date) -> None:
+    """The hand-off takes every invoice the formal notice covered whose deadline has passed:
+    the threat was made for all of them, one dossier goes to the agency."""
+    for (key, canal), items in list(due.items()):
+        if canal != "recouvrement":
+            continue
+        compte = livre.comptes.get(key)
+        if compte is None:
+            continue
+        for facture, step in waiting.get(key, ()):
+            limite = compte.limite(facture.numero)
+            if (step.etape.canal == "recouvrement"
+                    and facture.numero in compte.sous_mise_en_demeure
+                    and limite is not None and limite < today):
+                items.append((facture, replace(step, date=today)))
+
+
+def _info_agence(client: Client, items, config: Config) -> Action:
+    factures = [f for f, _ in items]
+    return Action(client=client.nom, factures=tuple(f.numero for f in factures),
+                  etape=INFO_AGENCE.nom, canal="email",
+                  destinataires=(config.recouvrement_email,), montant_du=ZERO,
+                  modele=INFO_AGENCE.modele, cles=tuple(INFO_AGENCE.nom for _ in factures),
+                  libelle=INFO_AGENCE.titre, montant_reclame=ZERO)  # it asks for nothing
+
+
+def _long_overdue(facture: Facture, step: _Next, today: datetime.date,
+                  signalements: list[Anomalie]) -> None:
+    """Every invoice more than 90 days past due is with the agency, or said to be held."""
+    if facture.montant <= 0 or facture.solde or facture.jours_retard(today) <= LONG_RETARD_JOURS:
+        return
+    if step.motif is not None and step.motif.code == "agence":
+        return
+    if step.etape is not None and step.etape.canal == "recouvrement" and step.due(today):
+        return
+    from .suivi import motif_text  # words only; the core gives the data
+
+    why = (motif_text(step.motif) if step.motif is not None
+           else f"{step.etape.titre} le {step.date:%d/%m/%Y}")
+    signalements.append(Anomalie("Factures", facture.row, (
+        f"{facture.client} : {facture.numero}, {facture.jours_retard(today)} jours de retard, "
+        f"n’est pas chez l’agence : {why}")))
+
+
+def _transmissions(classeur: Classeur, livre: Livre, past: _History, today: datetime.date,
+                   config: Config) -> list[Action]:
+    """The dossiers handed off on an earlier run, to send to the agency (one email each): the
+    first dossier of a client, then each complement, numbered."""
+    if not config.recouvrement_email:
+        return []
+    actions = []
+    by_client: dict[str, list[Facture]] = defaultdict(list)
+    for facture in classeur.factures:
+        faits = past.of(facture)
+        handed = [f for f in faits if f.canal == "recouvrement" and f.jour < today]
+        if handed and not any(f.cle == TRANSMISSION.nom for f in faits) and not facture.solde:
+            by_client[client_key(facture.client)].append(facture)
+    for key, factures in sorted(by_client.items()):
+        client = classeur.client_of(factures[0])
+        compte = livre.compte(client.nom)
+        sent_days = {f.jour for facture in classeur.factures
+                     if client_key(facture.client) == key
+                     for f in past.of(facture) if f.cle == TRANSMISSION.nom}
+        demande = compute_demande(factures, [], [], TRANSMISSION, client.type == "particulier",
+                                  [f for facture in factures for f in past.of(facture)],
+                                  today, config)
+        actions.append(Action(
+            client=client.nom, factures=tuple(f.numero for f in factures),
+            etape=TRANSMISSION.nom, canal="email", destinataires=(config.recouvrement_email,),
+            montant_du=demande.principal, modele=TRANSMISSION.modele,
+            cles=tuple(TRANSMISSION.nom for _ in factures), libelle=TRANSMISSION.titre,
+            montant_reclame=demande.total, complement=len(sent_days),
+            ton="ferme" if compte.etat != AMIABLE else ""))
+    return actions
 
 
 IDENTITE = (("nom", "entreprise.nom"), ("adresse", "entreprise.adresse"),
@@ -515,103 +565,21 @@ def _where(facture: Facture, client: Client, from_factures: bool) -> tuple[str, 
     return "Clients", client.row
 
 
-_ETAPE_CELL = re.compile(r"^\s*(.+?)\s*\((\d{1,2}/\d{1,2}/\d{4})\)\s*$")
-
-
-def _step_named(text: str, config: Config, profil: str = "") -> Etape | None:
-    """The step a user (or an earlier run) wrote in Étape: by name or by label."""
-    wanted = normalise(text)
-    for etapes in (config.etapes_of(profil), config.toutes_etapes):
-        found = next((e for e in etapes if wanted in (normalise(e.nom), normalise(e.titre))),
-                     None)
-        if found is not None:
-            return found
-    return None
-
-
-def taken_over(classeur: Classeur, known: set[tuple[str, str]], config: Config) -> list[Fait]:
-    """Steps a user recorded by hand in the Étape column, for invoices the journal never saw.
-
-    A user who starts with relances mid-way writes `Dernier rappel (05/11/2026)` (or the step's
-    name, `dernier_rappel (05/11/2026)`) in Étape and the schedule goes on from there instead
-    of starting over with a first reminder. `known` holds every (client key, invoice number)
-    the journal mentions, failed attempts included: for those, the Étape cell is the tool's own
-    writing and the journal is the truth.
-    """
-    faits = []
-    for facture in classeur.factures:
-        match = _ETAPE_CELL.match(facture.etape_classeur)
-        if (client_key(facture.client), facture.numero) in known or not match:
-            continue
-        etape = _step_named(match.group(1), config, classeur.client_of(facture).profil)
-        try:
-            jour = read_date(match.group(2))
-        except CellError:
-            continue
-        if etape is not None and jour is not None:
-            faits.append(Fait(facture=facture.numero, cle=etape.nom, etape=etape.nom,
-                              canal=etape.canal, client=facture.client, jour=jour,
-                              statut="repris"))
-    return faits
-
-
-def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
-              config: Config) -> dict[str, Suivi]:
-    """The tool-owned cells of every invoice, by invoice number, from the journal (including
-    today's actions)."""
-    classeur = as_seen(classeur, today)
+def situations(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
+               config: Config, livre: Livre | None = None) -> list[Situation]:
+    """Where every invoice stands (for Prochaine action), read through the same rules as
+    `decide`."""
+    history = list(history)
+    livre = livre or tenir(classeur, history, today, config)
     past = _History(history)
-    balances = _balances(classeur)
-    suivis: dict[str, Suivi] = {}
-    for facture in classeur.factures:
-        client = classeur.client_of(facture)
-        faits = past.of(facture)
-        messages = [f for f in faits if f.canal in ("email", "courrier")]
-        etapes = config.etapes_of(client.profil)
-        latest = max(faits, key=lambda f: (f.jour, _rank(f.etape, etapes)), default=None)
-        step = _next_step(facture, client, balances[client_key(facture.client)], faits, today,
-                          config, past.handed_off(facture.client))
-        texte, jour = _describe(step, facture, client, past, today, config)
-        suivis[facture.numero] = Suivi(
-            etape=(f"{_label_of(latest, config, client.profil)} ({date_courte(latest.jour)})"
-                   if latest else ""),
-            relances_envoyees=len({(f.jour, f.etape) for f in messages}),
-            derniere_relance=max((f.jour for f in messages), default=None),
-            prochaine_action=texte,
-            date_prochaine_action=jour,
-            reste_du=facture.reste_du,
-            jours_retard=max(facture.jours_retard(today), 0) if facture.reste_du > 0 else None,
-        )
-    return suivis
-
-
-def _label_of(fait: Fait, config: Config, profil: str = "") -> str:
-    """« Premier rappel » for a step; « Promesse non tenue » for the reminder of a promise;
-    « Appel à passer » for a call still on the list."""
-    if fait.canal == "appel" and fait.statut == "a_faire":
-        return "Appel à passer"
-    etape = config.etape(fait.etape, profil)
-    return etape.titre if etape else config.libelle(fait.etape)
-
-
-def _describe(step: _Next, facture: Facture, client: Client, past: _History,
-              today: datetime.date, config: Config) -> tuple[str, datetime.date | None]:
-    """Prochaine action's text and date (None when nothing is planned)."""
-    if step.etape is None:
-        return step.raison, None
-    titre = step.etape.titre
-    day = step.date
-    if step.etape.is_message:
-        floor = _message_floor(client.nom, step.etape.canal, past, today, config,
-                               step.etape.nom in (PROMESSE_NON_TENUE, ECHEANCIER.nom))
-        if floor and floor > day:
-            day = floor
-    if day > today:
-        # Announced on a business day: a run on a closed day does not count on anyone.
-        day = config.calendrier.prochain_ouvre(day)
-        return f"{titre} le {date_courte(day)}", day
-    if step.etape.canal == "email" and not usable_emails(facture.emails, client)[0]:
-        return f"{titre} bloqué : adresse e-mail manquante ou invalide", today
-    if step.etape.canal == "courrier" and not client.adresse.strip():
-        return f"{titre} bloqué : adresse postale manquante", today
-    return f"{titre} à faire (depuis le {date_courte(day)})", today
+    found = []
+    for facture in livre.classeur.factures:
+        client = livre.classeur.client_of(facture)
+        compte = livre.compte(facture.client)
+        step = _next_step(facture, client, compte, past.of(facture), today, config)
+        plancher = None
+        if step.etape is not None and step.etape.is_message:
+            plancher = _message_floor(client.nom, step.etape.canal, past, today, config,
+                                      step.etape.nom in (PROMESSE_NON_TENUE, ECHEANCIER.nom))
+        found.append(Situation(facture, client, compte, step, plancher))
+    return found

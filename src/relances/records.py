@@ -80,6 +80,16 @@ class Facture:
     # A payment plan (sheet Échéanciers): its instalments, and what is due of them today.
     versements: tuple["Versement", ...] = ()
     exigible: Decimal | None = None  # None: no plan, the whole remaining amount is due
+    # A credit note's Facture liée: the invoice it credits ('' = the client's oldest).
+    facture_liee: str = ""
+    # The client account's allocation (compte.py): credits put on this invoice beyond Payé
+    # (credit notes, payments naming no invoice); on a credit note, the part used (negative).
+    impute: Decimal = ZERO
+    imputations: tuple["Imputation", ...] = ()
+    # « paiement annoncé » without a date in Échanges: the day it was said (written steps wait).
+    annonce: datetime.date | None = None
+    # « rappeler le » in Échanges: no call task before this day.
+    rappeler_le: datetime.date | None = None
 
     @property
     def a_reclamer(self) -> Decimal:
@@ -99,11 +109,28 @@ class Facture:
 
     @property
     def reste_du(self) -> Decimal:
-        return self.montant - self.paye
+        """What is still owed once Payé and the account's allocation are counted."""
+        return self.montant - self.paye - self.impute
+
+    @property
+    def solde(self) -> bool:
+        """Settled: nothing left to ask for (paid, credited, or marked Payée)."""
+        return self.montant > 0 and (self.reste_du <= 0 or self.statut == "payee")
 
     def jours_retard(self, today: datetime.date) -> int:
         """Days past due as of `today` (negative before the due date)."""
         return (today - self.echeance).days
+
+
+@dataclass(frozen=True)
+class Imputation:
+    """One credit put on one invoice by the client account's allocation (lettrage)."""
+
+    nature: str  # "avoir" | "paiement"
+    origine: str  # the credit note's number, or the payment's date as text (ISO)
+    facture: str  # the invoice credited
+    montant: Decimal  # > 0
+    jour: datetime.date | None = None  # the credit note's date, or the payment's
 
 
 @dataclass(frozen=True)
@@ -222,6 +249,7 @@ class Fait:
     client: str
     jour: datetime.date
     statut: str  # see journal.STATUTS_FAITS
+    limite: datetime.date | None = None  # last day of the deadline the message gave, if any
 
 
 @dataclass(frozen=True)
@@ -244,8 +272,12 @@ class Action:
     # Invoices due for an earlier step than the message's, listed as « également échues »:
     # each is recorded at its own step and no penalty is claimed for it.
     autres: tuple[str, ...] = ()
-    avoirs: tuple[str, ...] = ()  # the client's open credit notes, deducted from what is asked
+    avoirs: tuple[str, ...] = ()  # credit notes the account put on these invoices (shown)
     montant_reclame: Decimal = ZERO  # what the message asks for: the one amount of its story
+    # The last day (inclusive, a business day) the message gives the client; None: no date.
+    date_limite: datetime.date | None = None
+    complement: int = 0  # a hand-off: 0 the dossier, n its n-th complement
+    ton: str = ""  # "ferme": a client under formal notice or with the agency (no « oubli »)
 
     @property
     def titre(self) -> str:
@@ -279,6 +311,9 @@ class Plan:
     date: datetime.date
     actions: tuple[Action, ...]
     anomalies: tuple[Anomalie, ...]
+    # Things the user must know that are not problems (a payment to tell the agency about,
+    # invoices long overdue held for a reason).
+    signalements: tuple[Anomalie, ...] = ()
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -31,9 +31,11 @@ import jinja2
 from . import formats
 from .config import Config
 from .errors import TemplateError
-from .montants import compute_demande, open_credit_notes
+from .compte import Livre, as_seen
+from .etapes import etape_named, is_notice
+from .montants import compute_demande
 from .penalites import Penalite, bareme_belge
-from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, as_seen, date_limite,
+from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, date_limite,
                      promise_exchange)
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
 from .references import compact as compact_reference
@@ -99,12 +101,12 @@ class LigneFacture:
 
 @dataclass(frozen=True)
 class LigneAvoir:
-    """An open credit note, deducted from what a message asks for."""
+    """A credit note the account put on the invoices of a message: shown once."""
 
     numero: str
     date_facture: datetime.date | None
     montant: Decimal  # negative
-    reste: Decimal    # what is left of it (negative)
+    reste: Decimal    # the part of it deducted from this message's invoices (negative)
 
 
 @dataclass(frozen=True)
@@ -117,13 +119,16 @@ class Contact:
     factures: tuple[str, ...]
     ecrit: bool = True  # an email or a letter (not a call)
     texte: str = ""  # an exchange recorded in Échanges, told in full
+    prepare: bool = False  # a draft written to the outbox folder: not known to be sent
 
     @property
     def description(self) -> str:
-        """« premier rappel (e-mail) »; a call is just « appel téléphonique »."""
+        """« premier rappel (e-mail) »; a draft is « premier rappel (e-mail préparé) »."""
         if self.texte:
             return self.texte
-        return f"{self.etape.lower()} ({self.canal})" if self.ecrit else self.canal
+        if not self.ecrit:
+            return self.canal
+        return f"{self.etape.lower()} ({self.canal}{' préparé' if self.prepare else ''})"
 
 
 @dataclass(frozen=True)
@@ -200,17 +205,19 @@ class Renderer:
     """
 
     def __init__(self, config: Config, classeur: Classeur, today: datetime.date,
-                 history: list[Fait] | tuple[Fait, ...] = (), entrees: Sequence = ()):
-        classeur = as_seen(classeur, today)  # Échanges and Échéanciers taken into account
+                 history: list[Fait] | tuple[Fait, ...] = (), entrees: Sequence = (),
+                 livre: Livre | None = None):
+        # The client accounts (credits allocated, Échanges and plans taken into account).
+        classeur = livre.classeur if livre is not None else as_seen(classeur, today)
         self.config, self.classeur, self.today = config, classeur, today
+        self.livre = livre
         self.envs = {langue: make_environment(config.lettres, langue) for langue in LANGUES}
         self.factures = {(client_key(f.client), f.numero): f for f in classeur.factures}
         self.history: dict[tuple[str, str], list[Fait]] = {}
         for fait in history:
             self.history.setdefault((client_key(fait.client), fait.facture), []).append(fait)
-        self.avoirs: dict[str, list[Facture]] = {}
-        for avoir in open_credit_notes(classeur.factures):
-            self.avoirs.setdefault(client_key(avoir.client), []).append(avoir)
+        self.notes = {(client_key(f.client), f.numero): f for f in classeur.factures
+                      if f.montant < 0}
         self.entrees = entrees  # the journal's entries: a hand-off dossier's chronology
         self.avertissements: list[Anomalie] = []
 
@@ -226,16 +233,13 @@ class Renderer:
         today, config = self.today, self.config
         key = client_key(action.client)
         client = self.classeur.clients.get(key) or Client(nom=action.client)
-        etape = {PROMESSE.nom: PROMESSE, ECHEANCIER.nom: ECHEANCIER,
-                 REMERCIEMENT.nom: REMERCIEMENT, TRANSMISSION.nom: TRANSMISSION}.get(action.etape) \
-            or config.etape(action.etape, client.profil)
+        etape = etape_named(action.etape, config, client.profil)
         if etape is None:
             raise TemplateError(f"étape « {action.etape} » absente de {config.path.name}")
         principales = [self.factures[(key, n)] for n in action.principales]
         autres = [self.factures[(key, n)] for n in action.autres]
-        avoirs = [a for a in self.avoirs.get(key, []) if a.numero in action.avoirs]
         faits = [f for n in action.factures for f in self.history.get((key, n), ())]
-        demande = compute_demande(principales, autres, avoirs, etape,
+        demande = compute_demande(principales, autres, [], etape,
                                   client.type == "particulier", faits, today, config)
         if demande.total != action.montant_reclame:  # one amount story, or nothing is sent
             raise TemplateError(f"{action.client} : montant incohérent ({demande.total} rendu, "
@@ -247,6 +251,10 @@ class Renderer:
         lignes = [_ligne(f, today, calcul.ligne(f.numero), reference(f.numero, mode))
                   for f in principales]
         lignes_autres = [_ligne(f, today, None, reference(f.numero, mode)) for f in autres]
+        # Each credit note the account put on these invoices, shown once, with what it covers
+        # here: the lines show what was owed before it, the total what is left.
+        avoirs = self._avoirs(key, (*principales, *autres))
+        deduit = sum((a.reste for a in avoirs), Decimal("0"))
         delai = action.delai_jours
         pays = config.entreprise.pays
         particulier = client.type == "particulier"
@@ -261,10 +269,9 @@ class Renderer:
             "facture": lignes[0] if lignes else lignes_autres[0],
             "autres": lignes_autres,
             "toutes": [*lignes, *lignes_autres],
-            "avoirs": [LigneAvoir(a.numero, a.date_facture, a.montant, a.reste_du)
-                       for a in avoirs],
-            "principal": demande.principal,
-            "montant_avoirs": demande.avoirs,
+            "avoirs": avoirs,
+            "principal": demande.principal - deduit,
+            "montant_avoirs": deduit,
             "montant_demande": demande.total,
             "reclame_penalites": demande.avec_penalites and calcul.total > 0,
             "total": demande.total,
@@ -274,7 +281,19 @@ class Renderer:
             "libelle": action.titre,
             "canal": action.canal,
             "date": today,
-            "date_limite": date_limite(etape, today, config),
+            "date_limite": (action.date_limite if action.date_limite is not None
+                            else date_limite(etape, today, config)),
+            "complement": action.complement,
+            "ferme": action.ton == "ferme",
+            # Penalties were claimed from this client for these invoices: nothing may read as
+            # waiving them (a thank-you especially).
+            "penalites_reclamees": any(
+                _claims_penalties(f.etape, config, client.profil) for f in faits
+                if f.jour < today),
+            # The day the client's dossier went to the agency (a complement quotes it).
+            "remise": (min(self.livre.compte(action.client).remises, default=None)
+                       if self.livre is not None else None)
+            or min((f.jour for f in faits if f.canal == "recouvrement"), default=None),
             "delai_jours": delai,
             "promesse": action.promesse,
             # The exchange where the promise was made, to quote it (None: typed in Factures).
@@ -303,11 +322,14 @@ class Renderer:
                     numeros: tuple[str, ...]) -> list[Contact]:
         """Earlier steps and exchanges with this client about these invoices, oldest first
         (today excluded)."""
-        grouped: dict[tuple[datetime.date, str, str], list[str]] = {}
+        grouped: dict[tuple[datetime.date, str, str, bool], list[str]] = {}
         for fait in faits:
-            if fait.jour >= self.today:
+            # A call is told through the exchange that recorded it (below), never as planned;
+            # a message only prepared (dossier mode) is said so, never « sent ».
+            if fait.jour >= self.today or fait.canal == "appel":
                 continue
-            grouped.setdefault((fait.jour, fait.etape, fait.canal), []).append(fait.facture)
+            grouped.setdefault((fait.jour, fait.etape, fait.canal, fait.statut == "prepare"),
+                               []).append(fait.facture)
 
         def label(etape: str) -> str:
             if langue == "en" and etape in LIBELLES_EN:
@@ -315,8 +337,9 @@ class Renderer:
             return self.config.libelle(etape)
 
         contacts = [Contact(jour, label(etape), CANAUX[langue].get(canal, canal),
-                            tuple(dict.fromkeys(numeros)), canal in ("email", "courrier"))
-                    for (jour, etape, canal), numeros in sorted(grouped.items())]
+                            tuple(dict.fromkeys(numeros)), canal in ("email", "courrier"),
+                            prepare=prepare)
+                    for (jour, etape, canal, prepare), numeros in sorted(grouped.items())]
         # What the client said, from Échanges: who, when, and what was promised.
         for echange in self.classeur.echanges:
             if (client_key(echange.client) != client_key(client_nom) or echange.jour >= self.today
@@ -326,12 +349,31 @@ class Renderer:
                                     False, _exchange_text(echange, langue)))
         return sorted(contacts, key=lambda c: c.jour)
 
+    def _avoirs(self, key: str, factures) -> list[LigneAvoir]:
+        """The credit notes put on these invoices (plans aside), each once: its amount, and the
+        part deducted here (negative)."""
+        parts: dict[str, Decimal] = {}
+        for facture in factures:
+            if facture.versements:
+                continue
+            for imputation in facture.imputations:
+                if imputation.nature == "avoir":
+                    parts[imputation.origine] = (parts.get(imputation.origine, Decimal("0"))
+                                                 + imputation.montant)
+        lignes = []
+        for numero, part in parts.items():
+            note = self.notes.get((key, numero))
+            lignes.append(LigneAvoir(numero, note.date_facture if note else None,
+                                     note.montant if note else -part, -part))
+        return lignes
+
     def chronologie(self, client_nom: str) -> list[Evenement]:
         """Every step with this client (journal) and everything it said (Échanges), by date."""
         key = client_key(client_nom)
         events = []
         for e in self.entrees:
-            if client_key(e.client) != key or e.statut == "echec":
+            # Calls are history through the exchanges that recorded them (listed below).
+            if client_key(e.client) != key or e.statut == "echec" or e.canal == "appel":
                 continue
             try:
                 montant = Decimal(e.montant) if e.montant else None
@@ -597,11 +639,27 @@ def relative_name(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
+def _claims_penalties(nom: str, config: Config, profil: str) -> bool:
+    etape = etape_named(nom, config, profil)
+    return etape is not None and (etape.penalites or is_notice(etape.nom, etape.modele))
+
+
 def _ligne(facture: Facture, today: datetime.date, penalite: Penalite | None,
            ref: str = "") -> LigneFacture:
+    """An invoice's line: what was owed before the credit notes the account put on it (they
+    are shown once, apart), and its real days late (a plan's: from its oldest missed
+    instalment)."""
+    avoirs = sum((i.montant for i in facture.imputations if i.nature == "avoir"), Decimal("0"))
+    paiements = sum((i.montant for i in facture.imputations if i.nature == "paiement"),
+                    Decimal("0"))
+    if facture.versements:
+        avoirs = Decimal("0")  # a plan's line shows what is left of it; its credits are in it
+    retard = (today - facture.echeance_relance).days if facture.versements \
+        else facture.jours_retard(today)
     return LigneFacture(numero=facture.numero, date_facture=facture.date_facture,
-                        echeance=facture.echeance, montant=facture.montant, paye=facture.paye,
-                        reste_du=facture.reste_du, jours_retard=max(facture.jours_retard(today), 0),
+                        echeance=facture.echeance, montant=facture.montant,
+                        paye=facture.paye + paiements,
+                        reste_du=facture.reste_du + avoirs, jours_retard=max(retard, 0),
                         interets=penalite.interets if penalite else Decimal("0"),
                         indemnite=penalite.indemnite if penalite else Decimal("0"),
                         a_regler=facture.a_reclamer, versements=facture.versements,

@@ -32,8 +32,11 @@ from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import enclose, merge, render_pdfs
 from .montants import compute_demande
 from .appels import LigneAppel, LigneLitige, call_list, close_calls
-from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, as_seen, decide,
-                     follow_up, missing_identity, taken_over)
+from .compte import Livre, as_seen, tenir
+from .etapes import ECHEANCIER, FERME, INFO_AGENCE, PROMESSE, REMERCIEMENT, TRANSMISSION
+from .policy import decide, missing_identity
+from .reprise import taken_over
+from .suivi import follow_up
 from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
                       Plan, client_key)
 from .pointage import (FIN_RELEVE, Preparation, a_verifier_rows, paiement_rows, prepare,
@@ -77,6 +80,7 @@ class Resultat:
     preparation: Preparation = field(default_factory=Preparation)  # bank lines, decisions
     gel: str = ""  # why nothing was sent: payment data too old (stale-data guard)
     tableau: Tableau | None = None  # the dashboard, as the write-back wrote it
+    livre: Livre | None = None  # the client accounts the plan was made from
 
     @property
     def has_problems(self) -> bool:
@@ -193,7 +197,8 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
             f"{', '.join(missing)} dans {config.path.name} (aucun courrier ne sera produit "
             "d’ici là)")))
     steps = list({e.modele: e for e in config.toutes_etapes if e.modele}.values())
-    steps += [PROMESSE, ECHEANCIER, REMERCIEMENT, TRANSMISSION]
+    steps += [PROMESSE, ECHEANCIER, REMERCIEMENT, TRANSMISSION, INFO_AGENCE,
+              dataclasses.replace(config.etapes[0], modele=FERME, libelle="Rappel")]
     letters = []
     for langue in LANGUES:
         client = Client(nom="Client Exemple", contact="Camille Exemple", emails=("c@exemple.fr",),
@@ -268,10 +273,11 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
         gel = stale(journal, config, today)
         history = journal.history()
         history += taken_over(lecture.classeur, journal.known_factures(), config)
-        plan = decide(lecture.classeur, history, today, config)
+        livre = tenir(lecture.classeur, history, today, config)  # the client accounts, once
+        plan = decide(lecture.classeur, history, today, config, livre)
         # The calls a real run would list: the open ones it would not close, and today's.
         taches = _open_calls(journal)
-        closed = {c.action_id for c in close_calls(taches, lecture.classeur)}
+        closed = {c.action_id for c in close_calls(taches, as_seen(lecture.classeur, today))}
         taches = [t for t in taches if t.id not in closed]
         taches += [_Tache(0, a.client, a.factures, today, a.etape) for a in plan.actions
                    if a.canal == "appel"]
@@ -280,8 +286,9 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
     resultat = Resultat(plan, lecture.classeur, dry_run=True,
                         anomalies=[*lecture.classeur.anomalies, *plan.anomalies],
                         preparation=preparation, gel=gel or "")
-    resultat.appels, resultat.litiges = call_list(as_seen(lecture.classeur, today), taches,
-                                                  history, today, config.libelle)
+    resultat.livre = livre
+    resultat.appels, resultat.litiges = call_list(livre, taches, history, today, config.libelle,
+                                                  config.regles.delai_paiement_annonce_jours)
     return resultat, history
 
 
@@ -290,8 +297,7 @@ def report(config: Config, today: datetime.date):
     journal, and the plan a dry run would make); the Tableau's `extra` holds the number of
     actions due today and of problems."""
     resultat, history = _plan_only(config, today)
-    tableau = compute(as_seen(resultat.classeur, today), history, today, config.libelle,
-                      resultat.appels)
+    tableau = compute(resultat.livre, history, today, config.libelle, resultat.appels)
     tableau.extra.update(actions=len(resultat.plan.actions),
                          problemes=len(resultat.anomalies) + bool(resultat.gel),
                          gel=resultat.gel)
@@ -327,7 +333,7 @@ def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
         entrees = journal.entries()
     finally:
         journal.close()
-    rendus, avertissements = _render_all(config, resultat.classeur, resultat.plan, today, history,
+    rendus, avertissements = _render_all(config, resultat.livre, resultat.plan, today, history,
                                          entrees)
     resultat.avertissements = avertissements
     resultat.apercu_dossier = dossier
@@ -432,20 +438,21 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                         delivery.fait)
         incertains = journal.entries("incertain")
         # A call stays a task until an exchange is recorded for the client (or all is paid).
-        for cloture in close_calls(_open_calls(journal), lecture.classeur):
+        for cloture in close_calls(_open_calls(journal), as_seen(lecture.classeur, today)):
             journal.finish(cloture.action_id, cloture.statut, cloture.detail)
         journal.take_over(taken_over(lecture.classeur, journal.known_factures(), config), now)
         history = journal.history()
-        plan = decide(lecture.classeur, history, today, config)
+        livre = tenir(lecture.classeur, history, today, config)  # the client accounts, once
+        plan = decide(lecture.classeur, history, today, config, livre)
         resultat = Resultat(plan, lecture.classeur, incertains=incertains,
                             anomalies=[*lecture.classeur.anomalies, *plan.anomalies],
-                            preparation=preparation, gel=gel or "")
+                            preparation=preparation, gel=gel or "", livre=livre)
         if gel:
             # Payments may have come in since the last statement: plan, send nothing.
             log.warning("rien n’est envoyé : %s", gel)
             _write_back(config, lu, journal, today, resultat, identifiant)
             return resultat
-        rendus, resultat.avertissements = _render_all(config, lecture.classeur, plan, today,
+        rendus, resultat.avertissements = _render_all(config, livre, plan, today,
                                                       history, journal.entries())
         # A bad sender address stops the run here, before the first message goes out.
         expediteur = _expediteur(config, plan)
@@ -476,12 +483,12 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         journal.close()
 
 
-def _render_all(config: Config, classeur: Classeur, plan: Plan, today: datetime.date,
+def _render_all(config: Config, livre: Livre, plan: Plan, today: datetime.date,
                 history: list[Fait], entrees: list[Entree] | None = None
                 ) -> tuple[dict[Action, Rendu], list[Anomalie]]:
     """Every message, letter and hand-off dossier of the run, PDFs included, before anything
-    is sent."""
-    renderer = Renderer(config, classeur, today, history, entrees or [])
+    is sent; every figure from the client accounts (`livre`)."""
+    renderer = Renderer(config, livre.classeur, today, history, entrees or [], livre=livre)
     rendus = {action: renderer.render(action) for action in plan.actions
               if action.is_message or action.canal == "recouvrement"}
     with_letter = [action for action, rendu in rendus.items() if rendu.has_letter]
@@ -582,7 +589,7 @@ def _call_rows(resultat: Resultat, today: datetime.date) -> list[tuple]:
     for a in resultat.appels:
         digits = re.sub(r"[^\d+]", "", a.telephone)
         phone = Lien(a.telephone, f"tel:{digits}") if digits else a.telephone
-        rows.append(("80 %" if a.pareto else "", a.client, a.contact, phone, a.montant_du,
+        rows.append(("Agence" if a.agence else "80 %" if a.pareto else "", a.client, a.contact, phone, a.montant_du,
                      ", ".join(a.factures), a.plus_ancienne, a.jours_retard, a.depuis, a.motif,
                      a.dernieres_actions, a.promesses, a.litiges, a.a_demander))
     for litige in resultat.litiges:
@@ -686,15 +693,16 @@ def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
         lecture, resultat.preparation = prepare(lu, journal)
         resultat.preparation.decisions[:0] = decided
         history = journal.history()
-        suivis = follow_up(lecture.classeur, history, today, config)
+        # Today's actions are in the journal now: the accounts as they stand after them.
+        livre = tenir(lecture.classeur, history, today, config)
+        suivis = follow_up(lecture.classeur, history, today, config, livre)
         by_row = {f.row: (f.numero, suivis[f.numero]) for f in lecture.classeur.factures
                   if f.row is not None and f.numero in suivis}
         rows = list(iter_sheet_rows(journal.entries(), config.libelle))
         resultat.appels, resultat.litiges = call_list(
-            as_seen(lecture.classeur, today), _open_calls(journal), history, today,
-            config.libelle)
-        resultat.tableau = compute(as_seen(lecture.classeur, today), history, today,
-                                   config.libelle, resultat.appels)
+            livre, _open_calls(journal), history, today, config.libelle,
+            config.regles.delai_paiement_annonce_jours)
+        resultat.tableau = compute(livre, history, today, config.libelle, resultat.appels)
         # The file is the one our last write left, and the tool cells to write are those
         # it holds: Factures need not be patched (at 50,000 rows, most of a second run).
         signature = _signature(by_row, config.colonnes or {})

@@ -90,16 +90,23 @@ class Tableau:
     extra: dict = field(default_factory=dict)  # per-run figures (actions today, problems)
 
 
-def compute(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
+def compute(livre, history: Iterable[Fait], today: datetime.date,
             libelle: Callable[[str], str] = str, appels: Sequence = ()) -> Tableau:
-    """The dashboard of `classeur` as the rules see it (promises and disputes of Échanges,
-    plans of Échéanciers, payments of Paiements already counted), as of `today`."""
+    """The dashboard of the client accounts (`compte.Livre`: promises and disputes of
+    Échanges, credits allocated, plans of Échéanciers, payments of Paiements counted), as of
+    `today`. A bare `Classeur` is taken as the rules see it."""
     import pandas as pd
 
+    from ..compte import Livre, as_seen
+
+    classeur = livre.classeur if isinstance(livre, Livre) else as_seen(livre, today)
     factures = [f for f in classeur.factures]
-    ouvertes = [f for f in factures if f.montant > 0 and f.reste_du > 0 and f.statut != "payee"]
-    avoirs = sum((-f.reste_du for f in factures if f.montant < 0 and f.reste_du < 0),
-                 Decimal("0.00"))
+    ouvertes = [f for f in factures if f.montant > 0 and not f.solde]
+    # Credits left once the allocation has put what it could on open invoices; a credit note
+    # marked Payée (refunded, or used) is closed.
+    avoirs = sum((-f.reste_du for f in factures
+                  if f.montant < 0 and f.reste_du < 0 and not f.statut), Decimal("0.00"))
+    appels = [a for a in appels if not getattr(a, "agence", False)]
     last_step = _last_steps(history)
 
     frame = pd.DataFrame({

@@ -41,6 +41,9 @@ FACTURE_COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("Email", "E-mail", "Courriel", "Adresse e-mail", "Mail"),
     "fichier": ("Fichier facture", "PDF facture", "Fichier PDF"),
     "nouvelle_echeance": ("Nouvelle échéance", "Échéance accordée", "Délai accordé jusqu'au"),
+    # A credit note's invoice: the account puts the credit on it (else on the oldest).
+    "facture_liee": ("Facture liée", "Facture d’origine", "Avoir sur", "Facture concernée",
+                     "Facture avoir", "Imputer sur"),
 }
 CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "client": ("Client", "Nom", "Nom client", "Raison sociale"),

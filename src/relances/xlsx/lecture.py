@@ -351,7 +351,11 @@ def _apply_payments(sheet: str, factures: list[Facture], reglements: list[Reglem
         for mode in ("rf", "ogm"):
             by_reference.setdefault(compact(reference(facture.numero, mode)), []).append(facture)
     extra: dict[tuple[str, str], Decimal] = {}
+    owners = set(clients) | {client_key(f.client) for f in factures}
     for reglement in reglements:
+        if (reglement.client and not reglement.factures and not reglement.reference
+                and reglement.montant > 0 and client_key(reglement.client) in owners):
+            continue  # a payment naming only its client: the account allocates it (compte.py)
         targets: list[Facture] = []
         ambiguous: list[Facture] = []  # a number or reference that fits several invoices
 
@@ -471,7 +475,7 @@ CLIENT_STOPPING = {"client": "Client", "email": "Email", "pause": "Pause jusqu�
 FACTURE_STOPPING = {"client": "Client", "numero": "N° facture", "echeance": "Échéance",
                     "montant": "Montant TTC", "paye": "Payé", "statut": "Statut",
                     "promesse": "Promesse de paiement", "email": "Email",
-                    "nouvelle_echeance": "Nouvelle échéance"}
+                    "nouvelle_echeance": "Nouvelle échéance", "facture_liee": "Facture liée"}
 
 
 def _check_headers(filename: str, sheet: str, rows: list[list[object]], fields: dict[str, str],
@@ -707,6 +711,7 @@ def _read_facture(row: list[object], columns: dict[str, int], numero: str,
         fichier=read_text(_cell(row, columns, "fichier")),
         row=index,
         nouvelle_echeance=nouvelle,
+        facture_liee=read_text(_cell(row, columns, "facture_liee")) if montant < 0 else "",
     ), []
 
 

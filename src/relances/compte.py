@@ -1,0 +1,317 @@
+"""The client account: the unit of every decision (SPEC §5). Pure core: no file, no wording.
+
+`tenir(classeur, history, today, config)` is computed once per run and read by everyone — the
+decision, the amounts of every message, letter and dossier, the call list, the dashboard:
+
+- **Échanges** taken into account (promises, disputes, « paiement annoncé », « rappeler le »);
+- **one allocation** (lettrage) per client: a credit note that names an invoice (Facture liée)
+  goes to it; the other credit notes and the payments naming no invoice (sheet Paiements) go
+  to the client's oldest open invoices — undisputed ones first —; each euro is allocated once.
+  A credit note marked Payée or used up by the user (Payé) is closed. An invoice fully covered
+  is settled;
+- **payment plans** (Échéanciers) on what is left once credits are counted;
+- **one dossier state** per client, that only moves forward while its invoices are open:
+  amiable → mise en demeure → chez l'agence; a client whose dossier is settled leaves it;
+- **the deadlines given**: per invoice, the last day of the latest deadline a message gave
+  (stored in the journal with the message); nothing further for it before the day after.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Iterable, Mapping
+
+from .config import Config
+from .etapes import deadline_end, etape_named, is_notice
+from .records import (ZERO, Classeur, Echange, Facture, Fait, Imputation, Reglement,
+                      Versement, client_key)
+
+AMIABLE, MISE_EN_DEMEURE, AGENCE = "amiable", "mise_en_demeure", "agence"
+ETATS = (AMIABLE, MISE_EN_DEMEURE, AGENCE)
+
+
+@dataclass(frozen=True)
+class Compte:
+    """One client's account as of the run date."""
+
+    cle: str
+    factures: tuple[Facture, ...]  # invoices and credit notes, as allocated
+    credit: Decimal = ZERO  # credits left over once every open invoice is covered (≥ 0)
+    etat: str = AMIABLE
+    mise_en_demeure: datetime.date | None = None  # first formal notice of the open dossier
+    remise: datetime.date | None = None  # first hand-off of the open dossier
+    sous_mise_en_demeure: frozenset[str] = frozenset()  # open invoices a notice covered
+    dossier: frozenset[str] = frozenset()  # open invoices with the agency
+    remises: tuple[datetime.date, ...] = ()  # every day invoices went to the agency
+    limites: Mapping[str, datetime.date] = field(default_factory=dict)  # invoice -> last day
+
+    @property
+    def ouvertes(self) -> tuple[Facture, ...]:
+        """The invoices still owed something (credit notes excluded)."""
+        return tuple(f for f in self.factures if f.montant > 0 and not f.solde)
+
+    @property
+    def net(self) -> Decimal:
+        """What the client owes once every credit is allocated (Statut Litige, Pause… included:
+        they stop chasing, not the debt)."""
+        return sum((f.reste_du for f in self.ouvertes), ZERO) - self.credit
+
+    @property
+    def exigible(self) -> Decimal:
+        """What may be asked for today: a plan's instalments fallen due, else all that is left."""
+        return sum((f.a_reclamer for f in self.ouvertes), ZERO)
+
+    def limite(self, numero: str) -> datetime.date | None:
+        return self.limites.get(numero)
+
+
+@dataclass(frozen=True)
+class Livre:
+    """Every client account of the book, and the workbook as the rules see it."""
+
+    classeur: Classeur
+    comptes: Mapping[str, Compte]
+
+    def compte(self, client: str) -> Compte:
+        key = client_key(client)
+        return self.comptes.get(key) or Compte(key, ())
+
+
+def tenir(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
+          config: Config) -> Livre:
+    """The book as of `today`: Échanges, allocation, plans, dossier states, deadlines."""
+    seen = as_seen(classeur, today)
+    faits_by_client: dict[str, list[Fait]] = defaultdict(list)
+    for fait in history:
+        faits_by_client[client_key(fait.client)].append(fait)
+    by_client: dict[str, list[Facture]] = defaultdict(list)
+    for facture in seen.factures:
+        by_client[client_key(facture.client)].append(facture)
+    credits = _credits_left(seen)
+    comptes = {}
+    for key in set(by_client) | set(faits_by_client):
+        factures = tuple(by_client.get(key, ()))
+        client = seen.clients.get(key)
+        comptes[key] = _compte(key, factures, faits_by_client.get(key, []),
+                               credits.get(key, ZERO), client, config)
+    return Livre(seen, comptes)
+
+
+def as_seen(classeur: Classeur, today: datetime.date) -> Classeur:
+    """The workbook as the rules see it: Échanges, the allocation and Échéanciers applied.
+    Idempotent."""
+    return with_plans(allocate(with_echanges(classeur)), today)
+
+
+# ------------------------------------------------------------------ Échanges
+
+
+def with_echanges(classeur: Classeur) -> Classeur:
+    """The workbook once Échanges is taken into account (SPEC §5):
+
+    - a promise counts like the Promesse de paiement column, for the invoices the exchange lists
+      (all of the client's invoices when it lists none); the latest promised date wins;
+      « paiement annoncé » with a date is a promise;
+    - « paiement annoncé » without a date holds the written steps for a while (`annonce`);
+    - « rappeler le » sets the day of the next call (`rappeler_le`): the latest one asked;
+    - a « litige » stops chasing those invoices until the user changes that row.
+
+    Idempotent: applying it twice changes nothing more.
+    """
+    if not classeur.echanges:
+        return classeur
+    by_client: dict[str, list[Echange]] = defaultdict(list)
+    for echange in classeur.echanges:
+        by_client[client_key(echange.client)].append(echange)
+    factures = []
+    for facture in classeur.factures:
+        mine = [e for e in by_client.get(client_key(facture.client), ()) if e.concerne(facture)]
+        if not mine:
+            factures.append(facture)
+            continue
+        promesses = [e.promesse for e in mine if e.promesse is not None]
+        disputes = [e for e in mine if e.resultat == "litige"]
+        annonces = [e.jour for e in mine if e.resultat == "paiement annoncé" and e.promesse is None]
+        rappels = [e for e in mine if e.rappeler_le is not None]
+        changes: dict = {}
+        if promesses and (facture.promesse is None or max(promesses) > facture.promesse):
+            changes["promesse"] = max(promesses)
+        if disputes and not facture.litige:
+            first = min(disputes, key=lambda e: (e.jour, e.row or 0))
+            changes["litige"] = (f"litige noté le {first.jour:%d/%m/%Y} (feuille Échanges, "
+                                 f"ligne {first.row})")
+        if annonces and (facture.annonce is None or max(annonces) > facture.annonce):
+            changes["annonce"] = max(annonces)
+        if rappels:
+            latest = max(rappels, key=lambda e: (e.jour, e.row or 0))
+            if facture.rappeler_le != latest.rappeler_le:
+                changes["rappeler_le"] = latest.rappeler_le
+        factures.append(replace(facture, **changes) if changes else facture)
+    return replace(classeur, factures=tuple(factures))
+
+
+# ------------------------------------------------------------------ allocation
+
+
+def _is_credit_note(facture: Facture) -> bool:
+    """An open credit note: negative, something left, no Statut (Payée closes it)."""
+    return facture.montant < 0 and facture.reste_du < 0 and not facture.statut
+
+
+def _receives(facture: Facture) -> bool:
+    """An invoice a credit may go to: something left, not marked Payée."""
+    return facture.montant > 0 and facture.reste_du > 0 and facture.statut != "payee"
+
+
+def _disputed(facture: Facture) -> bool:
+    return bool(facture.litige) or facture.statut == "litige"
+
+
+def _unnamed(reglement: Reglement) -> bool:
+    """A payment of sheet Paiements that names a client and no invoice nor reference: it is the
+    account's to allocate (the reader places the others)."""
+    return (bool(reglement.client) and not reglement.factures and not reglement.reference
+            and reglement.montant > 0)
+
+
+def allocate(classeur: Classeur) -> Classeur:
+    """Each client's credits put on its invoices, each euro once (see the module's doc).
+    Idempotent: an allocated book has no credit left to allocate."""
+    credit_notes = [f for f in classeur.factures if _is_credit_note(f)]
+    payments = [r for r in classeur.reglements if _unnamed(r)]
+    if not credit_notes and not payments:
+        return classeur
+    by_client: dict[str, list[Facture]] = defaultdict(list)
+    for facture in classeur.factures:
+        by_client[client_key(facture.client)].append(facture)
+    keys = {client_key(f.client) for f in credit_notes} | {client_key(r.client) for r in payments}
+    changed: dict[tuple[str, str], Facture] = {}
+    for key in keys:
+        factures = by_client.get(key, [])
+        left = {f.numero: f.reste_du for f in factures if _receives(f)}
+        put: dict[str, list[Imputation]] = defaultdict(list)
+        used: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        # Oldest first; undisputed invoices before the disputed (a client who disputes one
+        # invoice and pays without a word is paying the others).
+        order = sorted((f for f in factures if f.numero in left),
+                       key=lambda f: (_disputed(f), f.echeance, f.date_facture or f.echeance,
+                                      f.numero))
+
+        def spread(amount: Decimal, nature: str, origine: str, jour, targets) -> Decimal:
+            for facture in targets:
+                if amount <= 0:
+                    break
+                part = min(amount, left[facture.numero])
+                if part <= 0:
+                    continue
+                left[facture.numero] -= part
+                amount -= part
+                put[facture.numero].append(Imputation(nature, origine, facture.numero, part,
+                                                      jour))
+            return amount
+
+        notes = sorted((f for f in factures if _is_credit_note(f)),
+                       key=lambda f: (f.date_facture or f.echeance, f.numero))
+        # Credit notes naming their invoice first, so that an unnamed one never takes its place.
+        notes.sort(key=lambda f: not f.facture_liee)
+        for note in notes:
+            available = -note.reste_du
+            named = [f for f in order if f.numero == note.facture_liee]
+            rest = spread(available, "avoir", note.numero, note.date_facture, named)
+            rest = spread(rest, "avoir", note.numero, note.date_facture, order)
+            used[note.numero] += available - rest
+        mine = sorted((r for r in payments if client_key(r.client) == key),
+                      key=lambda r: (r.jour, r.row or 0))
+        for reglement in mine:
+            spread(reglement.montant, "paiement", reglement.jour.isoformat(), reglement.jour,
+                   order)
+        for facture in factures:
+            if put.get(facture.numero):
+                parts = tuple(put[facture.numero])
+                changed[(key, facture.numero)] = replace(
+                    facture, impute=facture.impute + sum((p.montant for p in parts), ZERO),
+                    imputations=facture.imputations + parts)
+            elif used.get(facture.numero):
+                changed[(key, facture.numero)] = replace(
+                    facture, impute=facture.impute - used[facture.numero])
+    if not changed:
+        return classeur
+    return replace(classeur, factures=tuple(
+        changed.get((client_key(f.client), f.numero), f) for f in classeur.factures))
+
+
+def _credits_left(classeur: Classeur) -> dict[str, Decimal]:
+    """Per client: credits the allocation could not place (credit notes and payments)."""
+    left: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for facture in classeur.factures:
+        if _is_credit_note(facture):
+            left[client_key(facture.client)] += -facture.reste_du
+    return dict(left)
+
+
+# ------------------------------------------------------------------ payment plans
+
+
+def with_plans(classeur: Classeur, today: datetime.date) -> Classeur:
+    """Invoices with a payment plan (sheet Échéanciers) are chased on their instalments: what
+    was paid or credited covers them oldest first; what is due today is the instalments fallen
+    due and not covered (everything left, once the last instalment's date has passed)."""
+    if not classeur.versements:
+        return classeur
+    plans: dict[str, list[Versement]] = defaultdict(list)
+    for versement in classeur.versements:
+        plans[versement.numero].append(versement)
+    factures = []
+    for facture in classeur.factures:
+        plan = sorted(plans.get(facture.numero, ()), key=lambda v: (v.jour, v.row or 0))
+        if not plan or facture.montant <= 0:
+            factures.append(facture)
+            continue
+        left = max(facture.paye + facture.impute, ZERO)
+        covered = []
+        for versement in plan:
+            part = min(versement.montant, left)
+            left -= part
+            covered.append(replace(versement, paye=part))
+        if today > plan[-1].jour:
+            exigible = max(facture.reste_du, ZERO)
+        else:
+            exigible = sum((v.reste for v in covered if v.jour < today), ZERO)
+        factures.append(replace(facture, versements=tuple(covered),
+                                exigible=min(exigible, max(facture.reste_du, ZERO))))
+    return replace(classeur, factures=tuple(factures))
+
+
+# ------------------------------------------------------------------ dossier and deadlines
+
+
+def _compte(key: str, factures: tuple[Facture, ...], faits: list[Fait], credit: Decimal,
+            client, config: Config) -> Compte:
+    open_numbers = {f.numero for f in factures if f.montant > 0 and not f.solde}
+    notices: dict[str, datetime.date] = {}
+    remises: dict[str, datetime.date] = {}
+    limites: dict[str, datetime.date] = {}
+    profil = client.profil if client else ""
+    for fait in faits:
+        etape = etape_named(fait.etape, config, profil)
+        if fait.canal == "recouvrement":
+            remises[fait.facture] = min(fait.jour, remises.get(fait.facture, fait.jour))
+        elif is_notice(fait.etape, etape.modele if etape else None):
+            notices[fait.facture] = min(fait.jour, notices.get(fait.facture, fait.jour))
+        end = fait.limite
+        if end is None and etape is not None:
+            end = deadline_end(etape, fait.jour, config)
+        if end is not None and end > limites.get(fait.facture, datetime.date.min):
+            limites[fait.facture] = end
+    dossier = frozenset(n for n in remises if n in open_numbers)
+    noticed = frozenset(n for n in notices if n in open_numbers)
+    etat = AGENCE if dossier else MISE_EN_DEMEURE if noticed else AMIABLE
+    return Compte(
+        cle=key, factures=factures, credit=credit, etat=etat,
+        mise_en_demeure=min((notices[n] for n in noticed), default=None),
+        remise=min((remises[n] for n in dossier), default=None),
+        sous_mise_en_demeure=noticed, dossier=dossier,
+        remises=tuple(sorted(set(remises.values()))), limites=limites)
