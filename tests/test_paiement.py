@@ -174,15 +174,26 @@ def test_a_payment_is_matched_by_its_reference(small_project):
     assert alpha["invoices"] == ["F-1"]
 
 
-def test_a_payment_that_cannot_be_placed_holds_its_client_and_says_so(small_project):
+def test_a_payment_naming_only_its_client_pays_its_oldest_invoices(small_project):
     folder = payments_project(small_project, [
         (TODAY - days(3), 250, "Alpha", None, "VIR ALPHA", "banque", None),
         (TODAY - days(2), "quarante", "Beta", "F-3", None, None, None)])
     plan = plan_of(folder)
-    assert plan["actions"] == []  # neither Alpha (payment not placed) nor Beta (unreadable)
+    # Alpha's 250 € go to F-1, its oldest invoice (the client account's allocation): Alpha is
+    # chased for what is left. Beta's unreadable payment holds Beta.
+    [action] = plan["actions"]
+    assert action["client"] == "Alpha" and action["amount_due"] == 550.0
+    messages = [e["message"] for e in plan["errors"] if e["sheet"] == "Paiements"]
+    assert not any("paiement du 19/11/2026" in m for m in messages)
+    assert any("quarante" in m and "Beta non relancé" in m for m in messages)
+
+
+def test_a_payment_of_an_unknown_client_holds_nobody_wrongly_and_says_so(small_project):
+    folder = payments_project(small_project, [
+        (TODAY - days(3), 250, "Gamma", None, "VIR GAMMA", "banque", None)])
+    plan = plan_of(folder)
     messages = [e["message"] for e in plan["errors"] if e["sheet"] == "Paiements"]
     assert any("paiement du 19/11/2026" in m and "non affecté" in m for m in messages)
-    assert any("quarante" in m and "Beta non relancé" in m for m in messages)
 
 
 def test_the_paiements_sheet_is_created_for_the_user_and_never_rewritten(small_project):
