@@ -345,3 +345,15 @@ def test_the_call_list_puts_clients_with_the_agency_apart():
     assert [(r.client, r.agence, r.pareto) for r in rows] == [
         ("Beta", False, True), ("Alpha", True, False)]
     assert "chez l’agence" in rows[1].motif
+
+
+def test_a_formal_notice_never_takes_an_invoice_whose_deadline_still_runs():
+    old = facture("F-1", echeance=TODAY - days(60), montant="1000")
+    recent = facture("F-2", echeance=TODAY - days(25), montant="400")
+    history = [fait("F-1", "rappel", TODAY - days(57)),
+               fait("F-1", "dernier_rappel", TODAY - days(30)),
+               fait("F-2", "rappel", TODAY - days(22)),
+               replace(fait("F-2", "dernier_rappel", TODAY - days(2)), limite=TODAY + days(6))]
+    plan = plan_of(classeur([old, recent]), history)
+    [notice] = plan.actions
+    assert notice.factures == ("F-1",)

@@ -289,7 +289,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             waiting[key].append((facture, step))
         _long_overdue(facture, step, today, signalements)
 
-    _one_notice_per_client(due, waiting, classeur, config, today)
+    _one_notice_per_client(due, waiting, livre, today)
     _one_dossier_per_client(due, waiting, livre, today)
 
     for facture in classeur.factures:
@@ -428,7 +428,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     return Plan(today, tuple(actions), tuple(anomalies), tuple(signalements))
 
 
-def _one_notice_per_client(due: dict, waiting: dict, classeur: Classeur, config: Config,
+def _one_notice_per_client(due: dict, waiting: dict, livre: Livre,
                            today: datetime.date) -> None:
     """A formal notice covers all of the client's overdue invoices that are being chased: the
     ones due for an earlier step today, and the ones waiting for their next step. One demand
@@ -454,9 +454,12 @@ def _one_notice_per_client(due: dict, waiting: dict, classeur: Classeur, config:
                     due[(key, other_canal)] = kept
                 else:
                     del due[(key, other_canal)]
+        compte = livre.comptes.get(key)
         for facture, step in waiting.get(key, ()):
-            if step.etape.canal == "recouvrement" or facture.echeance_relance >= today:
-                continue
+            limite = compte.limite(facture.numero) if compte is not None else None
+            if (step.etape.canal == "recouvrement" or facture.echeance_relance >= today
+                    or (limite is not None and limite >= today)):
+                continue  # not overdue, or a deadline given to the client still runs
             pulled.append((facture, step))
         items += [(facture, replace(step, cle=notice.cle)) for facture, step in pulled
                   if not is_notice(step.etape.nom, step.etape.modele)]
