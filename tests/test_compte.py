@@ -353,7 +353,7 @@ def test_a_formal_notice_never_takes_an_invoice_whose_deadline_still_runs():
     history = [fait("F-1", "rappel", TODAY - days(57)),
                fait("F-1", "dernier_rappel", TODAY - days(30)),
                fait("F-2", "rappel", TODAY - days(22)),
-               replace(fait("F-2", "dernier_rappel", TODAY - days(2)), limite=TODAY + days(6))]
+               replace(fait("F-2", "dernier_rappel", TODAY - days(6)), limite=TODAY + days(2))]
     plan = plan_of(classeur([old, recent]), history)
     [notice] = plan.actions
     assert notice.factures == ("F-1",)
