@@ -21,7 +21,7 @@ from relances.policy import decide
 from relances.rapports import compute
 from relances.records import Echange, Fait, Reglement, Versement
 from relances.render import Renderer
-from relances.suivi import follow_up
+from relances.suivi import follow_up, signalement_text
 
 from conftest import TODAY, classeur, client, config, d, days, facture, fait
 
@@ -192,7 +192,7 @@ def test_a_payment_from_a_client_with_the_agency_tells_the_agency_not_the_debtor
     assert "soldée" in text and "Alpha" in text
     # Without an agency address: said in the summary's notices, nothing sent.
     plan = plan_of(classeur([paid]), history, regles=cfg["regles"])
-    assert plan.actions == () and "prévenez l’agence" in plan.signalements[0].message
+    assert plan.actions == () and "prévenez l’agence" in signalement_text(plan.signalements[0])
 
 
 def test_a_thank_you_after_penalties_were_claimed_does_not_waive_them():
@@ -211,7 +211,8 @@ def test_every_invoice_over_ninety_days_is_with_the_agency_or_said_to_be_held():
     plan = plan_of(classeur([promised]))
     assert plan.actions == ()
     [signal] = plan.signalements
-    assert "120 jours de retard" in signal.message and "paiement promis" in signal.message
+    text = signalement_text(signal)
+    assert "120 jours de retard" in text and "paiement promis" in text
 
 
 # ------------------------------------------------------------ deadlines

@@ -25,6 +25,7 @@ from .config import Config, load_config
 from .errors import RelancesError
 from .cells import quote as cells_quote
 from .records import Action, Anomalie
+from .suivi import as_anomalie
 from .pointage import Pointe, import_releves, simulated
 from .recapitulatif import send_digest
 from .delivery import write_atomic
@@ -774,7 +775,7 @@ def plan_json(resultat: Resultat) -> dict:
         # Not problems, but the user must know: a payment to tell the agency about, invoices
         # long overdue held for a reason.
         "notices": [{"sheet": a.sheet, "row": a.row, "message": a.message}
-                    for a in resultat.plan.signalements],
+                    for a in map(as_anomalie, resultat.plan.signalements)],
     }
 
 
@@ -897,7 +898,8 @@ def summary(resultat: Resultat, config: Config) -> str:
         lines.append("")
         lines.append("Rien à faire aujourd’hui.")
     lines.extend(_bank_lines(resultat.preparation))
-    lines += _listed("À signaler", list(plan.signalements), config.classeur.name)
+    lines += _listed("À signaler", [as_anomalie(s) for s in plan.signalements],
+                     config.classeur.name)
     lines += _listed("Problèmes", problems(resultat, config), config.classeur.name)
     lines += _listed("Avertissements", resultat.avertissements, config.classeur.name)
     if resultat.ecriture and resultat.ecriture.ecrit:

@@ -25,7 +25,7 @@ from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE
                      TRANSMISSION, date_limite, deadline_end, is_notice, promesse_cle)
 from .montants import compute_demande
 from .records import (PROMESSE_NON_TENUE, ZERO, Action, Anomalie, Classeur, Client, Echange,
-                      Etape, Facture, Fait, Plan, client_key, normalise)
+                      Etape, Facture, Fait, Plan, Signalement, client_key, normalise)
 
 __all__ = ["decide", "situations", "as_seen", "with_echanges", "with_plans", "tenir",
            "promise_exchange", "missing_identity", "usable_emails", "date_limite",
@@ -272,7 +272,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     classeur = livre.classeur
     past = _History(history)
     anomalies: list[Anomalie] = []
-    signalements: list[Anomalie] = []
+    signalements: list[Signalement] = []
 
     due: dict[tuple[str, str], list[tuple[Facture, _Next]]] = defaultdict(list)
     waiting: dict[str, list[tuple[Facture, _Next]]] = defaultdict(list)
@@ -301,10 +301,8 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
                 due[(key, "agence")].append(
                     (facture, _Next(etape=INFO_AGENCE, cle=INFO_AGENCE.nom, date=today)))
             else:
-                signalements.append(Anomalie("Factures", facture.row, (
-                    f"{facture.client} : {facture.numero}, confiée à l’agence de recouvrement, "
-                    "est soldée : prévenez l’agence (aucun remerciement n’est envoyé au "
-                    "débiteur)")))
+                signalements.append(Signalement("agence_a_prevenir", facture.client,
+                                                facture.numero, facture.row))
         elif (config.regles.remerciement and _to_thank(facture, faits)
               and livre.compte(facture.client).etat != AGENCE and not _handed_off(faits)):
             clients[key] = classeur.client_of(facture)
@@ -493,7 +491,7 @@ def _info_agence(client: Client, items, config: Config) -> Action:
 
 
 def _long_overdue(facture: Facture, step: _Next, today: datetime.date,
-                  signalements: list[Anomalie]) -> None:
+                  signalements: list) -> None:
     """Every invoice more than 90 days past due is with the agency, or said to be held."""
     if facture.montant <= 0 or facture.solde or facture.jours_retard(today) <= LONG_RETARD_JOURS:
         return
@@ -501,13 +499,10 @@ def _long_overdue(facture: Facture, step: _Next, today: datetime.date,
         return
     if step.etape is not None and step.etape.canal == "recouvrement" and step.due(today):
         return
-    from .suivi import motif_text  # words only; the core gives the data
-
-    why = (motif_text(step.motif) if step.motif is not None
-           else f"{step.etape.titre} le {step.date:%d/%m/%Y}")
-    signalements.append(Anomalie("Factures", facture.row, (
-        f"{facture.client} : {facture.numero}, {facture.jours_retard(today)} jours de retard, "
-        f"n’est pas chez l’agence : {why}")))
+    signalements.append(Signalement(
+        "retard_long", facture.client, facture.numero, facture.row,
+        facture.jours_retard(today), step.motif,
+        step.etape.titre if step.etape is not None else "", step.date))
 
 
 def _transmissions(classeur: Classeur, livre: Livre, past: _History, today: datetime.date,

@@ -312,8 +312,22 @@ class Plan:
     actions: tuple[Action, ...]
     anomalies: tuple[Anomalie, ...]
     # Things the user must know that are not problems (a payment to tell the agency about,
-    # invoices long overdue held for a reason).
-    signalements: tuple[Anomalie, ...] = ()
+    # invoices long overdue held for a reason), as data: `suivi.signalement_text` words them.
+    signalements: tuple["Signalement", ...] = ()
+
+
+@dataclass(frozen=True)
+class Signalement:
+    """A fact about one invoice the user must know, that is not a problem."""
+
+    code: str  # "agence_a_prevenir" | "retard_long"
+    client: str
+    facture: str
+    row: int | None = None
+    jours: int = 0  # days past due
+    motif: object = None  # policy.Motif: why it is held (retard_long)
+    etape: str = ""  # or the step it waits for, and from when
+    jour: datetime.date | None = None
 
 
 @functools.lru_cache(maxsize=1 << 16)

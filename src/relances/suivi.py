@@ -15,7 +15,7 @@ from .config import Config
 from .formats import date_courte
 from .formats import montant as montant_text
 from .policy import Motif, Situation, situations, usable_emails
-from .records import STATUTS, Classeur, Echange, Fait, Suivi, client_key
+from .records import STATUTS, Anomalie, Classeur, Echange, Fait, Signalement, Suivi, client_key
 
 
 def motif_text(motif: Motif) -> str:
@@ -51,6 +51,23 @@ def motif_text(motif: Motif) -> str:
     if code == "fin":
         return f"aucune : dernière étape ({motif.detail}) faite le {date_courte(jour)}"
     return "aucune (aucune étape applicable)"
+
+
+def signalement_text(signalement: Signalement) -> str:
+    """A notice of the plan, in words."""
+    s = signalement
+    if s.code == "agence_a_prevenir":
+        return (f"{s.client} : {s.facture}, confiée à l’agence de recouvrement, est soldée : "
+                "prévenez l’agence (aucun remerciement n’est envoyé au débiteur)")
+    why = (motif_text(s.motif) if s.motif is not None
+           else f"{s.etape} le {date_courte(s.jour)}")
+    return (f"{s.client} : {s.facture}, {s.jours} jours de retard, n’est pas chez l’agence : "
+            f"{why}")
+
+
+def as_anomalie(signalement: Signalement) -> Anomalie:
+    """A notice as the summary, the digest and the JSON plan list it (sheet, row, message)."""
+    return Anomalie("Factures", signalement.row, signalement_text(signalement))
 
 
 def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
