@@ -502,7 +502,8 @@ def _long_overdue(facture: Facture, step: _Next, today: datetime.date,
     signalements.append(Signalement(
         "retard_long", facture.client, facture.numero, facture.row,
         facture.jours_retard(today), step.motif,
-        step.etape.titre if step.etape is not None else "", step.date))
+        step.etape.titre if step.etape is not None else "",
+        max(step.date, today) if step.date is not None else None))
 
 
 def _transmissions(classeur: Classeur, livre: Livre, past: _History, today: datetime.date,

@@ -60,7 +60,7 @@ def signalement_text(signalement: Signalement) -> str:
         return (f"{s.client} : {s.facture}, confiée à l’agence de recouvrement, est soldée : "
                 "prévenez l’agence (aucun remerciement n’est envoyé au débiteur)")
     why = (motif_text(s.motif) if s.motif is not None
-           else f"{s.etape} le {date_courte(s.jour)}")
+           else f"prochaine étape, {s.etape}, le {date_courte(s.jour)}")
     return (f"{s.client} : {s.facture}, {s.jours} jours de retard, n’est pas chez l’agence : "
             f"{why}")
 
