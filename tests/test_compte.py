@@ -358,3 +358,25 @@ def test_a_formal_notice_never_takes_an_invoice_whose_deadline_still_runs():
     plan = plan_of(classeur([old, recent]), history)
     [notice] = plan.actions
     assert notice.factures == ("F-1",)
+
+
+# ------------------------------------------------------------ history is evidence
+
+
+def test_a_letters_history_tells_only_what_happened():
+    invoice = facture("F-1", echeance=TODAY - days(50), montant="1000")
+    history = [replace(fait("F-1", "rappel", TODAY - days(47)), statut="prepare"),
+               replace(fait("F-1", "appel", TODAY - days(40), canal="appel"), statut="a_faire"),
+               fait("F-1", "dernier_rappel", TODAY - days(20))]
+    called = echange(jour=TODAY - days(38), interlocuteur="Paul Alpha", canal="téléphone",
+                     dit="Le paiement part vendredi", resultat="autre")
+    book = replace(classeur([invoice]), echanges=(called,))
+    plan = plan_of(book, history)
+    [notice] = plan.actions
+    renderer = Renderer(config(), book, TODAY, history)
+    lines = [c.description for c in renderer.context(notice)["historique"]]
+    # The draft is « préparé », never sent; the planned call is not a call: the exchange is.
+    assert lines[0] == "premier rappel (e-mail préparé)"
+    assert not any(line.startswith("appel") for line in lines)
+    assert any("Paul Alpha" in line for line in lines)
+    assert lines[-1] == "dernier rappel (e-mail)"
