@@ -1,0 +1,888 @@
+"""A client book lived day by day, and the invariants a day must keep (issue 18).
+
+Three parts, kept apart so that each can follow the API when it changes:
+
+- `Book`: the oracle. The book as the user keeps it (clients, invoices and credit notes, the
+  Payé column, Paiements rows, Échanges, Échéanciers, payments waiting in À vérifier) and the
+  model's own bookkeeping of it (`allocate`: the client account, SPEC §5), written from the
+  spec, never from the code under test.
+- `Harness`: one day through the real pipeline — the records as the read stage gives them
+  (`apply_reglements`, `pointage.prepare`), the real `decide`, every message rendered by the
+  real `Renderer`, each action recorded in a real `Journal` as `run._carry_out` does, then the
+  real `follow_up`, `call_list` and dashboard (`rapports.indicateurs.compute`). PDFs are not
+  made (speed); the letters' HTML is.
+- `check_*`: the invariants, one function each, given the `Day` just lived and what earlier
+  days said (`Ledger`: deadlines given, credit notes deducted). Each returns the violations
+  found as sentences naming the day, the client and the invoices.
+
+Places that will follow the API (issue 18's « shape of the code »):
+  `CREDIT_NOTE_NAMES_INVOICE` / `Book.to_facture` — the coming Factures column naming the
+  invoice a credit note is for; `deadline_given` — an `Action.date_limite` or a `Fait.limite`;
+  `record_action` — how a run writes an action to the journal (run._carry_out).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import html
+import itertools
+import re
+import shutil
+import tempfile
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+from relances import formats
+from relances.appels import call_list
+from relances.cli import plan_json
+from relances.config import Config, Entreprise, Envoi, Paiement, Regles
+from relances.journal import Journal, Pointage
+from relances.pointage import prepare
+from relances.policy import as_seen, deadline_end, decide, follow_up
+from relances.rapports.indicateurs import compute
+from relances.records import (ZERO, Action, Classeur, Client, Echange, Facture, Reglement,
+                              Versement, client_key)
+from relances.render import Renderer
+from relances.run import Resultat
+from relances.xlsx.lecture import Lecture, apply_reglements
+
+ROOT = Path(__file__).resolve().parent.parent
+ONE_DAY = datetime.timedelta(days=1)
+
+# The coming optional Factures column naming the invoice a credit note is for. Until it exists
+# every credit note is unnamed; when it does: set this to True and name the field in
+# `Book.to_facture` (one line each).
+CREDIT_NOTE_NAMES_INVOICE = False
+
+# « paiement annoncé » without a date holds written steps this long (issue 18, point 6).
+DELAI_PAIEMENT_ANNONCE = 7
+
+COURTEOUS = ("rappel", "rappel_courtois")  # the « simple oubli » wording
+NOT_A_CHASE = ("remerciement", "transmission")  # to the client after payment, to the agency
+
+
+def days(n: int) -> datetime.timedelta:
+    return datetime.timedelta(days=n)
+
+
+def money(value) -> Decimal:
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
+# ====================================================================== the book (oracle)
+
+
+@dataclass
+class Ligne:
+    """One row of sheet Factures as the user keeps it (an invoice, or a credit note when
+    `montant` is negative)."""
+
+    numero: str
+    client: str
+    date_facture: datetime.date
+    echeance: datetime.date
+    montant: Decimal
+    paye: Decimal = ZERO
+    statut: str = ""  # "" | payee | litige | pause | contentieux
+    promesse: datetime.date | None = None  # the Promesse de paiement column
+    imputee_sur: str | None = None  # a credit note naming its invoice (column to come)
+
+    @property
+    def avoir(self) -> bool:
+        return self.montant < 0
+
+
+@dataclass
+class Attente:
+    """A bank line waiting in À vérifier: the client may have paid `numero`."""
+
+    cle: str
+    client: str
+    numero: str
+    montant: Decimal
+    jour: datetime.date
+    decidee: bool = False
+
+
+@dataclass
+class Compte:
+    """The model's client account on one day: what remains of each invoice once every
+    payment and credit note is allocated (each euro once), and what is left of each credit."""
+
+    reste: dict[str, Decimal]          # open invoices (no Statut Payée) -> remaining
+    avoirs: dict[str, Decimal]         # open credit notes -> amount not yet allocated
+    paye_hors_avoirs: dict[str, Decimal]  # invoice -> what payments (not credits) covered
+
+    @property
+    def net(self) -> Decimal:
+        return sum(self.reste.values(), ZERO)
+
+    def settled(self, numero: str) -> bool:
+        return self.reste.get(numero, ZERO) <= 0
+
+
+@dataclass
+class Book:
+    start: datetime.date
+    today: datetime.date
+    clients: dict[str, Client] = field(default_factory=dict)  # by client_key
+    lignes: list[Ligne] = field(default_factory=list)
+    echanges: list[Echange] = field(default_factory=list)
+    versements: list[Versement] = field(default_factory=list)
+    reglements: list[Reglement] = field(default_factory=list)
+    attentes: list[Attente] = field(default_factory=list)
+    counter: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # ------------------------------------------------------------ what the user edits
+
+    def ligne(self, numero: str) -> Ligne:
+        return next(l for l in self.lignes if l.numero == numero)
+
+    def client(self, nom: str) -> Client:
+        return self.clients[client_key(nom)]
+
+    def invoices(self, nom: str | None = None) -> list[Ligne]:
+        return [l for l in self.lignes if not l.avoir
+                and (nom is None or client_key(l.client) == client_key(nom))]
+
+    def credit_notes(self, nom: str | None = None) -> list[Ligne]:
+        return [l for l in self.lignes if l.avoir
+                and (nom is None or client_key(l.client) == client_key(nom))]
+
+    def add_invoice(self, client: str, montant: Decimal, echeance: datetime.date) -> Ligne:
+        numero = f"F-{next(self.counter):03d}"
+        ligne = Ligne(numero, client, min(self.today, echeance - days(30)), echeance,
+                      money(montant))
+        self.lignes.append(ligne)
+        return ligne
+
+    def add_credit_note(self, client: str, montant: Decimal,
+                        imputee_sur: str | None = None) -> Ligne:
+        numero = f"AV-{next(self.counter):03d}"
+        ligne = Ligne(numero, client, self.today, self.today, -money(montant),
+                      imputee_sur=imputee_sur if CREDIT_NOTE_NAMES_INVOICE else None)
+        self.lignes.append(ligne)
+        return ligne
+
+    def add_echange(self, client: str, **kw) -> Echange:
+        echange = Echange(jour=self.today, client=client, row=len(self.echanges) + 2, **kw)
+        self.echanges.append(echange)
+        return echange
+
+    def replace_echange(self, echange: Echange, **changes) -> None:
+        index = self.echanges.index(echange)
+        self.echanges[index] = replace(echange, **changes)
+
+    def add_reglement(self, client: str, montant: Decimal, factures: tuple[str, ...]) -> None:
+        self.reglements.append(Reglement(jour=self.today, montant=money(montant), client=client,
+                                         factures=factures, libelle="virement",
+                                         row=len(self.reglements) + 2))
+
+    # ------------------------------------------------------------ the records the tool reads
+
+    def to_facture(self, ligne: Ligne, row: int) -> Facture:
+        return Facture(numero=ligne.numero, client=ligne.client, echeance=ligne.echeance,
+                       montant=ligne.montant, paye=ligne.paye, date_facture=ligne.date_facture,
+                       statut=ligne.statut, promesse=ligne.promesse, row=row)
+        # when the column exists: ..., facture_imputee=ligne.imputee_sur)
+
+    def classeur(self) -> Classeur:
+        """What the read stage gives for the workbook (Paiements rows counted by the read
+        stage's own `apply_reglements`)."""
+        classeur = Classeur(
+            factures=tuple(self.to_facture(l, i) for i, l in enumerate(self.lignes, start=2)),
+            clients=dict(self.clients), echanges=tuple(self.echanges),
+            versements=tuple(self.versements))
+        return apply_reglements(classeur, list(self.reglements), "Paiements")
+
+    # ------------------------------------------------------------ the model's bookkeeping
+
+    def allocate(self) -> dict[str, Compte]:
+        """SPEC §5's client account, by client key: payments and credit notes naming an invoice
+        go to it, the rest to the client's oldest open invoices; each euro once; a credit note
+        with Statut Payée is closed. Payments waiting in À vérifier count once decided."""
+        comptes = {}
+        for key, client in self.clients.items():
+            mine = [l for l in self.lignes if client_key(l.client) == key]
+            invoices = sorted((l for l in mine if not l.avoir and l.statut != "payee"),
+                              key=lambda l: (l.echeance, l.numero))
+            reste = {l.numero: max(l.montant - l.paye, ZERO) for l in invoices}
+            paid = {l.numero: min(l.paye, l.montant) for l in invoices}
+            payments = [(r.montant, r.factures) for r in self.reglements
+                        if client_key(r.client) == key]
+            payments += [(a.montant, (a.numero,)) for a in self.attentes
+                         if a.decidee and client_key(a.client) == key]
+            credits = [(l.numero, -(l.montant - l.paye), (l.imputee_sur,) if l.imputee_sur
+                        else ()) for l in mine if l.avoir and l.statut != "payee"
+                       and l.montant - l.paye < 0]
+            left_credits = {}
+
+            def spread(amount: Decimal, named: tuple[str, ...], payment: bool) -> Decimal:
+                order = [n for n in named if n in reste] + [l.numero for l in invoices
+                                                           if l.numero not in named]
+                for numero in order:
+                    part = min(amount, reste[numero])
+                    reste[numero] -= part
+                    if payment:
+                        paid[numero] += part
+                    amount -= part
+                    if amount <= 0:
+                        break
+                return amount
+
+            # Named items first (they go to their invoice), then the others, oldest first.
+            for amount, named in sorted(payments, key=lambda p: not p[1]):
+                spread(amount, named, True)
+            for numero, amount, named in sorted(credits, key=lambda c: not c[2]):
+                left_credits[numero] = spread(amount, named, False)
+            comptes[key] = Compte(reste, left_credits, paid)
+        return comptes
+
+    # ------------------------------------------------------------ why the model holds an invoice
+
+    def holds(self, ligne: Ligne, canal: str) -> list[str]:
+        """Why nothing may be done today for this invoice on `canal` (empty: it may)."""
+        today = self.today
+        why = []
+        if ligne.statut:
+            why.append(f"Statut {ligne.statut}")
+        client = self.client(ligne.client)
+        if client.pause_jusqu_au is not None and client.pause_jusqu_au >= today:
+            why.append(f"client en pause jusqu'au {client.pause_jusqu_au}")
+        mine = [e for e in self.echanges if self.concerne(e, ligne)]
+        if any(e.resultat == "litige" for e in mine):
+            why.append("litige (Échanges)")
+        promises = [e.promesse for e in mine if e.promesse] + (
+            [ligne.promesse] if ligne.promesse else [])
+        if promises and max(promises) >= today:
+            why.append(f"paiement promis le {max(promises)}")
+        if canal in ("email", "courrier", "recouvrement"):
+            announced = [e for e in mine if e.resultat == "paiement annoncé" and not e.promesse
+                         and today <= e.jour + days(DELAI_PAIEMENT_ANNONCE)]
+            if announced:
+                why.append(f"paiement annoncé le {announced[-1].jour} (sans date)")
+        if canal == "appel":
+            asked = [e for e in self.echanges if client_key(e.client) == client_key(ligne.client)
+                     and e.rappeler_le is not None]
+            if asked:
+                latest = max(asked, key=lambda e: (e.rappeler_le, e.jour))
+                if latest.rappeler_le > today:
+                    why.append(f"rappeler le {latest.rappeler_le} (échange du {latest.jour})")
+        if any(not a.decidee and a.client == ligne.client for a in self.attentes):
+            why.append("paiement à vérifier (À vérifier)")
+        if self.plan_respected(ligne):
+            why.append("échéancier respecté")
+        return why
+
+    def concerne(self, echange: Echange, ligne: Ligne) -> bool:
+        return client_key(echange.client) == client_key(ligne.client) and (
+            not echange.factures or ligne.numero in echange.factures)
+
+    def plan_respected(self, ligne: Ligne) -> bool:
+        plan = sorted((v for v in self.versements if v.numero == ligne.numero),
+                      key=lambda v: v.jour)
+        if not plan or plan[-1].jour < self.today:
+            return False
+        compte = self.allocate()[client_key(ligne.client)]
+        paid = compte.paye_hors_avoirs.get(ligne.numero, ZERO)
+        due = sum((v.montant for v in plan if v.jour < self.today), ZERO)
+        return paid >= due
+
+
+# ====================================================================== one day, for real
+
+
+@dataclass(eq=False)
+class Day:
+    """Everything one day produced."""
+
+    today: datetime.date
+    classeur: Classeur        # as decide() read it (payments, waiting lines applied)
+    plan: object              # records.Plan
+    rendus: dict              # Action -> Rendu
+    contexts: dict            # Action -> the renderer's context (amounts, credit notes)
+    statuts: dict             # Action -> journal status given
+    suivis: dict              # numero -> Suivi (Prochaine action, Étape)
+    appels: list
+    history: list             # journal facts after the day
+    entries: list             # journal entries after the day
+    comptes: dict[str, Compte]
+    seen: Classeur = None     # as_seen(classeur, today), what reports read
+    libelle: object = str
+
+    @functools.cached_property
+    def tableau(self):
+        """The dashboard (pandas: the slowest part of a day, made only when checked)."""
+        return compute(self.seen, self.history, self.today, self.libelle, self.appels)
+
+
+def make_config(folder: Path, mode: str = "dossier", remerciement: bool = False,
+                agence: str = "") -> Config:
+    return Config(path=folder / "config.toml", classeur=folder / "relances.xlsx",
+                  lettres=folder / "lettres",
+                  entreprise=Entreprise(nom="Atelier Dupont SARL",
+                                        adresse="12 rue des Lilas\n69003 Lyon",
+                                        siret="123 456 782 00002",
+                                        email="compta@atelier-dupont.fr",
+                                        telephone="04 72 00 00 00",
+                                        iban="FR76 3000 1007 9412 3456 7890 185",
+                                        signataire="Marie Dupont, gérante"),
+                  envoi=Envoi(mode=mode, dossier=folder / "sortie",
+                              expediteur="Atelier Dupont <compta@atelier-dupont.fr>"),
+                  regles=Regles(remerciement=remerciement),
+                  paiement=Paiement(qr=False),  # the QR code is not what is checked: speed
+                  recouvrement_email=agence)
+
+
+class Harness:
+    """A temp folder holding a real journal; `live(book)` runs the book's current day."""
+
+    def __init__(self, mode: str = "dossier", remerciement: bool = False, agence: str = ""):
+        self.folder = Path(tempfile.mkdtemp(prefix="relances-simulation-"))
+        self.config = make_config(self.folder, mode, remerciement, agence)
+        self.mode = mode
+        self.journal = Journal.open(self.config.journal)
+        # Not under test here, and each begin/finish would wait for the disk.
+        self.journal._db.execute("PRAGMA synchronous = OFF")
+        self.recorded_waiting: set[str] = set()
+
+    def close(self) -> None:
+        self.journal.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def open_calls(self) -> list:
+        return [e for e in self.journal.entries("a_faire") if e.canal == "appel"]
+
+    def sync_waiting(self, book: Book) -> None:
+        """Payments waiting in À vérifier live in the journal (operations), as statements put
+        them there; a decision moves them to « affecté »."""
+        new = [a for a in book.attentes if a.cle not in self.recorded_waiting]
+        if new:
+            self.journal.record_operations([Pointage(
+                cle=a.cle, jour=a.jour, montant=a.montant, libelle="VIR SEPA", contrepartie="",
+                reference="", fichier="releve.csv", statut="a_verifier", client="",
+                factures=(), motif="montant ambigu", candidats=((a.client, a.numero, a.montant),),
+                ecrit=False) for a in new], self.now(book.today))
+            self.recorded_waiting.update(a.cle for a in new)
+        for a in book.attentes:
+            if a.decidee:
+                self.journal.decide_operation(a.cle, "affecte", a.client, (a.numero,),
+                                              "décision dans À vérifier")
+
+    @staticmethod
+    def now(today: datetime.date) -> datetime.datetime:
+        return datetime.datetime.combine(today, datetime.time(8, 0))
+
+    def live(self, book: Book) -> Day:
+        today, config, journal = book.today, self.config, self.journal
+        self.sync_waiting(book)
+        lecture, _ = prepare(Lecture(book.classeur(), "simulation"), journal)
+        classeur = lecture.classeur
+        # As a run does: a call task an exchange answered is closed before deciding.
+        from relances.appels import close_calls
+        for cloture in close_calls(self.open_calls(), classeur):
+            journal.finish(cloture.action_id, cloture.statut, cloture.detail)
+        history = journal.history()
+        plan = decide(classeur, history, today, config)
+        renderer = Renderer(config, classeur, today, history, journal.entries())
+        # Same templates every day: compile them once (a Renderer makes its own each run).
+        self.envs = getattr(self, "envs", None) or renderer.envs
+        renderer.envs = self.envs
+        rendus, contexts = {}, {}
+        for action in plan.actions:
+            if action.is_message or action.canal == "recouvrement":
+                rendus[action] = renderer.render(action)
+                contexts[action] = renderer.context(action)
+        statuts = {action: record_action(journal, action, rendus.get(action), today,
+                                         self.now(today), self.folder, self.mode)
+                   for action in plan.actions}
+        history = journal.history()
+        suivis = follow_up(classeur, history, today, config)
+        seen = as_seen(classeur, today)
+        appels, _litiges = call_list(seen, self.open_calls(), history, today, config.libelle)
+        return Day(today, classeur, plan, rendus, contexts, statuts, suivis, appels,
+                   history, journal.entries(), book.allocate(), seen, config.libelle)
+
+
+def record_action(journal: Journal, action: Action, rendu, today: datetime.date,
+                  now: datetime.datetime, folder: Path, mode: str) -> str:
+    """Record one action as run._carry_out does in dossier mode (emails « prepare ») or smtp
+    mode (« envoye »); letters and hand-offs « a_faire » with their file; calls « a_faire ».
+    Returns the status given ("echec": not recorded, as the run would)."""
+    out = Path("sortie") / today.isoformat()
+    slug = re.sub(r"[^a-z0-9]+", "-", action.client.lower()).strip("-")
+    if action.canal == "email":
+        if action.etape == "transmission" and not rendu.annexes:
+            return "echec"
+        action_id, _ = journal.begin(
+            action, today, now, message_id=f"<{uuid.uuid4()}@simulation>",
+            fichier=lambda i: str(out / "emails" / f"{i:05d}-{slug}-{action.etape}.eml"))
+        statut = "prepare" if mode == "dossier" else "envoye"
+        journal.finish(action_id, statut)
+        return statut
+    if action.canal == "courrier":
+        action_id, _ = journal.begin(
+            action, today, now,
+            fichier=lambda i: str(out / "courriers" / f"{i:05d}-{slug}-{action.etape}.pdf"))
+        journal.finish(action_id, "a_faire")
+        return "a_faire"
+    if action.canal == "recouvrement":
+        action_id, fichier = journal.begin(
+            action, today, now, fichier=lambda i: str(out / "recouvrement" / f"{i:05d}-{slug}"))
+        dossier = folder / fichier
+        dossier.mkdir(parents=True, exist_ok=True)  # what the agency email zips (no PDF here)
+        (dossier / "chronologie.csv").write_text("Date;Étape\n", encoding="utf-8")
+        journal.finish(action_id, "a_faire")
+        return "a_faire"
+    journal.begin(action, today, now, statut="a_faire")
+    return "a_faire"
+
+
+# ====================================================================== reading what was written
+
+
+def plain(text: str) -> str:
+    """Rendered text or HTML as one line of words: tags dropped, every space a plain one."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text or ""))
+    return re.sub(r"[\s\u00a0\u202f]+", " ", text).strip()
+
+
+def montant_text(value: Decimal) -> str:
+    return plain(formats.montant(value))
+
+
+AMOUNT = r"-?\d{1,3}(?: \d{3})*,\d{2} €"
+
+
+class Dates:
+    """French long dates (« 1er novembre 2026 ») back to dates, over the simulation's span."""
+
+    def __init__(self, start: datetime.date, span: int = 800):
+        self.by_text = {plain(formats.date_longue(start + days(i))): start + days(i)
+                        for i in range(-400, span)}
+
+    def parse(self, text: str) -> datetime.date | None:
+        return self.by_text.get(plain(text))
+
+
+LONG_DATE = r"\d{1,2}(?:er)? [a-zéû]+ \d{4}"
+
+
+def texts_of(rendu) -> str:
+    """All the words a rendered action shows the client (or the agency)."""
+    return " ".join(plain(t) for t in (rendu.texte, rendu.lettre) if t)
+
+
+def deadline_given(action: Action, rendu, day: datetime.date, config: Config,
+                   dates: Dates) -> datetime.date | None:
+    """The last day a message gave the client, inclusive (None: it gave none).
+
+    Prefer the decision's own field once it exists (issue 18: the deadline is stored); else the
+    date the client read (« au plus tard le … »); else, for a letter whose deadline runs « à
+    compter de la réception », the tool's own end of it (`policy.deadline_end`)."""
+    explicit = getattr(action, "date_limite", None)
+    if explicit is not None:
+        return explicit
+    if rendu is not None:
+        found = re.search(rf"au plus tard le ({LONG_DATE})", texts_of(rendu))
+        if found:
+            return dates.parse(found.group(1))
+    if action.canal == "courrier" and action.delai_jours:
+        etape = config.etape(action.etape)
+        if etape is not None:
+            return deadline_end(etape, day, config)
+    return None
+
+
+# ====================================================================== what earlier days said
+
+
+@dataclass(frozen=True)
+class Deadline:
+    client: str
+    factures: frozenset[str]
+    given_on: datetime.date
+    until: datetime.date
+    etape: str
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """A credit note deducted by a demand (message, letter or dossier)."""
+
+    demande: int            # a number per demand
+    day: datetime.date
+    client: str
+    factures: frozenset[str]
+    avoir: str
+    montant: Decimal
+
+
+@dataclass
+class Ledger:
+    deadlines: list[Deadline] = field(default_factory=list)
+    deductions: list[Deduction] = field(default_factory=list)
+    # (client key, invoice) -> the latest demand that listed it
+    latest_demand: dict[tuple[str, str], int] = field(default_factory=dict)
+    numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def note(self, day: Day, config: Config, dates: Dates) -> None:
+        """Remember what today's messages said: their deadlines, the credits they deducted."""
+        for action in day.plan.actions:
+            if day.statuts.get(action) == "echec" or action.etape in NOT_A_CHASE:
+                continue
+            rendu = day.rendus.get(action)
+            until = deadline_given(action, rendu, day.today, config, dates)
+            if until is not None:
+                self.deadlines.append(Deadline(action.client, frozenset(action.factures),
+                                               day.today, until, action.etape))
+            context = day.contexts.get(action)
+            if context is None:
+                continue
+            number = next(self.numbers)
+            for numero in action.factures:
+                self.latest_demand[(client_key(action.client), numero)] = number
+            left = -context["montant_avoirs"]  # what this demand deducted in all
+            for avoir in context["avoirs"]:
+                part = min(-avoir.reste, left)
+                left -= part
+                if part > 0:
+                    self.deductions.append(Deduction(number, day.today, action.client,
+                                                     frozenset(action.factures), avoir.numero,
+                                                     part))
+
+
+# ====================================================================== the invariants
+
+
+def _where(day: Day, client: str, factures) -> str:
+    return f"le {day.today.isoformat()}, {client}, factures {', '.join(sorted(factures))}"
+
+
+def chases(day: Day):
+    """Today's actions that chase the client (a thank-you or the agency's copy do not)."""
+    for action in day.plan.actions:
+        if action.etape not in NOT_A_CHASE and day.statuts.get(action) != "echec":
+            yield action
+
+
+def check_no_chase_when_settled_or_held(day: Day, book: Book) -> list[str]:
+    """1. No message, call, letter or hand-off for a settled invoice (the model's allocation),
+    a disputed one, a promised one, a paused client, a Statut set, a payment announced, a
+    payment to verify, a plan kept, a call-back date not reached (calls)."""
+    found = []
+    for action in chases(day):
+        compte = day.comptes[client_key(action.client)]
+        for numero in action.factures:
+            ligne = book.ligne(numero)
+            why = book.holds(ligne, action.canal)
+            if compte.settled(numero):
+                why.insert(0, "soldée par le compte du client (paiements et avoirs imputés)")
+            if why:
+                found.append(f"{_where(day, action.client, [numero])} : « {action.etape} » "
+                             f"({action.canal}) alors que : {' ; '.join(why)}")
+    return found
+
+
+def check_no_amount_above_net_owed(day: Day, book: Book) -> list[str]:
+    """2. No principal asked above what the client owes net (open invoices − payments − open
+    credit notes)."""
+    found = []
+    for action in chases(day):
+        compte = day.comptes[client_key(action.client)]
+        context = day.contexts.get(action)
+        principal = action.montant_du + (context["montant_avoirs"] if context else ZERO)
+        if principal > compte.net:
+            found.append(f"{_where(day, action.client, action.factures)} : « {action.etape} » "
+                         f"demande un principal de {principal} (avoirs déduits) alors que le "
+                         f"client doit {compte.net} net")
+    return found
+
+
+def check_no_credit_counted_twice(day: Day, book: Book, ledger: Ledger) -> list[str]:
+    """2b. No credit note deducted twice.
+
+    The rule: a demand (email, letter, dossier) is *standing* for an invoice while it
+    is the latest demand that listed it and the invoice is not settled. On every day, the
+    credits deducted by the standing demands (each counted once per demand, whatever number
+    of its invoices it still stands for) add up, per credit note, to no more than the note's
+    amount."""
+    found = []
+    standing = set()
+    for (key, numero), number in ledger.latest_demand.items():
+        compte = day.comptes.get(key)
+        if compte is not None and not compte.settled(numero):
+            standing.add(number)
+    per_note: dict[str, list[Deduction]] = defaultdict(list)
+    for deduction in ledger.deductions:
+        if deduction.demande in standing:
+            per_note[deduction.avoir].append(deduction)
+    for numero, deductions in per_note.items():
+        total = sum((d.montant for d in deductions), ZERO)
+        amount = -book.ligne(numero).montant
+        if total > amount:
+            said = "; ".join(f"{d.day} factures {', '.join(sorted(d.factures))} : {d.montant}"
+                             for d in deductions)
+            found.append(f"le {day.today}, {deductions[0].client}, avoir {numero} "
+                         f"({amount}) déduit {total} au total par des demandes encore en "
+                         f"vigueur : {said}")
+    return found
+
+
+def check_deadlines_kept(day: Day, ledger: Ledger) -> list[str]:
+    """3. Nothing further for invoices whose deadline (inclusive) has not passed."""
+    found = []
+    for action in chases(day):
+        for deadline in ledger.deadlines:
+            common = deadline.factures & set(action.factures)
+            if (common and client_key(deadline.client) == client_key(action.client)
+                    and deadline.given_on < day.today <= deadline.until):
+                found.append(f"{_where(day, action.client, common)} : « {action.etape} » "
+                             f"({action.canal}) avant la fin du délai donné le "
+                             f"{deadline.given_on} par « {deadline.etape} » (au plus tard le "
+                             f"{deadline.until})")
+    return found
+
+
+def check_history_is_evidence(day: Day, book: Book, dates: Dates) -> list[str]:
+    """4. Letters, emails and dossiers cite a call only with the exchange that recorded it
+    (same client, that day); the Étape cell never dates a call that no exchange recorded."""
+    found = []
+
+    def exchanged(client: str, jour: datetime.date) -> bool:
+        return any(client_key(e.client) == client_key(client) and e.jour == jour
+                   for e in book.echanges)
+
+    for action, rendu in day.rendus.items():
+        words = texts_of(rendu)
+        for text in re.findall(rf"le ({LONG_DATE}) : appel téléphonique", words):
+            jour = dates.parse(text)
+            if jour is not None and not exchanged(action.client, jour):
+                found.append(f"{_where(day, action.client, action.factures)} : « "
+                             f"{action.etape} » cite un appel du {jour} qu'aucun échange "
+                             f"n'a noté")
+        for event in rendu.chronologie:
+            if event.canal == "appel" and not exchanged(action.client, event.jour):
+                found.append(f"{_where(day, action.client, action.factures)} : le dossier "
+                             f"cite un appel du {event.jour} ({event.resultat}) qu'aucun "
+                             f"échange n'a noté")
+    for numero, suivi in day.suivis.items():
+        match = re.match(r"Appel(?: de courtoisie)? \((\d{2}/\d{2}/\d{4})\)$", suivi.etape)
+        if match:
+            jour = datetime.datetime.strptime(match.group(1), "%d/%m/%Y").date()
+            ligne = book.ligne(numero)
+            if not exchanged(ligne.client, jour):
+                found.append(f"{_where(day, ligne.client, [numero])} : Étape « {suivi.etape} »"
+                             f" date un appel qu'aucun échange du {jour} n'a noté")
+    return found
+
+
+def check_drafts_never_sent(day: Day) -> list[str]:
+    """4b. A draft (dossier mode, « prepare ») is never presented as sent: not in a dossier's
+    chronology, not in its text."""
+    found = []
+    drafts = {e.id for e in day.entries if e.statut == "prepare"}
+    for action, rendu in day.rendus.items():
+        words = texts_of(rendu)
+        for event in rendu.chronologie:
+            if "envoy" in event.resultat and "à envoyer" not in event.resultat:
+                if any(e.jour == event.jour and e.id in drafts and e.etape
+                       and client_key(e.client) == client_key(action.client)
+                       for e in day.entries):
+                    found.append(f"{_where(day, action.client, action.factures)} : le dossier "
+                                 f"dit « {event.resultat} » d'un brouillon du {event.jour}")
+        cites_drafts = any(e.id in drafts and client_key(e.client) == client_key(action.client)
+                           and e.jour < day.today for e in day.entries)
+        if rendu.chronologie and cites_drafts and "envoyés au débiteur" in words:
+            found.append(f"{_where(day, action.client, action.factures)} : le dossier dit « "
+                         f"envoyés au débiteur » des e-mails restés brouillons (préparés)")
+    return found
+
+
+def check_no_courteous_after_notice(day: Day) -> list[str]:
+    """5. No « oubli » template after a formal notice or a hand-off for that client, nor on the
+    day of a letter; no thank-you to a client whose dossier is with the agency."""
+    found = []
+    earlier = defaultdict(set)
+    for fait in day.history:
+        if fait.etape == "mise_en_demeure" or fait.canal == "recouvrement":
+            earlier[client_key(fait.client)].add((fait.jour, fait.etape))
+    letters_today = {client_key(a.client) for a in day.plan.actions if a.canal == "courrier"}
+    for action in day.plan.actions:
+        key = client_key(action.client)
+        if action.modele in COURTEOUS:
+            if earlier[key]:
+                jour, etape = min(earlier[key])
+                found.append(f"{_where(day, action.client, action.factures)} : modèle courtois "
+                             f"« {action.modele} » après « {etape} » du {jour}")
+            if key in letters_today:
+                found.append(f"{_where(day, action.client, action.factures)} : modèle courtois "
+                             f"« {action.modele} » le jour d'un courrier")
+        if action.etape == "remerciement" and any(e == "recouvrement" for _, e in earlier[key]):
+            found.append(f"{_where(day, action.client, action.factures)} : remerciement au "
+                         f"débiteur alors que son dossier est chez l'agence")
+    return found
+
+
+HELD_WORDS = ("litige", "échéancier", "promis", "pause", "statut", "vérifier", "délai")
+
+
+def check_old_debts_handed_off_or_held(day: Day, book: Book, ledger: Ledger) -> list[str]:
+    """6. Every invoice more than 90 days past due, not settled, is with the agency (a
+    recouvrement fact for it) or held with a reason, or has a next step planned: never
+    « aucune » without a reason of the list."""
+    found = []
+    handed = {(client_key(f.client), f.facture) for f in day.history if f.canal == "recouvrement"}
+    for ligne in book.invoices():
+        key = client_key(ligne.client)
+        if (day.today - ligne.echeance).days <= 90 or day.comptes[key].settled(ligne.numero):
+            continue
+        if (key, ligne.numero) in handed:
+            continue
+        suivi = day.suivis.get(ligne.numero)
+        text = suivi.prochaine_action if suivi else ""
+        if book.holds(ligne, "recouvrement") or _deadline_running(ledger, ligne, day.today):
+            continue
+        planned = text and not text.startswith("aucune")
+        if not planned and not any(w in text.lower() for w in HELD_WORDS):
+            found.append(f"{_where(day, ligne.client, [ligne.numero])} : "
+                         f"{(day.today - ligne.echeance).days} jours de retard, "
+                         f"{day.comptes[key].reste[ligne.numero]} dû, ni chez l'agence ni "
+                         f"retenue pour une raison : Prochaine action « {text} »")
+    return found
+
+
+def _deadline_running(ledger: Ledger, ligne: Ligne, today: datetime.date) -> bool:
+    return any(ligne.numero in d.factures and client_key(d.client) == client_key(ligne.client)
+               and d.given_on <= today <= d.until for d in ledger.deadlines)
+
+
+def check_figures_agree(day: Day, book: Book) -> list[str]:
+    """7. One figure everywhere: the amount a message shows is the action's montant_reclame,
+    the JSON plan's and the journal's."""
+    found = []
+    plan = plan_json(Resultat(day.plan, day.classeur))
+    journal_amounts = {(e.client, tuple(e.factures), e.etape): e.montant
+                       for e in day.entries if e.jour == day.today}
+    for action, data in zip(day.plan.actions, plan["actions"]):
+        where = _where(day, action.client, action.factures)
+        if data["amount_claimed"] != float(action.montant_reclame):
+            found.append(f"{where} : JSON amount_claimed {data['amount_claimed']} ≠ "
+                         f"{action.montant_reclame}")
+        recorded = journal_amounts.get((action.client, action.factures, action.etape))
+        if recorded is not None and Decimal(recorded) != action.montant_reclame:
+            found.append(f"{where} : journal {recorded} ≠ {action.montant_reclame}")
+        rendu = day.rendus.get(action)
+        if rendu is None or action.etape in ("remerciement",):
+            continue
+        words = texts_of(rendu)
+        wanted = montant_text(action.montant_reclame)
+        if wanted not in words:
+            found.append(f"{where} : « {action.etape} » ne montre pas {wanted} "
+                         f"(montant_reclame)")
+        for phrase, shown in re.findall(rf"(Montant à régler|la somme de|paiement de) :? ?"
+                                        rf"({AMOUNT})", words):
+            if shown != wanted:
+                found.append(f"{where} : « {action.etape} » : « {phrase} {shown} » ≠ "
+                             f"{wanted} (montant_reclame)")
+    return found
+
+
+def check_call_list(day: Day, book: Book) -> list[str]:
+    """7b. À appeler: each client's net overdue amount (the model's allocation), the same as
+    the call action's in the plan; only clients who owe it, not held, not with the agency."""
+    found = []
+    overdue_net = _net_overdue_chaseable(day, book)
+    handed = {client_key(f.client) for f in day.history if f.canal == "recouvrement"}
+    for row in day.appels:
+        key = client_key(row.client)
+        net = overdue_net.get(key, ZERO)
+        if row.montant_du != net:
+            found.append(f"le {day.today}, {row.client} : À appeler montre {row.montant_du}, "
+                         f"le compte du client dit {net} net échu")
+        if net <= 0:
+            found.append(f"le {day.today}, {row.client} : sur la liste À appeler sans rien "
+                         f"devoir net")
+        held = [w for l in book.invoices(row.client) for w in book.holds(l, "appel")
+                if not day.comptes[key].settled(l.numero)]
+        if key in handed:
+            found.append(f"le {day.today}, {row.client} : sur la liste À appeler alors que "
+                         f"son dossier est chez l'agence")
+        elif held and all(book.holds(l, "appel") for l in book.invoices(row.client)
+                          if not day.comptes[key].settled(l.numero)):
+            found.append(f"le {day.today}, {row.client} : sur la liste À appeler alors que "
+                         f"tout est retenu ({'; '.join(sorted(set(held)))})")
+    for action in day.plan.actions:
+        if action.canal != "appel":
+            continue
+        row = next((r for r in day.appels if client_key(r.client) == client_key(action.client)),
+                   None)
+        if row is not None and row.montant_du != action.montant_du:
+            found.append(f"{_where(day, action.client, action.factures)} : appel à "
+                         f"{action.montant_du} dans le plan (JSON), {row.montant_du} sur À "
+                         f"appeler")
+    return found
+
+
+def check_dashboard(day: Day, book: Book) -> list[str]:
+    """7c. The dashboard: each debtor's figure is the client's net; a credit note marked Payée
+    is not counted open. Checked on Mondays only: the dashboard (pandas) costs more than the
+    rest of a day, and what it gets wrong stays wrong for days."""
+    found = []
+    if day.today.weekday() != 0:
+        return found
+    for debiteur in day.tableau.debiteurs:
+        net = day.comptes[client_key(debiteur.client)].net
+        if debiteur.montant != net:
+            found.append(f"le {day.today}, {debiteur.client} : tableau de bord {debiteur.montant}"
+                         f", le compte du client dit {net} net")
+    open_credit = sum((-(l.montant - l.paye) for l in book.credit_notes()
+                       if l.statut != "payee" and l.montant - l.paye < 0), ZERO)
+    if day.tableau.avoirs > open_credit:
+        found.append(f"le {day.today} : tableau de bord, avoirs {day.tableau.avoirs} > avoirs "
+                     f"ouverts {open_credit} (un avoir Payée compté ouvert ?)")
+    return found
+
+
+def _net_overdue_chaseable(day: Day, book: Book) -> dict[str, Decimal]:
+    """Per client: what remains, after allocation, of the overdue invoices not in dispute and
+    without Statut (what a call asks for)."""
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for ligne in book.invoices():
+        key = client_key(ligne.client)
+        if ligne.statut or ligne.echeance >= day.today:
+            continue
+        if any(e.resultat == "litige" for e in book.echanges if book.concerne(e, ligne)):
+            continue
+        totals[key] += day.comptes[key].reste.get(ligne.numero, ZERO)
+    return totals
+
+
+INVARIANTS = {
+    "1": ("no chase when settled or held", lambda day, book, ledger, dates:
+          check_no_chase_when_settled_or_held(day, book)),
+    "2": ("no amount above the net owed", lambda day, book, ledger, dates:
+          check_no_amount_above_net_owed(day, book)),
+    "2b": ("no credit note counted twice", lambda day, book, ledger, dates:
+           check_no_credit_counted_twice(day, book, ledger)),
+    "3": ("deadlines kept", lambda day, book, ledger, dates: check_deadlines_kept(day, ledger)),
+    "4": ("a call is cited only with its exchange", lambda day, book, ledger, dates:
+          check_history_is_evidence(day, book, dates)),
+    "4b": ("a draft is never called sent", lambda day, book, ledger, dates:
+           check_drafts_never_sent(day)),
+    "5": ("no courteous template after a formal notice", lambda day, book, ledger, dates:
+          check_no_courteous_after_notice(day)),
+    "6": ("old debts handed off or held", lambda day, book, ledger, dates:
+          check_old_debts_handed_off_or_held(day, book, ledger)),
+    "7": ("figures agree: message, JSON, journal", lambda day, book, ledger, dates:
+          check_figures_agree(day, book)),
+    "7b": ("figures agree: À appeler", lambda day, book, ledger, dates:
+           check_call_list(day, book)),
+    "7c": ("figures agree: dashboard", lambda day, book, ledger, dates:
+           check_dashboard(day, book)),
+}
