@@ -43,7 +43,9 @@ from relances.cli import plan_json
 from relances.config import Config, Entreprise, Envoi, Paiement, Regles
 from relances.journal import Journal, Pointage
 from relances.pointage import prepare
-from relances.policy import as_seen, deadline_end, decide, follow_up
+from relances.compte import tenir
+from relances.policy import as_seen, deadline_end, decide
+from relances.suivi import follow_up
 from relances.rapports.indicateurs import compute
 from relances.records import (ZERO, Action, Classeur, Client, Echange, Facture, Reglement,
                               Versement, client_key)
@@ -57,13 +59,13 @@ ONE_DAY = datetime.timedelta(days=1)
 # The coming optional Factures column naming the invoice a credit note is for. Until it exists
 # every credit note is unnamed; when it does: set this to True and name the field in
 # `Book.to_facture` (one line each).
-CREDIT_NOTE_NAMES_INVOICE = False
+CREDIT_NOTE_NAMES_INVOICE = True
 
 # « paiement annoncé » without a date holds written steps this long (issue 18, point 6).
 DELAI_PAIEMENT_ANNONCE = 7
 
 COURTEOUS = ("rappel", "rappel_courtois")  # the « simple oubli » wording
-NOT_A_CHASE = ("remerciement", "transmission")  # to the client after payment, to the agency
+NOT_A_CHASE = ("remerciement", "transmission", "paiement_agence")  # thanks; to the agency
 
 
 def days(n: int) -> datetime.timedelta:
@@ -188,8 +190,8 @@ class Book:
     def to_facture(self, ligne: Ligne, row: int) -> Facture:
         return Facture(numero=ligne.numero, client=ligne.client, echeance=ligne.echeance,
                        montant=ligne.montant, paye=ligne.paye, date_facture=ligne.date_facture,
-                       statut=ligne.statut, promesse=ligne.promesse, row=row)
-        # when the column exists: ..., facture_imputee=ligne.imputee_sur)
+                       statut=ligne.statut, promesse=ligne.promesse, row=row,
+                       facture_liee=ligne.imputee_sur or "")
 
     def classeur(self) -> Classeur:
         """What the read stage gives for the workbook (Paiements rows counted by the read
@@ -385,11 +387,12 @@ class Harness:
         classeur = lecture.classeur
         # As a run does: a call task an exchange answered is closed before deciding.
         from relances.appels import close_calls
-        for cloture in close_calls(self.open_calls(), classeur):
+        for cloture in close_calls(self.open_calls(), as_seen(classeur, today)):
             journal.finish(cloture.action_id, cloture.statut, cloture.detail)
         history = journal.history()
-        plan = decide(classeur, history, today, config)
-        renderer = Renderer(config, classeur, today, history, journal.entries())
+        livre = tenir(classeur, history, today, config)  # the client accounts, once
+        plan = decide(classeur, history, today, config, livre)
+        renderer = Renderer(config, classeur, today, history, journal.entries(), livre=livre)
         # Same templates every day: compile them once (a Renderer makes its own each run).
         self.envs = getattr(self, "envs", None) or renderer.envs
         renderer.envs = self.envs
@@ -402,9 +405,11 @@ class Harness:
                                          self.now(today), self.folder, self.mode)
                    for action in plan.actions}
         history = journal.history()
-        suivis = follow_up(classeur, history, today, config)
-        seen = as_seen(classeur, today)
-        appels, _litiges = call_list(seen, self.open_calls(), history, today, config.libelle)
+        livre = tenir(classeur, history, today, config)  # after today's actions, as written
+        suivis = follow_up(classeur, history, today, config, livre)
+        seen = livre.classeur
+        appels, _litiges = call_list(livre, self.open_calls(), history, today, config.libelle,
+                                     config.regles.delai_paiement_annonce_jours)
         return Day(today, classeur, plan, rendus, contexts, statuts, suivis, appels,
                    history, journal.entries(), book.allocate(), seen, config.libelle)
 
@@ -778,7 +783,7 @@ def check_figures_agree(day: Day, book: Book) -> list[str]:
         if recorded is not None and Decimal(recorded) != action.montant_reclame:
             found.append(f"{where} : journal {recorded} ≠ {action.montant_reclame}")
         rendu = day.rendus.get(action)
-        if rendu is None or action.etape in ("remerciement",):
+        if rendu is None or action.etape in ("remerciement", "paiement_agence"):
             continue
         words = texts_of(rendu)
         wanted = montant_text(action.montant_reclame)
@@ -810,9 +815,18 @@ def check_call_list(day: Day, book: Book) -> list[str]:
                          f"devoir net")
         held = [w for l in book.invoices(row.client) for w in book.holds(l, "appel")
                 if not day.comptes[key].settled(l.numero)]
-        if key in handed:
-            found.append(f"le {day.today}, {row.client} : sur la liste À appeler alors que "
-                         f"son dossier est chez l'agence")
+        with_agency = [l.numero for l in book.invoices(row.client)
+                       if not day.comptes[key].settled(l.numero)
+                       and any(f.canal == "recouvrement" and f.facture == l.numero
+                               for f in day.history)]
+        if with_agency and not row.agence:
+            found.append(f"le {day.today}, {row.client} : parmi les appels à passer alors que "
+                         f"son dossier est chez l'agence ({', '.join(with_agency)})")
+        elif row.agence and not with_agency:
+            found.append(f"le {day.today}, {row.client} : listé chez l'agence sans dossier "
+                         "ouvert à l'agence")
+        elif row.agence:
+            continue  # listed apart: the agency calls, whatever holds the client
         elif held and all(book.holds(l, "appel") for l in book.invoices(row.client)
                           if not day.comptes[key].settled(l.numero)):
             found.append(f"le {day.today}, {row.client} : sur la liste À appeler alors que "

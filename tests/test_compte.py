@@ -380,3 +380,12 @@ def test_a_letters_history_tells_only_what_happened():
     assert not any(line.startswith("appel") for line in lines)
     assert any("Paul Alpha" in line for line in lines)
     assert lines[-1] == "dernier rappel (e-mail)"
+
+
+def test_the_allocation_is_made_once_whoever_asks_again():
+    book = replace(classeur([facture("F-1", echeance=TODAY - days(20), montant="500"),
+                             facture("AV-1", echeance=TODAY - days(5), montant="-100")]),
+                   reglements=(Reglement(TODAY - days(2), D("150"), client="Alpha"),))
+    once = tenir(book, [], TODAY, config()).classeur
+    twice = tenir(once, [], TODAY, config()).classeur
+    assert once.factures[0].reste_du == twice.factures[0].reste_du == D("250")

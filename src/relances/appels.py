@@ -107,16 +107,6 @@ def _open(facture: Facture) -> bool:
     return facture.montant > 0 and not facture.solde
 
 
-def _held(facture: Facture, client, today: datetime.date) -> bool:
-    """Not to be called about: promised (date to come), paused, or its payment being checked."""
-    if facture.promesse is not None and facture.promesse >= today:
-        return True
-    if facture.bloque or (client is not None and client.bloque):
-        return True
-    pause = client.pause_jusqu_au if client is not None else None
-    return pause is not None and pause >= today
-
-
 def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
               today: datetime.date, libelle=str, delai_annonce: int = 7
               ) -> tuple[list[LigneAppel], list[LigneLitige]]:
@@ -178,14 +168,12 @@ def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
     for key, (since, motif, name) in wanted.items():
         client = classeur.clients.get(key)
         compte = livre.compte(name)
+        if not compte.factures:  # a bare workbook: the client's account as it reads
+            compte = replace(compte, factures=tuple(by_client_factures.get(key, ())))
         mine = [f for f in by_client_factures.get(key, ()) if _open(f)]
-        undisputed = [f for f in mine if not (f.litige or f.statut == "litige")]
         agence = compte.etat == AGENCE
-        callable_ = [f for f in undisputed if f.statut != "payee"
-                     and (agence or not _held(f, client, today))]
-        overdue = [f for f in callable_ if f.echeance < today] or callable_
-        due = sum((f.reste_du for f in overdue), ZERO) - compte.credit
-        if due <= 0 or (compte.factures and compte.net <= 0):
+        overdue, due = compte.a_appeler(client, today)
+        if due <= 0 or compte.net <= 0:
             continue  # nothing owed once credits are counted, or held: no call
         if agence:
             motif = (f"chez l’agence depuis le {compte.remise:%d/%m/%Y} : ne pas appeler, "

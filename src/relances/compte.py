@@ -67,6 +67,17 @@ class Compte:
     def limite(self, numero: str) -> datetime.date | None:
         return self.limites.get(numero)
 
+    def a_appeler(self, client, today: datetime.date) -> tuple[tuple[Facture, ...], Decimal]:
+        """The invoices a call is about and the one amount it asks for — the net: the open,
+        undisputed invoices (overdue ones, when there are) not held by a promise to come, a
+        pause or a payment being checked, less credits left over. With the agency, all of them
+        (the agency calls)."""
+        mine = [f for f in self.ouvertes if not _disputed(f) and not f.statut]
+        if self.etat != AGENCE:
+            mine = [f for f in mine if not _held(f, client, today)]
+        overdue = [f for f in mine if f.echeance < today] or mine
+        return tuple(overdue), sum((f.reste_du for f in overdue), ZERO) - self.credit
+
 
 @dataclass(frozen=True)
 class Livre:
@@ -170,6 +181,16 @@ def _disputed(facture: Facture) -> bool:
     return bool(facture.litige) or facture.statut == "litige"
 
 
+def _held(facture: Facture, client, today: datetime.date) -> bool:
+    """Not to be called about: promised (date to come), paused, or its payment being checked."""
+    if facture.promesse is not None and facture.promesse >= today:
+        return True
+    if facture.bloque or (client is not None and client.bloque):
+        return True
+    pause = client.pause_jusqu_au if client is not None else None
+    return pause is not None and pause >= today
+
+
 def _unnamed(reglement: Reglement) -> bool:
     """A payment of sheet Paiements that names a client and no invoice nor reference: it is the
     account's to allocate (the reader places the others)."""
@@ -180,6 +201,8 @@ def _unnamed(reglement: Reglement) -> bool:
 def allocate(classeur: Classeur) -> Classeur:
     """Each client's credits put on its invoices, each euro once (see the module's doc).
     Idempotent: an allocated book has no credit left to allocate."""
+    if any(f.imputations or f.impute for f in classeur.factures):
+        return classeur  # allocated already: each euro once
     credit_notes = [f for f in classeur.factures if _is_credit_note(f)]
     payments = [r for r in classeur.reglements if _unnamed(r)]
     if not credit_notes and not payments:

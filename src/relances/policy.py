@@ -162,11 +162,20 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
         floors.append(limite + ONE_DAY)
     floor = max(floors, default=None)
 
+    annonce = None  # « paiement annoncé » without a date: written steps wait until then
+    if facture.annonce is not None:
+        wait = facture.annonce + datetime.timedelta(
+            days=config.regles.delai_paiement_annonce_jours)
+        if wait >= today:
+            annonce = Motif("annonce", jour=facture.annonce, detail=wait.isoformat())
+
     if facture.promesse is not None:
         if facture.promesse >= today:
             return _Next(motif=Motif("promesse", jour=facture.promesse))
         cle = promesse_cle(facture.promesse)
         if cle not in done:
+            if annonce is not None:
+                return _Next(motif=annonce)
             return _Next(etape=PROMESSE, cle=cle, promesse=facture.promesse,
                          date=_latest(facture.promesse + ONE_DAY, floor))
 
@@ -176,6 +185,8 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
         if missed:
             cle = f"{ECHEANCIER.nom}:{missed[0].jour.isoformat()}"
             if cle not in done:
+                if annonce is not None:
+                    return _Next(motif=annonce)
                 return _Next(etape=ECHEANCIER, cle=cle,
                              date=_latest(missed[0].jour + ONE_DAY, floor))
 
@@ -199,12 +210,8 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
                 due = max(due, end + ONE_DAY)
         if etape.canal == "appel" and facture.rappeler_le is not None:
             due = max(due, facture.rappeler_le)  # the client asked to be called that day
-        if etape.canal != "appel" and facture.annonce is not None:
-            # « Paiement annoncé » without a date: written steps and hand-off wait a while.
-            wait = facture.annonce + datetime.timedelta(
-                days=config.regles.delai_paiement_annonce_jours)
-            if wait >= today:
-                return _Next(motif=Motif("annonce", jour=facture.annonce, detail=wait.isoformat()))
+        if etape.canal != "appel" and annonce is not None:
+            return _Next(motif=annonce)  # written steps and hand-off wait a while
         return _Next(etape=etape, cle=etape.nom, date=_latest(due, floor))
     if last >= 0:
         return _Next(motif=Motif("fin", jour=last_day, detail=etapes[last].titre))
@@ -397,6 +404,10 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
                                   today, config)
         if claims and demande.total <= 0:
             continue  # nothing left to ask once credits are counted (cannot happen: settled)
+        if canal == "appel":
+            # One amount for a call, the net, as À appeler shows it.
+            demande = replace(demande, principal=compte.a_appeler(client, today)[1],
+                              avoirs=ZERO, avec_penalites=False)
         complement = 0
         if canal == "recouvrement":
             complement = len([d for d in compte.remises if d < today])
@@ -406,7 +417,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             etape=etape.nom,
             canal=canal,
             destinataires=destinataires,
-            montant_du=demande.principal,
+            montant_du=demande.principal if claims else max(demande.principal, ZERO),
             modele=etape.modele,
             delai_jours=etape.delai_jours,
             joindre_courrier=etape.joindre_courrier,
@@ -416,7 +427,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             autres=tuple(f.numero for f in autres),
             avoirs=tuple(dict.fromkeys(i.origine for f in factures for i in f.imputations
                                        if i.nature == "avoir")),
-            montant_reclame=demande.total if claims else demande.principal,
+            montant_reclame=demande.total if claims else ZERO,  # a thank-you asks nothing
             date_limite=(date_limite(etape, today, config) if etape.is_message else None),
             complement=complement,
             ton=ton,

@@ -32,7 +32,7 @@ from . import formats
 from .config import Config
 from .errors import TemplateError
 from .compte import Livre, as_seen
-from .etapes import etape_named, is_notice
+from .etapes import INFO_AGENCE, etape_named, is_notice
 from .montants import compute_demande
 from .penalites import Penalite, bareme_belge
 from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, date_limite,
@@ -241,7 +241,8 @@ class Renderer:
         faits = [f for n in action.factures for f in self.history.get((key, n), ())]
         demande = compute_demande(principales, autres, [], etape,
                                   client.type == "particulier", faits, today, config)
-        if demande.total != action.montant_reclame:  # one amount story, or nothing is sent
+        asks = action.etape not in (REMERCIEMENT.nom, INFO_AGENCE.nom)
+        if asks and demande.total != action.montant_reclame:  # one amount story, or nothing
             raise TemplateError(f"{action.client} : montant incohérent ({demande.total} rendu, "
                                 f"{action.montant_reclame} décidé) ; signalez ce bug")
         calcul = demande.penalites
