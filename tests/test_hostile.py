@@ -575,3 +575,35 @@ def test_the_row_limit_is_a_config_key(small_project):
     result = run(folder)
     assert result.exit_code == 2
     assert "la feuille va jusqu’à la ligne 32 (au plus 20 lignes, clé lignes_max" in result.output
+
+
+# ------------------------------------------------------------ the write-back, one row at a time
+
+@pytest.mark.parametrize("cell, skipped", [
+    # A huge number: read through a float, as the reader does, it is matched and written.
+    ('<c r="B2"><v>1E+30</v></c>', False),
+    # A number typed into a date cell: read as a date, it cannot be matched.
+    ('<c r="B2" s="2"><v>46000</v></c>', True),
+])
+def test_an_invoice_number_cell_that_cannot_be_matched_skips_its_row_only(small_project, cell,
+                                                                          skipped):
+    import openpyxl
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10)),
+                            invoice_row(client="Beta", numero="F-2", echeance=TODAY - days(10))],
+                           [client_row(), client_row("Beta", "b@beta.fr")])
+    set_cells(folder / "relances.xlsx", "Factures", {"B2": cell})
+    result = run(folder)
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    factures = book["Factures"]
+    assert factures["J3"].value.startswith("Premier rappel") and "Journal" in book.sheetnames
+    if skipped:
+        assert result.exit_code == 1, result.output
+        assert factures["J2"].value is None and factures["B2"].value.year == 2025
+        assert ("relances.xlsx:Factures!2 : B2 : N° facture « 46000 », lu « 2025-12-09 » : "
+                "cellules de l’outil de cette ligne non mises à jour") in result.output
+        again = run(folder)  # reported again until corrected
+        assert "B2 : N° facture « 46000 »" in again.output
+    else:
+        assert result.exit_code == 0, result.output
+        assert factures["J2"].value.startswith("Premier rappel")
