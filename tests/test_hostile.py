@@ -607,3 +607,29 @@ def test_an_invoice_number_cell_that_cannot_be_matched_skips_its_row_only(small_
     else:
         assert result.exit_code == 0, result.output
         assert factures["J2"].value.startswith("Premier rappel")
+
+
+def test_a_save_landing_between_the_last_check_and_the_replace_is_kept(project, monkeypatch):
+    """The user saves while the backup is copied, after the file was checked (a moment no
+    file system can be made to hit on cue: the hook stands in for the user)."""
+    import openpyxl
+
+    from relances.xlsx import ecriture
+
+    real, saves = ecriture._backup, []
+
+    def user_saves_then_backup(path, folder):
+        if not saves:
+            saves.append(path)
+            book = openpyxl.load_workbook(path)
+            book["Factures"]["P2"] = "Note tapée pendant la sauvegarde"
+            book.save(path)
+        return real(path, folder)
+
+    monkeypatch.setattr(ecriture, "_backup", user_saves_then_backup)
+    result = run(project)
+    assert saves and "classeur non mis à jour" not in result.output, result.output
+    factures = openpyxl.load_workbook(project / "relances.xlsx")["Factures"]
+    assert factures["P2"].value == "Note tapée pendant la sauvegarde"
+    assert factures["B2"].value == "F-2026-031"
+    assert factures["J2"].value == "Premier rappel (22/11/2026)"

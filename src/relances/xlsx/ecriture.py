@@ -465,12 +465,16 @@ def _save(package: Package, path: Path, empreinte: str, folder: Path) -> tuple[P
         with open(temporary, "rb") as saved:
             os.fsync(saved.fileno())
         written = fingerprint(temporary)
-        # Last look before replacing: a save by the user since we read the file wins.
+        # A save by the user since we read the file wins: looked for before the backup, and
+        # again just before the replace (a save landing while the backup is copied).
+        seen = _stat(path)
         if fingerprint(path) != empreinte:
             raise WorkbookChanged(path)
         backup = _backup(path, folder)
         try:
             shutil.copymode(path, temporary)
+            if _stat(path) != seen or fingerprint(path) != empreinte:
+                raise WorkbookChanged(path)
             os.replace(temporary, path)
         except PermissionError:
             raise WorkbookLocked(f"{path.name} : écriture refusée, le classeur est sans doute "
@@ -480,6 +484,12 @@ def _save(package: Package, path: Path, empreinte: str, folder: Path) -> tuple[P
     finally:
         temporary.unlink(missing_ok=True)
     return backup, written
+
+
+def _stat(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is saved again, even to the same bytes."""
+    found = os.stat(path)
+    return found.st_ino, found.st_size, found.st_mtime_ns
 
 
 def _fsync_folder(folder: Path) -> None:
