@@ -633,3 +633,71 @@ def test_a_save_landing_between_the_last_check_and_the_replace_is_kept(project, 
     assert factures["P2"].value == "Note tapée pendant la sauvegarde"
     assert factures["B2"].value == "F-2026-031"
     assert factures["J2"].value == "Premier rappel (22/11/2026)"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_workbook_saved_again_at_every_write_attempt_gives_up_cleanly(project, monkeypatch,
+                                                                        as_json):
+    """The user saves each time the write-back has opened the file: the parts it reads next
+    are no longer where they were (before: BadZipFile, « erreur inattendue »). The hook stands
+    in for a user saving on cue."""
+    import openpyxl
+
+    from relances.xlsx import ecriture
+
+    saves = []
+
+    class SavedMeanwhile(ecriture.Package):
+        @classmethod
+        def open(cls, path):
+            package = super().open(path)
+            book = openpyxl.load_workbook(path)
+            book["Factures"]["P2"] = f"Enregistrement n° {len(saves) + 1}"
+            book.save(path)
+            saves.append(path)
+            return package
+
+    monkeypatch.setattr(ecriture, "Package", SavedMeanwhile)
+    result = run(project, *(["--json"] if as_json else []))
+    assert result.exit_code == 1, result.output
+    assert len(saves) == 3  # run.WRITE_ATTEMPTS, each after reading the file again
+    sent = sorted((project / "sortie").rglob("*.eml"))
+    assert len(sent) == 5
+    message = "relances.xlsx : modifié sans cesse pendant l’exécution, non mis à jour"
+    if as_json:
+        plan = json.loads(result.output)
+        assert sum(a["channel"] == "email" for a in plan["actions"]) >= len(sent)
+        assert any(e["message"].startswith(message) for e in plan["errors"])
+    else:
+        assert "E-mails préparés" in result.output and sent[0].name in result.output
+        assert message in result.output
+    factures = openpyxl.load_workbook(project / "relances.xlsx")["Factures"]
+    assert factures["P2"].value == "Enregistrement n° 3"  # the user's last save, untouched
+
+
+def test_a_save_while_the_workbook_is_checked_is_read_again(project, monkeypatch):
+    """The same, once, while the run reads the workbook: it reads it again."""
+    import openpyxl
+
+    from relances.xlsx import controle
+
+    saves = []
+
+    class SavedOnce(controle.Package):
+        @classmethod
+        def open(cls, path):
+            package = super().open(path)
+            if not saves:
+                book = openpyxl.load_workbook(path)
+                book["Factures"]["P2"] = "Enregistré pendant la lecture"
+                book.save(path)
+                saves.append(path)
+            return package
+
+    monkeypatch.setattr(controle, "Package", SavedOnce)
+    result = run(project)
+    assert saves and result.exit_code == 1, result.output  # Café du Commerce: no address
+    assert "E-mails préparés" in result.output and "modifié" not in result.output
+    factures = openpyxl.load_workbook(project / "relances.xlsx")["Factures"]
+    assert factures["P2"].value == "Enregistré pendant la lecture"
+    assert factures["J2"].value == "Premier rappel (22/11/2026)"

@@ -28,8 +28,8 @@ from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, 
                        A_APPELER, A_VERIFIER, DECISION_HEADER, ECHANGES, ECHEANCIERS,
                        OPERATION_HEADER, PAIEMENT_FIELD_BY_HEADER, PAIEMENTS)
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
-                      WORKSHEET_REL, Package, check_not_open, fingerprint, rels_name, xml_attr,
-                      xml_text)
+                      WORKSHEET_REL, Package, WorkbookChanged, check_not_open, file_state,
+                      fingerprint, rels_name, xml_attr, xml_text)
 from .proprietes import write_identifiant
 from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells,
                     build_user_sheet, count_cells_in, hyperlink_rels, read_shared_strings,
@@ -93,11 +93,6 @@ class Ecriture:
     ignorees: tuple[Anomalie, ...] = field(default=())
     paiements: int = 0  # rows appended to sheet Paiements
     empreinte: str = ""  # the fingerprint of the workbook as this write left it
-
-
-class WorkbookChanged(WorkbookError):
-    def __init__(self, path: Path):
-        super().__init__(f"{path.name} : le classeur a été modifié pendant l’exécution")
 
 
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
@@ -467,13 +462,13 @@ def _save(package: Package, path: Path, empreinte: str, folder: Path) -> tuple[P
         written = fingerprint(temporary)
         # A save by the user since we read the file wins: looked for before the backup, and
         # again just before the replace (a save landing while the backup is copied).
-        seen = _stat(path)
+        seen = file_state(path)
         if fingerprint(path) != empreinte:
             raise WorkbookChanged(path)
         backup = _backup(path, folder)
         try:
             shutil.copymode(path, temporary)
-            if _stat(path) != seen or fingerprint(path) != empreinte:
+            if file_state(path) != seen or fingerprint(path) != empreinte:
                 raise WorkbookChanged(path)
             os.replace(temporary, path)
         except PermissionError:
@@ -484,12 +479,6 @@ def _save(package: Package, path: Path, empreinte: str, folder: Path) -> tuple[P
     finally:
         temporary.unlink(missing_ok=True)
     return backup, written
-
-
-def _stat(path: Path) -> tuple[int, int, int]:
-    """What changes when a file is saved again, even to the same bytes."""
-    found = os.stat(path)
-    return found.st_ino, found.st_size, found.st_mtime_ns
 
 
 def _fsync_folder(folder: Path) -> None:
