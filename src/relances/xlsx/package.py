@@ -43,6 +43,7 @@ CUSTOM_PROPS_REL = REL_NS + "/custom-properties"
 WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 CUSTOM_PROPS_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
+RELS_CT = "application/vnd.openxmlformats-package.relationships+xml"
 OPENABLE_MAIN_CT = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": ".xlsx",
     "application/vnd.ms-excel.sheet.macroEnabled.main+xml": ".xlsm",
@@ -230,8 +231,26 @@ class Package:
             return
         if part not in self.parts:
             self.order.append(part)
+            if part.endswith(".rels"):
+                self._type_relationships()
         self.parts[part] = data
         self.changed.add(part)
+
+    def _type_relationships(self) -> None:
+        """Relationship parts the tool adds are typed by a Default for `.rels`, added when the
+        package has none: LibreOffice declares an Override for each of its own instead."""
+        defaults, _ = self.content_types()
+        if "rels" in defaults:
+            return
+        data = self.parts["[Content_Types].xml"]
+        entry = f'<Default Extension="rels" ContentType="{RELS_CT}"/>'
+        start = re.search(rb"<((?:\w+:)?)Types\b[^>]*?(/?)>", data)
+        if start is None or start.group(2):
+            self.replace("[Content_Types].xml", insert_before_end(data, "Types", entry))
+            return
+        # First in the list, where Excel puts its Defaults.
+        entry = entry.replace("<", "<" + start.group(1).decode(), 1).encode()
+        self.replace("[Content_Types].xml", data[:start.end()] + entry + data[start.end():])
 
     def spool(self, part: str, head: bytes, body: BinaryIO) -> None:
         """Replace `part` by `head` followed by the content of `body`, copied in blocks when
@@ -241,10 +260,12 @@ class Package:
         self.parts.pop(part, None)
 
     def remove(self, part: str) -> None:
+        """Remove `part`, and its Override in the content types if it has one."""
         if part in self.parts:
             del self.parts[part]
             self.order.remove(part)
             self.removed.add(part)
+            self.remove_override(part)
 
     def add_override(self, part: str, content_type: str) -> None:
         data = self.parts["[Content_Types].xml"]
@@ -269,7 +290,7 @@ class Package:
         entry = (f'<Relationship Id="{rel_id}" Type={xml_attr(rel_type)} '
                  f'Target={xml_attr(target)}/>')
         data = self.parts.get(rels_part)
-        if data is None:  # typed by the "rels" default every package has
+        if data is None:  # typed by the "rels" default (see replace)
             data = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                     b'<Relationships xmlns="' + PKG_REL_NS.encode() + b'"></Relationships>')
         self.replace(rels_part, insert_before_end(data, "Relationships", entry))
