@@ -253,3 +253,49 @@ def test_a_tool_cell_edited_by_hand_is_written_again_at_the_next_run(tmp_path):
     run(workbook, "2026-11-22")
     again = openpyxl.load_workbook(workbook)["Factures"]
     assert again[f"{letters['Étape']}{row}"].value == "Premier rappel (22/11/2026)"
+
+
+# ------------------------------------------------------------ content types as LibreOffice lists them
+
+def _without_rels_default(workbook: Path) -> None:
+    """Some LibreOffice versions type each relationship part by an Override, with no Default
+    for `.rels`."""
+    found = parts(workbook)
+    types = found["[Content_Types].xml"]
+    found["[Content_Types].xml"] = re.sub(rb'<Default Extension="rels"[^>]*/>', b"", types)
+    assert found["[Content_Types].xml"] != types
+    with zipfile.ZipFile(workbook, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in found.items():
+            archive.writestr(name, data)
+
+
+def test_every_part_added_gets_a_content_type_without_a_rels_default(tmp_path):
+    workbook = user_project(tmp_path, "libreoffice.xlsx")
+    _without_rels_default(workbook)
+    result = run(workbook, "2026-11-22")
+    assert result.exit_code in (0, 1), result.output
+    assert "type de contenu" not in result.output and "écriture refusée" not in result.output
+    after = parts(workbook)
+    assert "xl/worksheets/_rels/sheet5.xml.rels" in after  # the Journal's hyperlinks
+    root = etree.fromstring(after["[Content_Types].xml"])
+    ns = {"ct": "http://schemas.openxmlformats.org/package/2006/content-types"}
+    defaults = {d.get("Extension").lower() for d in root.findall("ct:Default", ns)}
+    overrides = {o.get("PartName").lstrip("/") for o in root.findall("ct:Override", ns)}
+    for name in after:
+        if name != "[Content_Types].xml":
+            assert name in overrides or name.rsplit(".", 1)[-1].lower() in defaults, name
+    assert overrides <= set(after)
+    book = openpyxl.load_workbook(workbook)
+    assert {"Journal", "À appeler"} <= set(book.sheetnames)
+    assert book["Journal"]["C2"].value
+
+
+def test_a_part_removed_takes_its_override_with_it(tmp_path):
+    from relances.xlsx.package import Package
+
+    workbook = user_project(tmp_path, "libreoffice.xlsx")
+    package = Package.open(workbook)
+    assert package.content_types()[1]["xl/drawings/_rels/drawing2.xml.rels"]
+    package.remove("xl/drawings/_rels/drawing2.xml.rels")
+    assert "xl/drawings/_rels/drawing2.xml.rels" not in package.content_types()[1]
+    assert not [p for p in package.check() if "partie absente" in p]

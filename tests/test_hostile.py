@@ -575,3 +575,129 @@ def test_the_row_limit_is_a_config_key(small_project):
     result = run(folder)
     assert result.exit_code == 2
     assert "la feuille va jusqu’à la ligne 32 (au plus 20 lignes, clé lignes_max" in result.output
+
+
+# ------------------------------------------------------------ the write-back, one row at a time
+
+@pytest.mark.parametrize("cell, skipped", [
+    # A huge number: read through a float, as the reader does, it is matched and written.
+    ('<c r="B2"><v>1E+30</v></c>', False),
+    # A number typed into a date cell: read as a date, it cannot be matched.
+    ('<c r="B2" s="2"><v>46000</v></c>', True),
+])
+def test_an_invoice_number_cell_that_cannot_be_matched_skips_its_row_only(small_project, cell,
+                                                                          skipped):
+    import openpyxl
+
+    folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(10)),
+                            invoice_row(client="Beta", numero="F-2", echeance=TODAY - days(10))],
+                           [client_row(), client_row("Beta", "b@beta.fr")])
+    set_cells(folder / "relances.xlsx", "Factures", {"B2": cell})
+    result = run(folder)
+    book = openpyxl.load_workbook(folder / "relances.xlsx")
+    factures = book["Factures"]
+    assert factures["J3"].value.startswith("Premier rappel") and "Journal" in book.sheetnames
+    if skipped:
+        assert result.exit_code == 1, result.output
+        assert factures["J2"].value is None and factures["B2"].value.year == 2025
+        assert ("relances.xlsx:Factures!2 : B2 : N° facture « 46000 », lu « 2025-12-09 » : "
+                "cellules de l’outil de cette ligne non mises à jour") in result.output
+        again = run(folder)  # reported again until corrected
+        assert "B2 : N° facture « 46000 »" in again.output
+    else:
+        assert result.exit_code == 0, result.output
+        assert factures["J2"].value.startswith("Premier rappel")
+
+
+def test_a_save_landing_between_the_last_check_and_the_replace_is_kept(project, monkeypatch):
+    """The user saves while the backup is copied, after the file was checked (a moment no
+    file system can be made to hit on cue: the hook stands in for the user)."""
+    import openpyxl
+
+    from relances.xlsx import ecriture
+
+    real, saves = ecriture._backup, []
+
+    def user_saves_then_backup(path, folder):
+        if not saves:
+            saves.append(path)
+            book = openpyxl.load_workbook(path)
+            book["Factures"]["P2"] = "Note tapée pendant la sauvegarde"
+            book.save(path)
+        return real(path, folder)
+
+    monkeypatch.setattr(ecriture, "_backup", user_saves_then_backup)
+    result = run(project)
+    assert saves and "classeur non mis à jour" not in result.output, result.output
+    factures = openpyxl.load_workbook(project / "relances.xlsx")["Factures"]
+    assert factures["P2"].value == "Note tapée pendant la sauvegarde"
+    assert factures["B2"].value == "F-2026-031"
+    assert factures["J2"].value == "Premier rappel (22/11/2026)"
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_workbook_saved_again_at_every_write_attempt_gives_up_cleanly(project, monkeypatch,
+                                                                        as_json):
+    """The user saves each time the write-back has opened the file: the parts it reads next
+    are no longer where they were (before: BadZipFile, « erreur inattendue »). The hook stands
+    in for a user saving on cue."""
+    import openpyxl
+
+    from relances.xlsx import ecriture
+
+    saves = []
+
+    class SavedMeanwhile(ecriture.Package):
+        @classmethod
+        def open(cls, path):
+            package = super().open(path)
+            book = openpyxl.load_workbook(path)
+            book["Factures"]["P2"] = f"Enregistrement n° {len(saves) + 1}"
+            book.save(path)
+            saves.append(path)
+            return package
+
+    monkeypatch.setattr(ecriture, "Package", SavedMeanwhile)
+    result = run(project, *(["--json"] if as_json else []))
+    assert result.exit_code == 1, result.output
+    assert len(saves) == 3  # run.WRITE_ATTEMPTS, each after reading the file again
+    sent = sorted((project / "sortie").rglob("*.eml"))
+    assert len(sent) == 5
+    message = "relances.xlsx : modifié sans cesse pendant l’exécution, non mis à jour"
+    if as_json:
+        plan = json.loads(result.output)
+        assert sum(a["channel"] == "email" for a in plan["actions"]) >= len(sent)
+        assert any(e["message"].startswith(message) for e in plan["errors"])
+    else:
+        assert "E-mails préparés" in result.output and sent[0].name in result.output
+        assert message in result.output
+    factures = openpyxl.load_workbook(project / "relances.xlsx")["Factures"]
+    assert factures["P2"].value == "Enregistrement n° 3"  # the user's last save, untouched
+
+
+def test_a_save_while_the_workbook_is_checked_is_read_again(project, monkeypatch):
+    """The same, once, while the run reads the workbook: it reads it again."""
+    import openpyxl
+
+    from relances.xlsx import controle
+
+    saves = []
+
+    class SavedOnce(controle.Package):
+        @classmethod
+        def open(cls, path):
+            package = super().open(path)
+            if not saves:
+                book = openpyxl.load_workbook(path)
+                book["Factures"]["P2"] = "Enregistré pendant la lecture"
+                book.save(path)
+                saves.append(path)
+            return package
+
+    monkeypatch.setattr(controle, "Package", SavedOnce)
+    result = run(project)
+    assert saves and result.exit_code == 1, result.output  # Café du Commerce: no address
+    assert "E-mails préparés" in result.output and "modifié" not in result.output
+    factures = openpyxl.load_workbook(project / "relances.xlsx")["Factures"]
+    assert factures["P2"].value == "Enregistré pendant la lecture"
+    assert factures["J2"].value == "Premier rappel (22/11/2026)"

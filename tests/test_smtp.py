@@ -439,3 +439,32 @@ def test_internationalised_addresses_are_sent_or_refused_per_message(smtp_server
         assert "n’accepte pas les adresses non ASCII (SMTPUTF8)" in result.output
         assert "peut-être parti" not in result.output
         assert statuses == {"Alpha": "envoye", "Beta": "echec"}
+
+
+@pytest.mark.parametrize("contact, adresse", [
+    ("x" * 40_000, "compta@alpha.fr"),  # one word: the standard library cannot fold it
+    ("Jean-" * 8_000, "compta@alpha.fr"),
+    ('"\\' * 20_000, "compta@alpha.fr"),  # doubled by the quoting
+    ("é" * 40_000, "josé@exemple.fr"),  # a UTF-8 header (SMTPUTF8): two octets a character
+])
+def test_a_40000_character_contact_is_cut_in_headers_and_the_message_goes(small_project,
+                                                                          smtp_server, contact,
+                                                                          adresse):
+    from conftest import client_row, days, invoice_row
+
+    folder = small_project([invoice_row(echeance=TODAY - days(4))],
+                           [client_row(email=adresse, contact=contact, civilite="Madame")])
+    recorder = Recorder()
+    smtp_config(folder, smtp_server(recorder))
+    result = run(folder)
+    assert result.exit_code == 0, result.output
+    ((_, _, data),) = recorder.messages
+    (eml,) = (folder / "sortie").rglob("*.eml")
+    for sent in (data, eml.read_bytes()):
+        assert max(len(line) for line in sent.splitlines()) <= 998
+        message = email.message_from_string(sent.decode(), policy=email.policy.default)
+        # (Python's parser keeps the space between two encoded words, that mail readers drop.)
+        name = message["To"].addresses[0].display_name.replace(" ", "")
+        assert contact.startswith(name[:-1]) and name.endswith("…") and len(name) <= 100
+        text = message.get_body(("plain",)).get_content()
+        assert f"Bonjour Madame {contact[:30_000]}" in text  # the body keeps it whole

@@ -54,6 +54,17 @@ def one_line(text: str) -> str:
                                    str(text)).strip(" "))
 
 
+DISPLAY_NAME_MAX = 100  # characters: at most 4 octets each, well within a header line
+
+
+def display_name(text: str) -> str:
+    """A recipient's name as its header shows it: one line, cut when it is absurdly long.
+    The standard library folds a name at its spaces only: a 40,000-character word would make
+    a 40,000-octet line, over RFC 5322's 998, and the server would refuse the message."""
+    text = one_line(text)
+    return text if len(text) <= DISPLAY_NAME_MAX else text[:DISPLAY_NAME_MAX - 1].rstrip() + "…"
+
+
 def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
                 repondre_a: str = "") -> EmailMessage:
     """One standard message: both parts exactly as rendered, then the letter and invoice copies.
@@ -66,7 +77,7 @@ def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
     message = EmailMessage(policy=POLICY_UTF8 if utf8 else POLICY)
     message["From"] = expediteur
     # A display name is one line: a line break in a cell can never start a new header.
-    display = one_line(rendu.client.contact or rendu.client.nom)
+    display = display_name(rendu.client.contact or rendu.client.nom)
     if utf8:
         message["To"] = ", ".join(f'"{quote(display)}" <{to}>' for to in recipients)
     else:

@@ -734,7 +734,9 @@ def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
             resultat.ecriture_erreur = str(exc)
             return
         journal.set_meta(CONFIRME, "1")
-        journal.set_meta(DERNIERE_ECRITURE, f"{resultat.ecriture.empreinte}:{signature}")
+        if not resultat.ecriture.ignorees:  # else the next run patches (and reports) again
+            journal.set_meta(DERNIERE_ECRITURE, f"{resultat.ecriture.empreinte}:{signature}")
+        resultat.anomalies.extend(resultat.ecriture.ignorees)
         a_ecrire = resultat.preparation.a_ecrire
         if resultat.ecriture.paiements:
             journal.mark_written([p.cle for p in a_ecrire])

@@ -21,14 +21,15 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import WorkbookError, WorkbookLocked
-from ..records import RESULTATS_ECHANGE, Suivi, normalise
+from ..cells import quote
+from ..records import RESULTATS_ECHANGE, Anomalie, Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header,
                        A_APPELER, A_VERIFIER, DECISION_HEADER, ECHANGES, ECHEANCIERS,
                        OPERATION_HEADER, PAIEMENT_FIELD_BY_HEADER, PAIEMENTS)
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
-                      WORKSHEET_REL, Package, check_not_open, fingerprint, rels_name, xml_attr,
-                      xml_text)
+                      WORKSHEET_REL, Package, WorkbookChanged, check_not_open, file_state,
+                      fingerprint, rels_name, xml_attr, xml_text)
 from .proprietes import write_identifiant
 from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells,
                     build_user_sheet, count_cells_in, hyperlink_rels, read_shared_strings,
@@ -88,13 +89,10 @@ class Ecriture:
     lignes: int  # invoice rows whose tool cells changed
     ecrit: bool = True  # False: nothing had changed, the file was left untouched
     formules: tuple[str, ...] = field(default=())  # tool cells left alone: they hold formulas
+    # Factures rows left alone: their N° facture cell did not read as the invoice it holds.
+    ignorees: tuple[Anomalie, ...] = field(default=())
     paiements: int = 0  # rows appended to sheet Paiements
     empreinte: str = ""  # the fingerprint of the workbook as this write left it
-
-
-class WorkbookChanged(WorkbookError):
-    def __init__(self, path: Path):
-        super().__init__(f"{path.name} : le classeur a été modifié pendant l’exécution")
 
 
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
@@ -143,9 +141,9 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
     appended = False
     try:
         if factures_a_jour:
-            head, lignes, formules = None, 0, ()
+            head, lignes, formules, ignorees = None, 0, (), ()
         else:
-            head, lignes, formules = _patch_sheet(package, sheet, shared, styles, date1904,
+            head, lignes, formules, ignorees = _patch_sheet(package, sheet, shared, styles, date1904,
                                                   suivis, colonnes or {}, body, where)
         del shared
         if head is not None:
@@ -174,7 +172,8 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                 package.add_relationship(package.workbook_part, STYLES_REL, styles_part)
             package.replace(styles_part, styles.bytes())
         if not package.changed:
-            return Ecriture(path, None, 0, ecrit=False, formules=formules, empreinte=empreinte)
+            return Ecriture(path, None, 0, ecrit=False, formules=formules, ignorees=ignorees,
+                            empreinte=empreinte)
         if head is not None:
             _ask_recalculation(package)
         problems = [p for p in package.check() if p not in found_broken]
@@ -184,7 +183,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                                 "journal garde tout")
         backup, written = _save(package, path, empreinte,
                                 sauvegardes or path.parent / "sauvegardes")
-        return Ecriture(path, backup, lignes, formules=formules,
+        return Ecriture(path, backup, lignes, formules=formules, ignorees=ignorees,
                         paiements=len(paiements) if appended else 0, empreinte=written)
     finally:
         body.close()
@@ -192,9 +191,10 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
 
 def _patch_sheet(package: Package, sheet, shared, styles: Styles, date1904: bool,
                  suivis: dict[int, tuple[str, Suivi]], colonnes: dict[str, str], body,
-                 where: str) -> tuple[bytes | None, int, tuple[str, ...]]:
+                 where: str) -> tuple[bytes | None, int, tuple[str, ...], tuple[Anomalie, ...]]:
     """Patch Factures into `body`: (new head or None if unchanged, rows changed, tool cells
-    left alone because they hold formulas). The old sheet's bytes are let go on return."""
+    left alone because they hold formulas, rows left alone because their invoice number cell
+    did not read as the invoice). The old sheet's bytes are let go on return."""
     data = package.parts[sheet.part]
     cells_before = count_cells(data)
     patch = SheetPatch(data, shared, styles, date1904, f"{where}:{sheet.name}")
@@ -208,7 +208,13 @@ def _patch_sheet(package: Package, sheet, shared, styles: Styles, date1904: bool
                                 "quel, le journal garde tout")
     formules = tuple(f"{column_letter(c)}{r}" for r, c in patch.formula_refused
                      if c in tool_columns)
-    return head, len(patch.rows_changed - {header_row}), formules
+    numeros = {row: numero for row, (numero, _) in suivis.items()}
+    ignorees = tuple(Anomalie(sheet.name, row, (
+        f"{column_letter(column)}{row} : N° facture "
+        f"{'vide' if value is None else quote(value)}, lu {quote(numeros.get(row, ''))} : "
+        "cellules de l’outil de cette ligne non mises à jour (le journal garde tout) ; "
+        "saisissez ce numéro comme du texte")) for row, column, value in patch.unmatched)
+    return head, len(patch.rows_changed - {header_row}), formules, ignorees
 
 
 def _patch_factures(patch: SheetPatch, suivis: dict[int, tuple[str, Suivi]],
@@ -454,12 +460,16 @@ def _save(package: Package, path: Path, empreinte: str, folder: Path) -> tuple[P
         with open(temporary, "rb") as saved:
             os.fsync(saved.fileno())
         written = fingerprint(temporary)
-        # Last look before replacing: a save by the user since we read the file wins.
+        # A save by the user since we read the file wins: looked for before the backup, and
+        # again just before the replace (a save landing while the backup is copied).
+        seen = file_state(path)
         if fingerprint(path) != empreinte:
             raise WorkbookChanged(path)
         backup = _backup(path, folder)
         try:
             shutil.copymode(path, temporary)
+            if file_state(path) != seen or fingerprint(path) != empreinte:
+                raise WorkbookChanged(path)
             os.replace(temporary, path)
         except PermissionError:
             raise WorkbookLocked(f"{path.name} : écriture refusée, le classeur est sans doute "

@@ -72,11 +72,23 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None,
     # the user in between would mix two versions. The fingerprint is taken before and after.
     for _attempt in range(3):
         empreinte = fingerprint(path)
-        lecture = _read_once(pd, path, colonnes, lignes_max, empreinte)
+        try:
+            lecture = _read_once(pd, path, colonnes, lignes_max, empreinte)
+        except WorkbookError:
+            if _fingerprint_or_none(path) == empreinte:
+                raise
+            continue  # read in the middle of a save: what failed was the save, read again
         if fingerprint(path) == empreinte:
             return lecture
     raise WorkbookError(f"{path.name} : le classeur change sans cesse pendant sa lecture "
                         "(enregistrement en cours ?) ; relancez dans un instant.")
+
+
+def _fingerprint_or_none(path: Path) -> str | None:
+    try:
+        return fingerprint(path)
+    except OSError:
+        return None  # gone for a moment: some applications save that way
 
 
 def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,

@@ -155,6 +155,16 @@ def encode_cell(ref: str, value: Value, style: int | None, epoch: datetime.date,
             f'</{p}t></{p}is></{p}c>')
 
 
+def _as_read(value: object) -> str:
+    """A cell's value as the reader (pandas + calamine) gives it as text: a number goes
+    through a float, as there (1E+30 reads 1000000000000000019884624838656)."""
+    if isinstance(value, Decimal):
+        value = float(value)
+        if value.is_integer():
+            return str(int(value))
+    return "" if value is None else str(value).strip()
+
+
 def _unknown(cell: bytes) -> str:
     """What a cell holds instead of a value, or '' when it has one."""
     head = cell[:cell.find(b">") + 1]
@@ -251,6 +261,8 @@ class SheetPatch:
         self._widths: dict[int, float] = {}
         self._expected: dict[int, tuple[int, str]] = {}
         self.formula_refused: list[tuple[int, int]] = []
+        # (row, column, value found) of rows that did not hold what they were read with.
+        self.unmatched: list[tuple[int, int, object]] = []
         self.cells_added = 0
         # `<c…` tags other than cells (rich text: <color>, <charset>…) inside replaced cells,
         # so that count_cells() before and after can be compared exactly.
@@ -435,15 +447,14 @@ class SheetPatch:
         checked while patching, refused with WorkbookError otherwise."""
         self._expected[row] = (column, text)
 
-    def _check_expected(self, number: int, value: object) -> None:
+    def _check_expected(self, number: int, value: object) -> bool:
+        """Whether the row holds what it was read with; if not, it is left as it is and noted
+        in `unmatched` (one row the tool cannot be sure of never stops the others)."""
         column, text = self._expected[number]
-        found = value
-        if isinstance(found, Decimal):
-            found = str(int(found)) if found == found.to_integral_value() else str(found)
-        found = "" if found is None else str(found).strip()
-        if found != text:
-            raise WorkbookError(f"{self.where}!{number} : la ligne ne porte plus la facture "
-                                f"« {text} » ; classeur laissé tel quel, le journal garde tout")
+        if _as_read(value) == text:
+            return True
+        self.unmatched.append((number, column, value))
+        return False
 
     def width(self, column: int, width: float) -> None:
         """A width for a column the tool adds, unless the user's `<cols>` already covers it."""
@@ -482,8 +493,8 @@ class SheetPatch:
                 self._expected[number] = expected
             span = self.rows.get(number)
             if span is None:
-                if expected is not None:
-                    self._check_expected(number, None)
+                if expected is not None and not self._check_expected(number, None):
+                    continue
                 new_row = self._new_row(number, wishes)
                 if new_row is None:
                     continue
@@ -574,8 +585,9 @@ class SheetPatch:
         match, cells = self._parse_row(raw)
         if number in self._expected:
             column = self._expected[number][0]
-            self._check_expected(number, next((c.value for c in cells if c.column == column),
-                                              None))
+            if not self._check_expected(number, next((c.value for c in cells
+                                                       if c.column == column), None)):
+                return None
         row_attrs = attributes(match.group(2))
         row_style = (int(row_attrs["s"]) if row_attrs.get("customFormat") in ("1", "true")
                      and row_attrs.get("s", "").isdigit() else None)
@@ -640,7 +652,8 @@ class SheetPatch:
                 cell = _CELL.match(data, position, end)
                 found = _decode({"t": t.group(1).decode()} if (t := _T_ATTR.search(cell.group(2)))
                                 else {}, cell.group(3) or b"", self.shared)[0]
-            self._check_expected(number, found)
+            if not self._check_expected(number, found):
+                return None
         edits: list[tuple[int, int, bytes]] = []
         ordered: list[tuple[int, int]] | None = None  # (column, start), made when first needed
         for column, wish in wishes.items():  # in column order
