@@ -42,7 +42,7 @@ from relances.appels import call_list
 from relances.cli import plan_json
 from relances.config import Config, Entreprise, Envoi, Paiement, Regles
 from relances.journal import Journal, Pointage
-from relances.pointage import prepare
+from relances.encaissements import prepare
 from relances.compte import tenir
 from relances.policy import as_seen, deadline_end, decide
 from relances.suivi import follow_up
@@ -50,7 +50,7 @@ from relances.rapports.indicateurs import compute
 from relances.records import (ZERO, Action, Classeur, Client, Echange, Facture, Reglement,
                               Versement, client_key)
 from relances.render import Renderer
-from relances.run import Resultat
+from relances.resultat import Resultat
 from relances.xlsx.lecture import Lecture, apply_reglements
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -807,7 +807,10 @@ def check_call_list(day: Day, book: Book) -> list[str]:
     for row in day.appels:
         key = client_key(row.client)
         net = overdue_net.get(key, ZERO)
-        if row.montant_du != net:
+        if key not in overdue_net and any(v.numero == l.numero for l in book.invoices(row.client)
+                                          for v in book.versements):
+            net = row.montant_du  # a plan: see _net_overdue_chaseable
+        if row.montant_du != net and not row.agence:
             found.append(f"le {day.today}, {row.client} : À appeler montre {row.montant_du}, "
                          f"le compte du client dit {net} net échu")
         if net <= 0:
@@ -864,16 +867,23 @@ def check_dashboard(day: Day, book: Book) -> list[str]:
 
 
 def _net_overdue_chaseable(day: Day, book: Book) -> dict[str, Decimal]:
-    """Per client: what remains, after allocation, of the overdue invoices not in dispute and
-    without Statut (what a call asks for)."""
+    """Per client: what remains, after allocation, of the overdue invoices a call is about
+    (what it asks for): no Statut, not in dispute, not held by a promise to come, a pause, a
+    payment waiting in À vérifier or a plan kept (a « rappeler le » is about when, not how
+    much). A client with a plan gets no figure: the tool asks for the instalments fallen due,
+    which the model does not compute."""
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    planned = {client_key(l.client) for l in book.invoices()
+               if any(v.numero == l.numero for v in book.versements)}
     for ligne in book.invoices():
         key = client_key(ligne.client)
         if ligne.statut or ligne.echeance >= day.today:
             continue
-        if any(e.resultat == "litige" for e in book.echanges if book.concerne(e, ligne)):
+        if any(not w.startswith("rappeler le") for w in book.holds(ligne, "appel")):
             continue
         totals[key] += day.comptes[key].reste.get(ligne.numero, ZERO)
+    for key in planned:
+        totals.pop(key, None)
     return totals
 
 

@@ -389,3 +389,12 @@ def test_the_allocation_is_made_once_whoever_asks_again():
     once = tenir(book, [], TODAY, config()).classeur
     twice = tenir(once, [], TODAY, config()).classeur
     assert once.factures[0].reste_du == twice.factures[0].reste_du == D("250")
+
+
+def test_what_an_invoice_was_overpaid_goes_to_the_clients_other_invoices():
+    book, livre = livre_of([
+        facture("F-1", echeance=TODAY - days(25), montant="300", paye="450"),
+        facture("F-2", echeance=TODAY - days(5), montant="500")])
+    f1, f2 = livre.classeur.factures
+    assert (f1.reste_du, f2.reste_du) == (D("0"), D("350"))
+    assert livre.compte("Alpha").net == D("350")

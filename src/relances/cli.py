@@ -30,7 +30,8 @@ from .pointage import Pointe, import_releves, simulated
 from .recapitulatif import send_digest
 from .delivery import write_atomic
 from .rapports.pdf import render_pdf
-from .run import Resultat, relative, report, run_daily, run_preview, settle, verify
+from .resultat import Resultat
+from .run import relative, report, run_daily, run_preview, settle, verify
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 PROGRESS_FROM = 20  # a progress bar only when there are many actions

@@ -7,8 +7,8 @@ decision, the amounts of every message, letter and dossier, the call list, the d
 - **one allocation** (lettrage) per client: a credit note that names an invoice (Facture liée)
   goes to it; the other credit notes and the payments naming no invoice (sheet Paiements) go
   to the client's oldest open invoices — undisputed ones first —; each euro is allocated once.
-  A credit note marked Payée or used up by the user (Payé) is closed. An invoice fully covered
-  is settled;
+  A credit note marked Payée or used up by the user (Payé) is closed; what an invoice was paid
+  beyond its amount is a credit too. An invoice fully covered is settled;
 - **payment plans** (Échéanciers) on what is left once credits are counted;
 - **one dossier state** per client, that only moves forward while its invoices are open:
   amiable → mise en demeure → chez l'agence; a client whose dossier is settled leaves it;
@@ -68,15 +68,15 @@ class Compte:
         return self.limites.get(numero)
 
     def a_appeler(self, client, today: datetime.date) -> tuple[tuple[Facture, ...], Decimal]:
-        """The invoices a call is about and the one amount it asks for — the net: the open,
-        undisputed invoices (overdue ones, when there are) not held by a promise to come, a
-        pause or a payment being checked, less credits left over. With the agency, all of them
-        (the agency calls)."""
-        mine = [f for f in self.ouvertes if not _disputed(f) and not f.statut]
+        """The invoices a call is about and the one amount it asks for — the net: the overdue,
+        undisputed invoices without Statut not held by a promise to come, a pause, a payment
+        being checked or a plan kept (a plan's: its instalments fallen due), less credits left
+        over. With the agency, all of them (the agency calls)."""
+        mine = [f for f in self.ouvertes if not _disputed(f) and not f.statut
+                and f.echeance < today]
         if self.etat != AGENCE:
             mine = [f for f in mine if not _held(f, client, today)]
-        overdue = [f for f in mine if f.echeance < today] or mine
-        return tuple(overdue), sum((f.reste_du for f in overdue), ZERO) - self.credit
+        return tuple(mine), sum((f.a_reclamer for f in mine), ZERO) - self.credit
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,11 @@ def _is_credit_note(facture: Facture) -> bool:
     return facture.montant < 0 and facture.reste_du < 0 and not facture.statut
 
 
+def _overpaid(facture: Facture) -> bool:
+    """An invoice paid beyond its amount (not marked Payée): its surplus is a credit."""
+    return facture.montant > 0 and facture.reste_du < 0 and facture.statut != "payee"
+
+
 def _receives(facture: Facture) -> bool:
     """An invoice a credit may go to: something left, not marked Payée."""
     return facture.montant > 0 and facture.reste_du > 0 and facture.statut != "payee"
@@ -187,6 +192,8 @@ def _held(facture: Facture, client, today: datetime.date) -> bool:
         return True
     if facture.bloque or (client is not None and client.bloque):
         return True
+    if facture.versements and facture.a_reclamer <= 0:
+        return True  # a plan kept
     pause = client.pause_jusqu_au if client is not None else None
     return pause is not None and pause >= today
 
@@ -203,7 +210,7 @@ def allocate(classeur: Classeur) -> Classeur:
     Idempotent: an allocated book has no credit left to allocate."""
     if any(f.imputations or f.impute for f in classeur.factures):
         return classeur  # allocated already: each euro once
-    credit_notes = [f for f in classeur.factures if _is_credit_note(f)]
+    credit_notes = [f for f in classeur.factures if _is_credit_note(f) or _overpaid(f)]
     payments = [r for r in classeur.reglements if _unnamed(r)]
     if not credit_notes and not payments:
         return classeur
@@ -236,15 +243,20 @@ def allocate(classeur: Classeur) -> Classeur:
                                                       jour))
             return amount
 
+        # An invoice paid more than its amount: the surplus is the client's money, a credit
+        # like a credit note's (after them).
         notes = sorted((f for f in factures if _is_credit_note(f)),
                        key=lambda f: (f.date_facture or f.echeance, f.numero))
+        notes += sorted((f for f in factures if _overpaid(f)),
+                        key=lambda f: (f.echeance, f.numero))
         # Credit notes naming their invoice first, so that an unnamed one never takes its place.
         notes.sort(key=lambda f: not f.facture_liee)
         for note in notes:
             available = -note.reste_du
+            nature = "avoir" if note.montant < 0 else "paiement"
             named = [f for f in order if f.numero == note.facture_liee]
-            rest = spread(available, "avoir", note.numero, note.date_facture, named)
-            rest = spread(rest, "avoir", note.numero, note.date_facture, order)
+            rest = spread(available, nature, note.numero, note.date_facture, named)
+            rest = spread(rest, nature, note.numero, note.date_facture, order)
             used[note.numero] += available - rest
         mine = sorted((r for r in payments if client_key(r.client) == key),
                       key=lambda r: (r.jour, r.row or 0))
@@ -270,7 +282,7 @@ def _credits_left(classeur: Classeur) -> dict[str, Decimal]:
     """Per client: credits the allocation could not place (credit notes and payments)."""
     left: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for facture in classeur.factures:
-        if _is_credit_note(facture):
+        if _is_credit_note(facture) or _overpaid(facture):
             left[client_key(facture.client)] += -facture.reste_du
     return dict(left)
 

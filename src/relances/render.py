@@ -35,8 +35,8 @@ from .compte import Livre, as_seen
 from .etapes import INFO_AGENCE, etape_named, is_notice
 from .montants import compute_demande
 from .penalites import Penalite, bareme_belge
-from .policy import (ECHEANCIER, PROMESSE, REMERCIEMENT, TRANSMISSION, date_limite,
-                     promise_exchange)
+from .etapes import REMERCIEMENT, TRANSMISSION, date_limite
+from .policy import promise_exchange
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
 from .references import compact as compact_reference
 from .references import reference

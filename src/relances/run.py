@@ -8,84 +8,38 @@ delivery, a workbook that could not be saved) is collected and reported, and the
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import logging
 import os
-import re
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
-
-from filelock import FileLock, Timeout
+from typing import Callable, Mapping
 
 from . import formats
 from .adresses import parse_expediteur
+from .appels import call_list, close_calls
+from .compte import Livre, as_seen, tenir
 from .config import Config
 from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email,
                        read_password, slug, write_atomic)
-from .errors import DeliveryError, RelancesError, WorkbookError, WorkbookLocked
-from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
+from .encaissements import FIN_RELEVE, prepare, stale
+from .errors import DeliveryError, RelancesError
+from .etapes import ECHEANCIER, FERME, INFO_AGENCE, PROMESSE, REMERCIEMENT, TRANSMISSION
+from .journal import AlreadyDone, Entree, Journal
 from .lettre import enclose, merge, render_pdfs
 from .montants import compute_demande
-from .appels import LigneAppel, LigneLitige, call_list, close_calls
-from .compte import Livre, as_seen, tenir
-from .etapes import ECHEANCIER, FERME, INFO_AGENCE, PROMESSE, REMERCIEMENT, TRANSMISSION
 from .policy import decide, missing_identity
-from .reprise import taken_over
-from .suivi import follow_up
-from .records import (Action, Anomalie, Classeur, Client, Facture, Fait,
-                      Plan, client_key)
-from .pointage import (FIN_RELEVE, Preparation, a_verifier_rows, paiement_rows, prepare,
-                       stale)
-from .rapports import Tableau, compute
-from .rapports.feuille import layout
+from .rapports import compute
+from .records import Action, Anomalie, Classeur, Client, Facture, Fait, Plan, client_key
 from .render import LANGUES, Renderer, Rendu
-from .xlsx import Ecriture, Lien, WorkbookChanged, check_not_open, read_classeur, write_back
+from .reprise import taken_over
+from .resultat import Execution, Resultat
+from .session import TacheSimulee, bind, bring_up_to_date, open_calls, workbook_lock
+from .xlsx import read_classeur
 
 log = logging.getLogger("relances")
-
-WRITE_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Execution:
-    """One action of the run and what became of it."""
-
-    action: Action
-    statut: str  # envoye | prepare | a_faire | echec | incertain | deja_fait
-    fichier: str = ""
-    detail: str = ""
-
-
-@dataclass
-class Resultat:
-    plan: Plan
-    classeur: Classeur
-    dry_run: bool = False
-    executions: list[Execution] = field(default_factory=list)
-    incertains: list[Entree] = field(default_factory=list)
-    anomalies: list[Anomalie] = field(default_factory=list)  # read + decide + delivery
-    avertissements: list[Anomalie] = field(default_factory=list)  # shown; not a failure
-    ecriture: Ecriture | None = None
-    ecriture_erreur: str = ""
-    impression: Path | None = None  # the day's letters in one PDF, to print at once
-    appels: list[LigneAppel] = field(default_factory=list)  # who to call (sheet À appeler)
-    litiges: list[LigneLitige] = field(default_factory=list)  # disputes, with their age
-    apercu: list[Path] = field(default_factory=list)  # files written by --apercu
-    apercu_dossier: Path | None = None
-    preparation: Preparation = field(default_factory=Preparation)  # bank lines, decisions
-    gel: str = ""  # why nothing was sent: payment data too old (stale-data guard)
-    tableau: Tableau | None = None  # the dashboard, as the write-back wrote it
-    livre: Livre | None = None  # the client accounts the plan was made from
-
-    @property
-    def has_problems(self) -> bool:
-        return bool(self.anomalies or self.incertains or self.ecriture_erreur or self.gel
-                    or any(e.statut in ("echec", "incertain") for e in self.executions))
 
 
 Progress = Callable[[int], None]
@@ -246,23 +200,6 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
                            make_delivery(config, os.environ if environ is None else environ))
 
 
-@contextlib.contextmanager
-def workbook_lock(path: Path) -> Iterator[None]:
-    """One run at a time on a workbook (daily run or statement import), and none while the
-    workbook is open in Excel or LibreOffice."""
-    check_not_open(path)
-    lock = FileLock(str(path.with_name(f".{path.name}.verrou")), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise WorkbookLocked(f"{path.name} : une autre exécution de relances est en cours "
-                             "sur ce classeur ; réessayez quand elle sera finie.") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
                ) -> tuple[Resultat, list[Fait]]:
     lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
@@ -276,10 +213,10 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
         livre = tenir(lecture.classeur, history, today, config)  # the client accounts, once
         plan = decide(lecture.classeur, history, today, config, livre)
         # The calls a real run would list: the open ones it would not close, and today's.
-        taches = _open_calls(journal)
+        taches = open_calls(journal)
         closed = {c.action_id for c in close_calls(taches, as_seen(lecture.classeur, today))}
         taches = [t for t in taches if t.id not in closed]
-        taches += [_Tache(0, a.client, a.factures, today, a.etape) for a in plan.actions
+        taches += [TacheSimulee(0, a.client, a.factures, today, a.etape) for a in plan.actions
                    if a.canal == "appel"]
     finally:
         journal.close()
@@ -302,21 +239,6 @@ def report(config: Config, today: datetime.date):
                          problemes=len(resultat.anomalies) + bool(resultat.gel),
                          gel=resultat.gel)
     return tableau
-
-
-@dataclass(frozen=True)
-class _Tache:
-    """A call not yet in the journal (a dry run's), for the call list."""
-
-    id: int
-    client: str
-    factures: tuple[str, ...]
-    jour: datetime.date
-    etape: str
-
-
-def _open_calls(journal: Journal) -> list:
-    return [e for e in journal.entries("a_faire") if e.canal == "appel"]
 
 
 def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
@@ -379,51 +301,6 @@ def _expediteur(config: Config, plan: Plan):
         f"{config.path.name}: envoi.expediteur")
 
 
-IDENTIFIANT, CONFIRME = "classeur", "classeur_confirme"
-
-
-def bind(journal: Journal, lecture, config: Config, readonly: bool = False) -> str:
-    """The identifier that ties the workbook to this journal; refuse a workbook not its own.
-
-    The journal remembers the identifier; the workbook carries it in its custom properties
-    once a write-back has stored it there ("confirmed"). A workbook with another identifier, or
-    none after the journal's own was confirmed, is another workbook: its invoices must not be
-    taken for the ones this journal has chased (a number shared by chance is not the same
-    invoice), so nothing is done and the user is told what to do.
-    """
-    ours = journal.meta(IDENTIFIANT)
-    theirs = lecture.identifiant
-    name, journal_name = config.classeur.name, config.journal.name
-    if ours is not None:
-        if theirs == ours:
-            if not readonly and journal.meta(CONFIRME) != "1":
-                journal.set_meta(CONFIRME, "1")
-            return ours
-        if theirs is None and journal.meta(CONFIRME) != "1":
-            return ours  # the first write-back did not happen yet: still ours to label
-        raise WorkbookError(_not_ours(name, journal_name, theirs is None))
-    if theirs is not None and not journal.is_empty():
-        raise WorkbookError(_not_ours(name, journal_name, False))
-    identifiant = theirs or str(uuid.uuid4())
-    if not readonly:
-        journal.set_meta(IDENTIFIANT, identifiant)
-        if theirs is not None:
-            journal.set_meta(CONFIRME, "1")
-    return identifiant
-
-
-def _not_ours(name: str, journal_name: str, unlabelled: bool) -> str:
-    why = ("il ne porte pas l’identifiant que relances a inscrit dans le classeur suivi par ce "
-           "journal (nouveau classeur, ou copie enregistrée par un outil qui perd les propriétés "
-           "du document)" if unlabelled else
-           "il porte l’identifiant d’un autre journal")
-    return (f"{name} n’est pas le classeur de ce journal ({journal_name}) : {why}. Rien n’a été "
-            f"fait, pour ne pas prendre ses factures pour celles déjà relancées. Pour passer à "
-            f"un nouveau classeur, déplacez {journal_name} dans un autre dossier (il garde "
-            f"l’historique de l’ancien) et relancez ; pour revenir à l’ancien classeur, remettez-le "
-            f"à sa place (voir « Passer à votre propre classeur » dans le README).")
-
-
 def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                 start_progress: Callable[[int], Progress] | None, delivery) -> Resultat:
     lu = read_classeur(config.classeur, config.colonnes, config.lignes_max)
@@ -438,7 +315,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                         delivery.fait)
         incertains = journal.entries("incertain")
         # A call stays a task until an exchange is recorded for the client (or all is paid).
-        for cloture in close_calls(_open_calls(journal), as_seen(lecture.classeur, today)):
+        for cloture in close_calls(open_calls(journal), as_seen(lecture.classeur, today)):
             journal.finish(cloture.action_id, cloture.statut, cloture.detail)
         journal.take_over(taken_over(lecture.classeur, journal.known_factures(), config), now)
         history = journal.history()
@@ -450,7 +327,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         if gel:
             # Payments may have come in since the last statement: plan, send nothing.
             log.warning("rien n’est envoyé : %s", gel)
-            _write_back(config, lu, journal, today, resultat, identifiant)
+            bring_up_to_date(config, lu, journal, today, resultat, identifiant)
             return resultat
         rendus, resultat.avertissements = _render_all(config, livre, plan, today,
                                                       history, journal.entries())
@@ -477,7 +354,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
             delivery.close()
         rendus.clear()  # every message is out: their texts need not outlive the sending
         _print_file(config, today, resultat)
-        _write_back(config, lu, journal, today, resultat, identifiant)
+        bring_up_to_date(config, lu, journal, today, resultat, identifiant)
         return resultat
     finally:
         journal.close()
@@ -583,25 +460,6 @@ def _carry_out(action: Action, rendu: Rendu | None, expediteur, config: Config,
         return Execution(action, "deja_fait", detail=str(exc))
 
 
-def _call_rows(resultat: Resultat, today: datetime.date) -> list[tuple]:
-    """Sheet À appeler: the clients to call, then the disputes, each with its age."""
-    rows = []
-    for a in resultat.appels:
-        digits = re.sub(r"[^\d+]", "", a.telephone)
-        phone = Lien(a.telephone, f"tel:{digits}") if digits else a.telephone
-        rows.append(("Agence" if a.agence else "80 %" if a.pareto else "", a.client, a.contact, phone, a.montant_du,
-                     ", ".join(a.factures), a.plus_ancienne, a.jours_retard, a.depuis, a.motif,
-                     a.dernieres_actions, a.promesses, a.litiges, a.a_demander))
-    for litige in resultat.litiges:
-        depuis = (f"depuis le {litige.depuis:%d/%m/%Y}" if litige.depuis
-                  else "depuis l’échéance")
-        rows.append(("Litige", litige.client, "", "", litige.reste_du, litige.facture, None,
-                     litige.jours, litige.depuis,
-                     f"litige {depuis} ({litige.jours} jours, {litige.source})", "", "",
-                     litige.facture, "Où en est ce désaccord ? Que faut-il pour le lever ?"))
-    return rows
-
-
 def _write_journaled(action: Action, journal: Journal, today: datetime.date,
                      now: datetime.datetime, base: Path, folder: Path, suffix: str,
                      write: Callable[[Path], None]) -> Execution:
@@ -655,101 +513,3 @@ def _write_dossier(folder: Path, rendu: Rendu, config: Config, base: Path) -> No
     write_atomic(folder / "chronologie.csv", ("\ufeff" + out.getvalue()).encode("utf-8"))
 
 
-DERNIERE_ECRITURE = "derniere_ecriture"  # journal meta: "<fingerprint>:<signature>"
-
-
-def _signature(by_row: dict, colonnes: dict[str, str]) -> str:
-    """A digest of the tool cells a write-back puts into Factures, and of where they go (the
-    user's [colonnes], the tool's own columns)."""
-    import hashlib
-
-    from .xlsx.colonnes import TOOL_FIELDS
-
-    digest = hashlib.sha256(repr((sorted(colonnes.items()), TOOL_FIELDS)).encode())
-    for row in sorted(by_row):
-        numero, suivi = by_row[row]
-        digest.update(f"{row}\x1f{numero}\x1f{suivi!r}\x1e".encode())
-    return digest.hexdigest()
-
-
-def refresh_workbook(config: Config, lu, journal: Journal, today: datetime.date,
-                     identifiant: str) -> Resultat:
-    """Bring the workbook up to date from the journal, and nothing else (after an import of
-    bank statements): a Resultat with no plan, holding what the write did."""
-    resultat = Resultat(Plan(today, (), ()), lu.classeur)
-    _write_back(config, lu, journal, today, resultat, identifiant)
-    return resultat
-
-
-def _write_back(config: Config, lu, journal: Journal, today: datetime.date,
-                resultat: Resultat, identifiant: str) -> None:
-    """Bring the workbook up to date from the journal; never over an edit saved meanwhile.
-    Also sets the run's call list (sheet À appeler and the summary), from what it writes.
-
-    `lu` is the workbook as read, before the journal's bank lines are counted: they are
-    counted again here, at each attempt, from the file about to be patched."""
-    decided = list(resultat.preparation.decisions)  # taken at the start of the run
-    for _attempt in range(WRITE_ATTEMPTS):
-        lecture, resultat.preparation = prepare(lu, journal)
-        resultat.preparation.decisions[:0] = decided
-        history = journal.history()
-        # Today's actions are in the journal now: the accounts as they stand after them.
-        livre = tenir(lecture.classeur, history, today, config)
-        suivis = follow_up(lecture.classeur, history, today, config, livre)
-        by_row = {f.row: (f.numero, suivis[f.numero]) for f in lecture.classeur.factures
-                  if f.row is not None and f.numero in suivis}
-        rows = list(iter_sheet_rows(journal.entries(), config.libelle))
-        resultat.appels, resultat.litiges = call_list(
-            livre, _open_calls(journal), history, today, config.libelle,
-            config.regles.delai_paiement_annonce_jours)
-        resultat.tableau = compute(livre, history, today, config.libelle, resultat.appels)
-        # The file is the one our last write left, and the tool cells to write are those
-        # it holds: Factures need not be patched (at 50,000 rows, most of a second run).
-        signature = _signature(by_row, config.colonnes or {})
-        a_jour = journal.meta(DERNIERE_ECRITURE) == f"{lecture.empreinte}:{signature}"
-        try:
-            resultat.ecriture = write_back(
-                config.classeur, lecture.empreinte, by_row, rows, config.colonnes,
-                factures_a_jour=a_jour,
-                identifiant=identifiant, a_appeler=_call_rows(resultat, today),
-                tableau=layout(resultat.tableau),
-                paiements=paiement_rows(resultat.preparation.a_ecrire),
-                a_verifier=a_verifier_rows(resultat.preparation.a_verifier,
-                                           resultat.preparation.saisies))
-        except WorkbookChanged:
-            log.info("classeur modifié pendant l’exécution : relecture")
-            try:
-                lu = lecture = read_classeur(config.classeur, config.colonnes,
-                                             config.lignes_max)
-            except WorkbookError as exc:  # saved meanwhile into something we cannot read
-                resultat.ecriture_erreur = (f"{exc} ; classeur non mis à jour, la prochaine "
-                                            "exécution le fera depuis le journal")
-                return
-            if lecture.identifiant not in (None, identifiant):
-                resultat.ecriture_erreur = _not_ours(config.classeur.name, config.journal.name,
-                                                     False)
-                return
-            continue
-        except WorkbookError as exc:
-            resultat.ecriture_erreur = str(exc)
-            return
-        journal.set_meta(CONFIRME, "1")
-        if not resultat.ecriture.ignorees:  # else the next run patches (and reports) again
-            journal.set_meta(DERNIERE_ECRITURE, f"{resultat.ecriture.empreinte}:{signature}")
-        resultat.anomalies.extend(resultat.ecriture.ignorees)
-        a_ecrire = resultat.preparation.a_ecrire
-        if resultat.ecriture.paiements:
-            journal.mark_written([p.cle for p in a_ecrire])
-        elif a_ecrire:
-            resultat.avertissements.append(Anomalie(
-                "Paiements", None, f"colonnes « Date » et « Montant » introuvables : "
-                f"{len(a_ecrire)} paiement(s) importé(s) non écrit(s) dans la feuille ; ils "
-                "comptent quand même (le journal les garde) et seront écrits quand la feuille "
-                "aura ces colonnes"))
-        for ref in resultat.ecriture.formules:
-            resultat.avertissements.append(Anomalie(
-                "Factures", int("".join(c for c in ref if c.isdigit())),
-                f"{ref} : une formule occupe une colonne de l’outil ; laissée telle quelle"))
-        return
-    resultat.ecriture_erreur = (f"{config.classeur.name} : modifié sans cesse pendant l’exécution, "
-                                "non mis à jour ; la prochaine exécution le fera depuis le journal")

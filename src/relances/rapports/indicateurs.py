@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Iterable, Sequence
 
-from ..records import Classeur, Facture, Fait, client_key
+from ..records import Facture, Fait, client_key
 
 TRANCHES = ("Non échu", "1 à 30 jours", "31 à 60 jours", "61 à 90 jours", "Plus de 90 jours")
 DSO_JOURS = 90
