@@ -94,9 +94,9 @@ def invoice_row(client="Alpha", numero="F-1", echeance=TODAY - days(5), montant=
 
 def client_row(nom="Alpha", email="compta@alpha.fr", contact="Anne Alpha", pause=None,
                langue="fr", type_="professionnel", profil="", civilite="", siren="",
-               forme="") -> tuple:
+               forme="", pays="") -> tuple:
     return (nom, contact, email, "04 00 00 00 00", "1 rue A\n69000 Lyon", langue, type_, profil,
-            pause, civilite, siren, forme)
+            pause, civilite, siren, forme, pays)
 
 
 @pytest.fixture
