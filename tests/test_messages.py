@@ -523,14 +523,16 @@ def test_verifier_names_the_creditor_identity_a_letter_needs(project):
     from click.testing import CliRunner
 
     from relances.cli import relancer
+    from conftest import SIRET_TEST
 
     config = project / "config.toml"
-    config.write_text(config.read_text("utf-8").replace('siret = "123 456 782 00002"',
+    config.write_text(config.read_text("utf-8").replace(f'siret = "{SIRET_TEST}"',
                                                         'siret = ""'), "utf-8")
     result = CliRunner().invoke(relancer, ["--config", str(config), "--date", TODAY.isoformat(),
                                            "--verifier"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a real run would refuse everything
     assert "renseignez entreprise.siret dans config.toml" in result.output
+    assert "entreprise.siret (vides, ou encore ceux de l’exemple)" in result.output
     run = CliRunner().invoke(relancer, ["--config", str(config), "--date", TODAY.isoformat()])
-    assert "« Mise en demeure » non produit" in run.output
-    assert not list((project / "sortie").rglob("courriers/*.pdf"))
+    assert run.exit_code == 2 and "entreprise.siret" in run.output
+    assert not (project / "sortie").exists()

@@ -251,17 +251,30 @@ class Config:
 
     def identite_manquante(self) -> list[str]:
         """What stops a real run: the creditor's identity (nom, adresse, siret) and IBAN,
-        missing or still the example's (`exemple/config.toml`). Keys to fill, in file order."""
+        missing or still the example's (`exemple/config.toml`), and an email to send from.
+        Keys to fill, in file order. The example's identity is accepted only in the example's
+        own folder (`exemple/`): a copy of its config elsewhere would sign as someone else."""
         entreprise = self.entreprise
+        exemple = self.path.parent.name == "exemple"
         manquantes = []
         for key in IDENTITE_OBLIGATOIRE:
             value = getattr(entreprise, key).strip()
-            if not value or (key == "nom" and value == Entreprise.nom) \
-                    or _compact(value) == _compact(EXEMPLE_IDENTITE.get(key, "")):
+            if not value or (key == "nom" and value == Entreprise.nom) or (
+                    not exemple and _compact(value) == _compact(EXEMPLE_IDENTITE.get(key, ""))):
                 manquantes.append(f"entreprise.{key}")
         if not self.envoi.expediteur.strip() and not entreprise.email.strip():
             manquantes.append("entreprise.email")
         return manquantes
+
+    def refus_identite(self) -> str:
+        """Why no real run can be done yet (the keys to fill and where), or ""."""
+        manquantes = self.identite_manquante()
+        if not manquantes:
+            return ""
+        return (f"{self.path.name} : l’identité de votre entreprise n’est pas remplie : "
+                f"{', '.join(manquantes)} (vides, ou encore ceux de l’exemple) ; rien n’a été "
+                f"envoyé ni écrit. Renseignez-les dans {self.path}, section [entreprise], puis "
+                "relancez (--dry-run montre en attendant ce qui serait fait)")
 
     def libelle(self, nom: str) -> str:
         """What people read for a step name (the journal keeps names)."""

@@ -27,7 +27,7 @@ from .adresses import parse_expediteur
 from .config import Config
 from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email,
                        read_password, slug, write_atomic)
-from .errors import DeliveryError, RelancesError, WorkbookError, WorkbookLocked
+from .errors import ConfigError, DeliveryError, RelancesError, WorkbookError, WorkbookLocked
 from .journal import AlreadyDone, Entree, Journal, iter_sheet_rows
 from .lettre import enclose, merge, render_pdfs
 from .montants import compute_demande
@@ -117,6 +117,8 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
            ) -> list[Verification]:
     """--verifier: config, workbook, every template, output folder, SMTP login; sends nothing."""
     checks = [Verification(True, f"configuration lue : {config.path}")]
+    if refus := config.refus_identite():
+        checks.append(Verification(False, refus))
     checks += [Verification(False, f"configuration : {w}") for w in config.avertissements]
     try:
         lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
@@ -236,6 +238,8 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
     path = config.classeur
     if dry_run:
         return _plan_only(config, today, extra)[0]
+    if refus := config.refus_identite():  # nothing signed with a blank or borrowed name
+        raise ConfigError(refus)
     with workbook_lock(path):
         return _run_locked(config, today, now, start_progress,
                            make_delivery(config, os.environ if environ is None else environ))
