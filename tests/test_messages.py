@@ -535,4 +535,5 @@ def test_verifier_names_the_creditor_identity_a_letter_needs(project):
     assert "entreprise.siret (vides, ou encore ceux de l’exemple)" in result.output
     run = CliRunner().invoke(relancer, ["--config", str(config), "--date", TODAY.isoformat()])
     assert run.exit_code == 2 and "entreprise.siret" in run.output
-    assert not (project / "sortie").exists()
+    assert not list((project / "sortie").rglob("*.*"))  # --verifier only probed the folder
+    assert not (project / "relances.journal.sqlite").exists()
