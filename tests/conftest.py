@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import shutil
 import subprocess
 import tempfile
@@ -75,10 +76,38 @@ def fait(facture_numero, cle, jour, client="Alpha", canal="email") -> Fait:
                 jour=jour, statut="envoye")
 
 
+# The creditor the tests run as. The shipped config.toml names nobody (a real run refuses it)
+# and the example's identity is refused outside exemple/: tests fill in one of their own.
+IDENTITE_TEST = {"nom": "Atelier Durand SARL", "adresse": "12 rue des Lilas\\n69003 Lyon",
+                 "email": "compta@atelier-dupont.fr", "telephone": "04 72 00 00 00",
+                 "siret": "732 829 320 00074", "iban": "FR76 3000 4000 0312 3456 7890 143",
+                 "signataire": "Marie Dupont, gérante",
+                 "expediteur": "Atelier Dupont — Comptabilité <compta@atelier-dupont.fr>"}
+NOM_TEST, SIRET_TEST, IBAN_TEST = (IDENTITE_TEST[k] for k in ("nom", "siret", "iban"))
+
+
+def config_text() -> str:
+    """The shipped config.toml with the tests' identity filled in."""
+    text = (ROOT / "config.toml").read_text(encoding="utf-8")
+    for key, value in IDENTITE_TEST.items():
+        text, found = re.subn(rf'^{key} = ""', lambda _: f'{key} = "{value}"', text, count=1,
+                              flags=re.MULTILINE)
+        assert found, key
+    return text
+
+
+def copy_config(folder: Path) -> Path:
+    """config.toml into `folder`, as a user would have filled it in."""
+    path = folder / "config.toml"
+    path.write_text(config_text(), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the shipped config, templates and example workbook, in a temporary folder."""
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    """A copy of the shipped config (identity filled in), templates and example workbook, in a
+    temporary folder."""
+    copy_config(tmp_path)
     shutil.copy(ROOT / "exemple" / "relances.xlsx.example", tmp_path / "relances.xlsx")
     shutil.copytree(ROOT / "exemple" / "factures", tmp_path / "factures")
     return tmp_path
@@ -94,15 +123,15 @@ def invoice_row(client="Alpha", numero="F-1", echeance=TODAY - days(5), montant=
 
 def client_row(nom="Alpha", email="compta@alpha.fr", contact="Anne Alpha", pause=None,
                langue="fr", type_="professionnel", profil="", civilite="", siren="",
-               forme="") -> tuple:
+               forme="", pays="") -> tuple:
     return (nom, contact, email, "04 00 00 00 00", "1 rue A\n69000 Lyon", langue, type_, profil,
-            pause, civilite, siren, forme)
+            pause, civilite, siren, forme, pays)
 
 
 @pytest.fixture
 def small_project(tmp_path: Path):
     """Make a project whose workbook holds the given rows: small_project(rows, clients)."""
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    copy_config(tmp_path)
 
     def make(rows, clients=None) -> Path:
         write_workbook(tmp_path / "relances.xlsx", rows, clients or [client_row()])

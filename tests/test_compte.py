@@ -398,3 +398,26 @@ def test_what_an_invoice_was_overpaid_goes_to_the_clients_other_invoices():
     f1, f2 = livre.classeur.factures
     assert (f1.reste_du, f2.reste_du) == (D("0"), D("350"))
     assert livre.compte("Alpha").net == D("350")
+
+
+# ------------------------------------------------------------ the debtor's law
+
+
+def test_a_belgian_consumer_of_a_french_company_gets_fourteen_days_kept_to_the_day():
+    invoice = facture("F-1", echeance=TODAY - days(5), montant="300")
+    consumer = client("Alpha", type="particulier", pays="BE")
+    book = classeur([invoice], [consumer])
+    [action] = plan_of(book).actions
+    # Sent on Sunday 22 November: the window starts Monday 23rd, ends Sunday 6 December,
+    # moved to Monday 7 December (a Belgian business day).
+    assert action.etape == "rappel" and action.date_limite == d("2026-12-07")
+    history = [replace(fait("F-1", "rappel", TODAY), limite=action.date_limite)]
+    for day in range(1, 16):
+        assert plan_of(book, history, today=TODAY + days(day)).actions == (), day
+    later = plan_of(book, history, today=d("2026-12-08"))
+    assert later.actions and later.actions[0].montant_reclame == D("300")
+    # No penalty before the window ends, whatever the step.
+    notice = config().etape("mise_en_demeure")
+    demande = compute_demande([invoice], [], [], notice, consumer, history, d("2026-12-07"),
+                              config())
+    assert demande.penalites.total == 0

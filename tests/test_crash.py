@@ -17,7 +17,7 @@ import pytest
 
 from relances.exemple import write_workbook
 
-from conftest import ROOT, TODAY, days
+from conftest import ROOT, TODAY, copy_config, days
 
 CLIENTS = 200
 
@@ -25,7 +25,7 @@ CLIENTS = 200
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("pristine")
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
+    copy_config(folder)
     (folder / "factures").mkdir()
     rows = [dict(client=f"Client {i:03d}", numero=f"F-{i:03d}", date_facture=TODAY - days(40),
                  echeance=TODAY - days(5 + i % 30), montant=100 + i, paye=None, statut="",

@@ -22,7 +22,8 @@ from relances.policy import decide, promesse_cle, with_echanges
 from relances.suivi import follow_up
 from relances.records import Echange
 
-from conftest import TODAY, classeur, client_row, config, d, days, facture, fait, invoice_row
+from conftest import (NOM_TEST, SIRET_TEST, TODAY, classeur, client_row, config, d, days, facture,
+                      fait, invoice_row)
 
 
 def echange(jour=TODAY, client="Alpha", factures=(), **kw) -> Echange:
@@ -439,7 +440,7 @@ def test_the_hand_off_is_a_real_file_with_every_proof(small_project):
     text = " ".join(page.extract_text() for page in
                     PdfReader(dossier / "dossier-recouvrement.pdf").pages).replace("\u00a0", " ")
     text = " ".join(text.split())  # table cells wrap
-    for mention in ("Dossier de recouvrement", "Atelier Dupont SARL", "SIRET 123 456 782 00002",
+    for mention in ("Dossier de recouvrement", NOM_TEST, f"SIRET {SIRET_TEST}",
                     "Alpha, SAS", "SIREN 842 156 333", "Contact : Monsieur Paul Alpha",
                     "F-1", "Montant à régler", "Premier rappel", "Dernier rappel",
                     "Mise en demeure", "Échange noté", "Conteste le délai"):

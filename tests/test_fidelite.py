@@ -21,7 +21,7 @@ from lxml import etree
 
 from relances.cli import relancer
 
-from conftest import ROOT, libreoffice_resave, needs_libreoffice
+from conftest import ROOT, config_text, libreoffice_resave, needs_libreoffice
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -33,7 +33,7 @@ TOOL_COLUMNS = {"Étape", "Relances envoyées", "Dernière relance", "Prochaine 
 
 
 def user_project(tmp_path: Path, fixture: str) -> Path:
-    config = (ROOT / "config.toml").read_text(encoding="utf-8")
+    config = config_text()
     config = config.replace('classeur = "relances.xlsx"', f'classeur = "{fixture}"')
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
     (tmp_path / "factures").mkdir()

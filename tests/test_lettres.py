@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from relances.cli import relancer
 from relances.xlsx import fingerprint
 
-from conftest import TODAY, client_row, days, invoice_row
+from conftest import IBAN_TEST, NOM_TEST, SIRET_TEST, TODAY, client_row, days, invoice_row
 
 MM = 72 / 25.4  # PDF points per millimetre
 NNBSP = "\u202f"  # French thousands separator: a narrow no-break space
@@ -78,7 +78,7 @@ def test_the_formal_notice_carries_every_mention_the_law_expects(project):
     text = " ".join(text.split(" \n")).replace("\n", " ")  # lines joined: sentences whole
     for mention in (
         "LETTRE RECOMMANDÉE AVEC ACCUSÉ DE RÉCEPTION",
-        "Atelier Dupont SARL", "SCI Les Tilleuls", "17 rue Garibaldi",  # both parties
+        NOM_TEST, "SCI Les Tilleuls", "17 rue Garibaldi",  # both parties
         "À l’attention de Mme Anne Girard", "Madame,",  # to whom, civility
         "SCI Les Tilleuls (SCI, SIREN 512 348 764)",  # the debtor's legal identity
         "Lyon, le 22 novembre 2026",  # place and date
@@ -92,10 +92,10 @@ def test_the_formal_notice_carries_every_mention_the_law_expects(project):
         "dans un délai de huit jours à compter de la réception de la présente",
         "le 5 novembre 2026 : dernier rappel (e-mail)",  # the history of reminders
         "injonction de payer", "sur justification",  # what follows, costs within the law
-        "FR76 3000 1007 9412 3456 7890 185", "Référence à indiquer : RF72 F202 6003",  # how to pay
+        IBAN_TEST, "Référence à indiquer : RF72 F202 6003",  # how to pay
         "Veuillez agréer, Madame, l’expression de nos salutations distinguées.",
         "Marie Dupont, gérante",  # signature
-        "SIRET 123 456 782 00002",  # footer
+        f"SIRET {SIRET_TEST}",  # footer
         "Pièce jointe : copie de la facture F-2026-003",
         "Scannez pour payer avec votre application bancaire",
     ):
@@ -114,7 +114,7 @@ def test_the_recipient_block_sits_in_the_window_of_a_dl_envelope(project):
     assert 100 <= left <= 115 and 45 <= top <= 60
     left, top = position_mm(pdf, "69006 Lyon")
     assert 100 <= left <= 115 and top <= 85
-    left, top = position_mm(pdf, "Atelier Dupont SARL")  # the sender stays top left
+    left, top = position_mm(pdf, NOM_TEST)  # the sender stays top left
     assert left < 30 and top < 30
 
 
@@ -232,9 +232,9 @@ def test_a_template_in_the_users_folder_overrides_the_shipped_one_alone(small_pr
 def test_a_folder_with_only_a_config_and_a_workbook_works(tmp_path):
     # An accounting firm's second company: no lettres/ folder, invoices in factures/.
     from relances.exemple import write_workbook
-    from conftest import ROOT
+    from conftest import config_text
     (tmp_path / "config.toml").write_text(
-        (ROOT / "config.toml").read_text("utf-8").replace('\n[factures]\ndossier = "factures"',
+        config_text().replace('\n[factures]\ndossier = "factures"',
                                                           "\n[factures]"), "utf-8")
     write_workbook(tmp_path / "relances.xlsx", [invoice_row(numero="F-1", echeance=TODAY - days(4))],
                    [client_row()])

@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from relances.config import Entreprise
+from relances.config import Entreprise, Penalites
 from relances.formats import montant
 from relances.lettre import enclose, render_pdfs
 from relances.policy import decide
@@ -51,12 +51,14 @@ STEPS = {  # step -> history making it due today (steps, days ago)
 
 
 def case(kind: str, step: str, civilite: str = "Madame", several: bool = False,
-         avoir: bool = False):
-    """(action, rendu, renderer) for one kind of client at one step."""
-    pays, type_, langue = KINDS[kind]
-    cfg = config(entreprise=replace(ENTREPRISE, pays=pays))
+         avoir: bool = False, clause: bool = False, langue: str | None = None):
+    """(action, rendu, renderer) for one kind of client at one step. `clause`: the contract
+    provides damages for consumers ([penalites] clause_consommateur)."""
+    pays, type_, kind_langue = KINDS[kind]
+    cfg = config(entreprise=replace(ENTREPRISE, pays=pays),
+                 penalites=replace(Penalites(), clause_consommateur=clause))
     debtor = client("Atelier Écureuil", civilite=civilite, contact="Anne Girard", type=type_,
-                    langue=langue, siren="842 156 333", forme="SAS",
+                    langue=langue or kind_langue, siren="842 156 333", forme="SAS",
                     adresse="Atelier Écureuil\n8 place Bellecour\n69002 Lyon")
     promise = TODAY - days(2) if step == "promesse_non_tenue" else None
     invoices = [facture("F-2026-027", client=debtor.nom, echeance=TODAY - days(45),
@@ -307,13 +309,62 @@ def test_a_belgian_consumers_first_reminder_says_what_book_xix_requires():
     action, rendu, _ = case("BE consommateur", "rappel")
     text = plain(rendu.texte)
     assert "Ce premier rappel est gratuit" in text
-    # The 14 days start the day after the email: 23/11 to 06/12.
-    assert "du 23 novembre 2026 au 6 décembre 2026 inclus" in text
+    # Sent on Sunday 22/11: the 14 days start the next business day, Monday 23/11; their 14th
+    # day, Sunday 06/12, moves to Monday 07/12.
+    assert "du 23 novembre 2026 au 7 décembre 2026 inclus" in text
     assert "régler la somme de 1 000,00 € sans aucuns frais" in text
-    assert "90,00 € pour la facture F-2026-027" in text  # the scale for 1,000 €: 65 + 5 % × 500
     assert "Numéro d’entreprise : 123 456 782 00002" in text
     assert "XIX.2" in text
+    # No clause in the contract: nothing can ever be claimed, so nothing is announced.
+    assert "XIX.4" not in text and "intérêts" not in text and "90,00 €" not in text
     assert action.montant_reclame == Decimal("1000.00")
+
+
+def test_a_belgian_consumers_first_reminder_announces_the_contracts_damages_under_xix_4():
+    action, rendu, _ = case("BE consommateur", "rappel", clause=True)
+    text = plain(rendu.texte)
+    assert ("conformément à nos conditions générales, dans les limites de l’article XIX.4 du "
+            "Code de droit économique") in text
+    assert "90,00 € pour la facture F-2026-027" in text  # the scale for 1,000 €: 65 + 5 % × 500
+    assert "10,5 % l’an" in plain(rendu.texte)  # ECB 2.15 + 8, rounded up to the half point
+    assert action.montant_reclame == Decimal("1000.00")  # the first reminder is free
+
+
+@pytest.mark.parametrize("step", ["rappel", "dernier_rappel", "mise_en_demeure"])
+@pytest.mark.parametrize("clause", [False, True])
+@pytest.mark.parametrize("langue", ["fr", "en"])
+def test_a_belgian_consumer_is_never_told_penalties_run_by_law(step, clause, langue):
+    _, rendu, _ = case("BE consommateur", step, several=True, clause=clause, langue=langue)
+    parts = [x for x in (rendu.texte, *(visible(y) for y in (rendu.html, rendu.lettre) if y))
+             if x]
+    assert parts
+    for words in map(plain, parts):
+        assert "plein droit" not in words and "by law" not in words
+        assert "sans mise en demeure" not in words and "without notice" not in words
+        if clause and step != "rappel" and langue == "fr":
+            assert ("conformément à nos conditions générales, dans les limites de l’article "
+                    "XIX.4 du Code de droit économique") in words
+        if not clause:
+            assert "XIX.4" not in words
+
+
+def test_a_belgian_consumers_formal_notice_claims_damages_only_with_the_clause():
+    without, rendu, _ = case("BE consommateur", "mise_en_demeure")
+    assert without.montant_reclame == Decimal("1000.00")
+    assert "Indemnité" not in plain(visible(rendu.lettre))
+    # With the clause: reminder 40 days ago, window over; interest from its end and the scale.
+    claimed, rendu, _ = case("BE consommateur", "mise_en_demeure", clause=True)
+    assert claimed.montant_reclame > Decimal("1090.00")  # 1,000 + 90 (scale) + interest
+    text = plain(visible(rendu.lettre))
+    assert "indemnité forfaitaire selon le barème de cet article" in text
+    assert "plein droit" not in text
+
+
+def test_a_french_consumers_final_reminder_does_not_say_plein_droit():
+    _, rendu, _ = case("FR particulier", "dernier_rappel")
+    assert "plein droit" not in plain(rendu.texte)
+    _, rendu, _ = case("FR pro", "dernier_rappel")
+    assert "entraîne de plein droit des pénalités de retard" in plain(rendu.texte)
 
 
 # ------------------------------------------------------------------ letters on paper
@@ -479,14 +530,17 @@ def test_verifier_names_the_creditor_identity_a_letter_needs(project):
     from click.testing import CliRunner
 
     from relances.cli import relancer
+    from conftest import SIRET_TEST
 
     config = project / "config.toml"
-    config.write_text(config.read_text("utf-8").replace('siret = "123 456 782 00002"',
+    config.write_text(config.read_text("utf-8").replace(f'siret = "{SIRET_TEST}"',
                                                         'siret = ""'), "utf-8")
     result = CliRunner().invoke(relancer, ["--config", str(config), "--date", TODAY.isoformat(),
                                            "--verifier"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a real run would refuse everything
     assert "renseignez entreprise.siret dans config.toml" in result.output
+    assert "entreprise.siret (vides, ou encore ceux de l’exemple)" in result.output
     run = CliRunner().invoke(relancer, ["--config", str(config), "--date", TODAY.isoformat()])
-    assert "« Mise en demeure » non produit" in run.output
-    assert not list((project / "sortie").rglob("courriers/*.pdf"))
+    assert run.exit_code == 2 and "entreprise.siret" in run.output
+    assert not list((project / "sortie").rglob("*.*"))  # --verifier only probed the folder
+    assert not (project / "relances.journal.sqlite").exists()

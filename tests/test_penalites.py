@@ -1,13 +1,17 @@
 """Late-payment penalties, checked to the cent against figures worked out by hand."""
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, strategies as st
 
+from relances.calendrier import Calendrier
+from relances.config import Penalites
 from relances.penalites import (Regime, Semestre, TableTaux, bareme_belge, compute, compute_all,
-                                read_table)
+                                fin_delai_consommateur_be, pays_de_la_loi, read_table)
+from relances.records import Client
 
 D = Decimal
 TABLE = TableTaux(
@@ -77,17 +81,24 @@ def test_belgium_professional_ecb_plus_eight_rounded_up_to_the_half_point():
     assert (p.jours, p.interets, p.indemnite) == (30, D("8.63"), D("40"))
 
 
-def test_belgium_private_individual_nothing_until_fourteen_days_after_the_first_reminder():
-    regime = Regime("BE", True, None, D("40"))
-    early = compute("F1", D("600"), date(2026, 1, 20), date(2026, 2, 15), regime, TABLE,
-                    premier_rappel=date(2026, 2, 1))
+def test_belgium_private_individual_nothing_until_the_end_of_the_fourteen_days():
+    regime = Regime("BE", True, None, D("40"), clause_consommateur=True)
+    # Email on Sunday 01/02/2026: the window runs Monday 02/02 to Sunday 15/02, moved to Monday
+    # 16/02 (a closed day); nothing is due up to that day inclusive.
+    fin = fin_delai_consommateur_be(date(2026, 2, 1), "email", Calendrier("BE"))
+    assert fin == date(2026, 2, 16)
+    early = compute("F1", D("600"), date(2026, 1, 20), date(2026, 2, 16), regime, TABLE,
+                    fin_delai=fin)
     assert (early.interets, early.indemnite) == (D("0"), D("0"))
-    # From 16 February to 2 March: 15 days at 10.5 %: 600 × .105 × 15 / 365 = 2.5890 -> 2.59;
+    # From 17 February to 2 March: 14 days at 10.5 %: 600 × .105 × 14 / 365 = 2.4164 -> 2.42;
     # indemnity on the scale: 65 + 5 % × 100 = 70.
     late = compute("F1", D("600"), date(2026, 1, 20), date(2026, 3, 2), regime, TABLE,
-                   premier_rappel=date(2026, 2, 1))
+                   fin_delai=fin)
     assert (late.depuis, late.jours, late.interets, late.indemnite) == (
-        date(2026, 2, 16), 15, D("2.59"), D("70.00"))
+        date(2026, 2, 17), 14, D("2.42"), D("70.00"))
+    # The old parameter still works: the reminder's date, counted as an email.
+    assert compute("F1", D("600"), date(2026, 1, 20), date(2026, 3, 2), regime, TABLE,
+                   premier_rappel=date(2026, 2, 1)) == late
     never_reminded = compute("F1", D("600"), date(2026, 1, 20), date(2026, 3, 2), regime, TABLE)
     assert never_reminded.total == 0
 
@@ -160,3 +171,91 @@ def test_config_completes_the_table_of_rates_and_names_a_bad_half_year(tmp_path)
     path.write_text('[penalites.taux_interet_legal]\n"2026-T3" = 2\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"penalites\.taux_interet_legal\.2026-T3 : un semestre"):
         load_config(path)
+
+
+# ------------------------------------------------------------------ the debtor's law protects him
+
+# Every case of 1,000 € due 31/03/2026, claimed on 30/04/2026 (30 days late), after a first
+# reminder by email on Wednesday 01/04/2026 (Belgian window 02/04 to 15/04 inclusive) and a formal
+# notice on 10/04/2026. Expected: (law's country, interest, indemnity).
+RAPPEL, NOTICE, LETTRE = date(2026, 4, 1), date(2026, 4, 10), date(2026, 4, 30)
+
+
+@pytest.mark.parametrize("creancier, type_, pays_client, clause, attendu", [
+    # Professional debtor: the creditor's law, whatever the debtor's country or the clause.
+    ("FR", "professionnel", "", False, ("FR", "9.99", "40")),       # 12.15 % × 30 d
+    ("FR", "professionnel", "BE", False, ("FR", "9.99", "40")),
+    ("BE", "professionnel", "", False, ("BE", "9.99", "40")),       # contract rate 12.15 %
+    ("BE", "professionnel", "FR", True, ("BE", "9.99", "40")),
+    # French consumer: legal interest (2.62 %) from the notice (20 days), no indemnity — also
+    # when the creditor is Belgian; the clause changes nothing.
+    ("FR", "particulier", "", False, ("FR", "1.44", "0")),
+    ("FR", "particulier", "FR", True, ("FR", "1.44", "0")),
+    ("BE", "particulier", "FR", False, ("FR", "1.44", "0")),
+    ("BE", "particulier", "FR", True, ("FR", "1.44", "0")),
+    # Belgian consumer: nothing without the clause, whoever the creditor.
+    ("BE", "particulier", "", False, ("BE", "0", "0")),
+    ("BE", "particulier", "BE", False, ("BE", "0", "0")),
+    ("FR", "particulier", "BE", False, ("BE", "0", "0")),
+    # With it: from 16/04 (15 days), at most ECB + 8 rounded up (10.5 % < 12.15 %), the scale.
+    ("BE", "particulier", "", True, ("BE", "4.32", "90.00")),
+    ("FR", "particulier", "BE", True, ("BE", "4.32", "90.00")),
+])
+def test_which_law_and_what_it_allows(creancier, type_, pays_client, clause, attendu):
+    penalites = replace(Penalites(table=TABLE), clause_consommateur=clause)
+    regime = penalites.regime_for(creancier, Client("X", type=type_, pays=pays_client))
+    fin = fin_delai_consommateur_be(RAPPEL, "email", Calendrier("BE"))
+    assert fin == date(2026, 4, 15)
+    p = compute("F1", D("1000"), date(2026, 3, 31), LETTRE, regime, TABLE,
+                mise_en_demeure=NOTICE, premier_rappel=RAPPEL, fin_delai=fin)
+    assert (regime.pays, str(p.interets), str(p.indemnite)) == attendu
+    # compute_all takes the same dates as (notice, reminder, end of the window).
+    calcul = compute_all([_F("F1", D("1000"), date(2026, 3, 31))], LETTRE, regime, TABLE,
+                         {"F1": (NOTICE, RAPPEL, fin)})
+    assert calcul.total == p.total and calcul.pays == attendu[0]
+
+
+@pytest.mark.parametrize("creancier, particulier, pays_client, attendu", [
+    ("FR", False, "BE", "FR"), ("BE", False, "FR", "BE"), ("FR", True, "", "FR"),
+    ("FR", True, "BE", "BE"), ("BE", True, "FR", "FR"), ("BE", True, "XX", "BE"),
+])
+def test_a_consumer_gets_his_own_countrys_law(creancier, particulier, pays_client, attendu):
+    assert pays_de_la_loi(creancier, particulier, pays_client) == attendu
+
+
+@pytest.mark.parametrize("envoi, canal, debut, fin", [
+    # Email on Wednesday 01/04/2026: from Thursday 02/04 to Wednesday 15/04.
+    ("2026-04-01", "email", "2026-04-02", "2026-04-15"),
+    # Letter posted the same day: third business day after it, Monday 06/04 being Easter Monday
+    # in Belgium: Thursday 02/04, Friday 03/04, Tuesday 07/04; to Monday 20/04.
+    ("2026-04-01", "courrier", "2026-04-07", "2026-04-20"),
+    # Email on Friday 20/11/2026: Monday 23/11 to Sunday 06/12, moved to Monday 07/12.
+    ("2026-11-20", "email", "2026-11-23", "2026-12-07"),
+    # Email on Thursday 10/12/2026: 11/12 to 24/12 (Thursday).
+    ("2026-12-10", "email", "2026-12-11", "2026-12-24"),
+    # Email on Friday 11/12/2026: 14/12 to 27/12 (Sunday) -> Monday 28/12 (26/12 is a Saturday).
+    ("2026-12-11", "email", "2026-12-14", "2026-12-28"),
+    # Belgian-only holiday: an email on Monday 20/07/2026 starts Wednesday 22/07 (21 July is the
+    # national day); 14th day Tuesday 04/08.
+    ("2026-07-20", "email", "2026-07-22", "2026-08-04"),
+])
+def test_the_belgian_consumers_fourteen_days(envoi, canal, debut, fin):
+    from relances.penalites import debut_delai_consommateur_be
+    be = Calendrier("BE")
+    jour = date.fromisoformat(envoi)
+    assert debut_delai_consommateur_be(jour, canal, be) == date.fromisoformat(debut)
+    assert fin_delai_consommateur_be(jour, canal, be) == date.fromisoformat(fin)
+    assert fin_delai_consommateur_be(jour, canal) == date.fromisoformat(fin)  # Belgium's by default
+
+
+def test_a_call_is_not_a_first_reminder():
+    with pytest.raises(ValueError):
+        fin_delai_consommateur_be(date(2026, 4, 1), "appel")
+
+
+def test_a_letter_never_ends_before_an_email_of_the_same_day():
+    be = Calendrier("BE")
+    for offset in range(0, 370, 3):
+        jour = date(2026, 1, 1) + timedelta(days=offset)
+        assert fin_delai_consommateur_be(jour, "courrier", be) >= fin_delai_consommateur_be(
+            jour, "email", be) >= jour + timedelta(days=14)

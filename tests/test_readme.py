@@ -42,9 +42,14 @@ def test_the_readmes_first_command_runs_the_example_in_its_own_folder(tmp_path):
     assert not (tmp_path / "relances.journal.sqlite").exists()  # the root stays the user's
 
 
-def test_the_examples_config_is_the_projects_but_for_its_paths():
-    ours = (ROOT / "config.toml").read_text(encoding="utf-8").splitlines()
-    example = (ROOT / "exemple" / "config.toml").read_text(encoding="utf-8").splitlines()
-    differ = [(a, b) for a, b in zip(ours, example) if a != b]
-    assert len(ours) == len(example)
-    assert [a.split("=")[0].strip() for a, _ in differ] == ["classeur"]
+def test_the_examples_config_is_the_projects_but_for_its_paths_and_identity():
+    import tomllib
+
+    ours = tomllib.loads((ROOT / "config.toml").read_text(encoding="utf-8"))
+    example = tomllib.loads((ROOT / "exemple" / "config.toml").read_text(encoding="utf-8"))
+    # The project's names nobody (to fill in); the example's is Atelier Dupont's.
+    for key in ("nom", "adresse", "email", "telephone", "siret", "iban", "signataire"):
+        assert ours["entreprise"].pop(key) == "" and example["entreprise"].pop(key)
+    assert ours["envoi"].pop("expediteur") == "" and example["envoi"].pop("expediteur")
+    assert ours.pop("classeur") == example.pop("classeur") == "relances.xlsx"
+    assert ours == example

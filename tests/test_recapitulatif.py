@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from relances.cli import relancer
 
-from conftest import ROOT, TODAY
+from conftest import NOM_TEST, ROOT, TODAY, copy_config
 from test_smtp import Recorder, free_port, smtp_config
 from test_smtp import smtp_server  # noqa: F401 (the fixture, used by name)
 
@@ -49,7 +49,7 @@ def test_in_dossier_mode_the_digest_is_written_beside_the_day_s_files(project):
     assert "Récapitulatif écrit : " in result.output
     (digest,) = digests(project)
     assert digest["To"] == OWNER
-    assert digest["Subject"].startswith("Relances du 22/11/2026 — Atelier Dupont SARL : "
+    assert digest["Subject"].startswith(f"Relances du 22/11/2026 — {NOM_TEST} : "
                                         "5 e-mail(s), 1 courrier(s), 2 appel(s)")
     assert "1 problème(s) à corriger" in digest["Subject"]
     body = plain(digest.get_body(("plain",)).get_content())
@@ -70,7 +70,7 @@ def test_a_run_that_cannot_be_done_still_sends_its_digest(project):
     result = run(project)
     assert result.exit_code == 2
     (digest,) = digests(project)
-    assert digest["Subject"].startswith("ÉCHEC des relances du 22/11/2026 — Atelier Dupont SARL")
+    assert digest["Subject"].startswith(f"ÉCHEC des relances du 22/11/2026 — {NOM_TEST}")
     body = digest.get_body(("plain",)).get_content()
     assert "N’A PAS PU SE FAIRE" in body and "ouvert" in body
 
@@ -111,7 +111,7 @@ def test_stale_bank_data_is_said_in_the_subject(project):
 
 def company(folder: Path, broken: bool = False) -> Path:
     folder.mkdir(parents=True)
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
+    copy_config(folder)
     shutil.copy(ROOT / "exemple" / "relances.xlsx.example", folder / "relances.xlsx")
     shutil.copytree(ROOT / "exemple" / "factures", folder / "factures")
     if broken:

@@ -21,8 +21,8 @@ from relances.rapports import compute
 from relances.run import report
 from relances.xlsx import read_classeur
 
-from conftest import (ROOT, TODAY, client_row, days, fait, invoice_row, libreoffice_resave,
-                      needs_libreoffice)
+from conftest import (ROOT, TODAY, client_row, copy_config, days, fait, invoice_row,
+                      libreoffice_resave, needs_libreoffice)
 
 D = Decimal
 
@@ -177,7 +177,7 @@ def company(folder: Path, rows, broken: bool = False) -> None:
     from relances.exemple import write_workbook
 
     folder.mkdir()
-    shutil.copy(ROOT / "config.toml", folder / "config.toml")
+    copy_config(folder)
     if broken:
         (folder / "config.toml").write_text("[regles\n", "utf-8")
     write_workbook(folder / "relances.xlsx", rows, CLIENTS)

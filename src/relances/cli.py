@@ -127,6 +127,14 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
     failed, the error being on standard error). The digest, when configured, is delivered
     whatever happened."""
     real = not dry_run and not apercu
+    if real and (refus := config.refus_identite()):
+        # Before anything: no log, no journal, no workbook write, no digest.
+        click.echo(f"Erreur : {refus}", err=True)
+        return EXIT_FAILED, None
+    if manquantes := config.identite_manquante():
+        click.echo(f"Attention : simulation seulement ; avant un envoi réel, renseignez "
+                   f"{', '.join(manquantes)} dans {config.path.name}, section [entreprise]",
+                   err=True)
     if real:
         _log_to(config.log_file)
     log.info("début : %s, date %s%s", config.classeur, today, " (simulation)" if dry_run else "")
@@ -635,7 +643,9 @@ def _verify(config: Config, today: datetime.date) -> None:
     bad = [c for c in checks if not c.ok]
     click.echo("")
     click.echo("Tout est prêt." if not bad else f"{len(bad)} problème(s) à corriger.")
-    sys.exit(EXIT_OK if not bad else EXIT_PARTIAL)
+    # Without the creditor's identity a real run would refuse everything: nothing is ready.
+    sys.exit(EXIT_FAILED if config.identite_manquante() else EXIT_OK if not bad
+             else EXIT_PARTIAL)
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ from .banque.operations import OptionsReleve
 from .calendrier import Calendrier
 from .adresses import PORTS, SECURITES, parse_expediteur
 from .errors import ConfigError
-from .penalites import Regime, Semestre, TableTaux, read_table
-from .records import PROMESSE_NON_TENUE, Etape, normalise
+from .penalites import Regime, Semestre, TableTaux, calendrier_de, pays_de_la_loi, read_table
+from .records import PROMESSE_NON_TENUE, Client, Etape, normalise
 
 CANAUX = ("email", "courrier", "appel", "recouvrement")
 MODES_ENVOI = ("dossier", "smtp")
@@ -85,11 +85,22 @@ class Penalites:
     # original due date unless this is true.
     depuis_nouvelle_echeance: bool = False
     table: TableTaux = field(default_factory=lambda: TableTaux(**read_table()))
+    # The contract (general terms) provides damages for a consumer's late payment: without it a
+    # Belgian consumer owes neither interest nor indemnity (art. XIX.4 CDE).
+    clause_consommateur: bool = False
 
-    def regime(self, pays: str, particulier: bool) -> Regime:
-        return Regime(pays=pays, particulier=particulier,
+    def regime(self, pays: str, particulier: bool, pays_client: str = "") -> Regime:
+        """The law for a debtor: `pays` is the creditor's country, `pays_client` the debtor's
+        (empty: the creditor's). A consumer is protected by his own country's law."""
+        return Regime(pays=pays_de_la_loi(pays, particulier, pays_client),
+                      particulier=particulier,
                       taux_fixe=None if self.taux_legal else self.taux_annuel,
-                      indemnite=self.indemnite_forfaitaire)
+                      indemnite=self.indemnite_forfaitaire,
+                      clause_consommateur=self.clause_consommateur)
+
+    def regime_for(self, pays_creancier: str, client: Client) -> Regime:
+        """The law for this client (its Type and Pays), the creditor being in `pays_creancier`."""
+        return self.regime(pays_creancier, client.type == "particulier", client.pays)
 
 
 @dataclass(frozen=True)
@@ -232,10 +243,57 @@ class Config:
     def calendrier(self) -> Calendrier:
         return Calendrier(self.entreprise.pays, self.entreprise.alsace_moselle)
 
+    def calendrier_pays(self, pays: str) -> Calendrier:
+        """Business days in `pays`: the creditor's own calendar, or that country's (a debtor's
+        deadlines that the law counts in his country's days)."""
+        return self.calendrier if not pays or pays == self.entreprise.pays else calendrier_de(pays)
+
+    def regime_of(self, client: Client) -> Regime:
+        """The late-payment law for this client: `Penalites.regime_for` with our country."""
+        return self.penalites.regime_for(self.entreprise.pays, client)
+
+    def identite_manquante(self) -> list[str]:
+        """What stops a real run: the creditor's identity (nom, adresse, siret) and IBAN,
+        missing or still the example's (`exemple/config.toml`), and an email to send from.
+        Keys to fill, in file order. The example's identity is accepted only in the example's
+        own folder (`exemple/`): a copy of its config elsewhere would sign as someone else."""
+        entreprise = self.entreprise
+        exemple = self.path.parent.name == "exemple"
+        manquantes = []
+        for key in IDENTITE_OBLIGATOIRE:
+            value = getattr(entreprise, key).strip()
+            if not value or (key == "nom" and value == Entreprise.nom) or (
+                    not exemple and _compact(value) == _compact(EXEMPLE_IDENTITE.get(key, ""))):
+                manquantes.append(f"entreprise.{key}")
+        if not self.envoi.expediteur.strip() and not entreprise.email.strip():
+            manquantes.append("entreprise.email")
+        return manquantes
+
+    def refus_identite(self) -> str:
+        """Why no real run can be done yet (the keys to fill and where), or ""."""
+        manquantes = self.identite_manquante()
+        if not manquantes:
+            return ""
+        return (f"{self.path.name} : l’identité de votre entreprise n’est pas remplie : "
+                f"{', '.join(manquantes)} (vides, ou encore ceux de l’exemple) ; rien n’a été "
+                f"envoyé ni écrit. Renseignez-les dans {self.path}, section [entreprise], puis "
+                "relancez (--dry-run montre en attendant ce qui serait fait)")
+
     def libelle(self, nom: str) -> str:
         """What people read for a step name (the journal keeps names)."""
         etape = self.etape(nom)
         return etape.titre if etape else default_libelle(nom)
+
+
+# The creditor's identity a real run needs, and the example's values (exemple/config.toml):
+# a run that would sign as « Atelier Dupont » is refused.
+IDENTITE_OBLIGATOIRE = ("nom", "adresse", "siret", "iban")
+EXEMPLE_IDENTITE = {"nom": "Atelier Dupont SARL", "siret": "123 456 782 00002",
+                    "iban": "FR76 3000 1007 9412 3456 7890 185"}
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split()).casefold()
 
 
 KNOWN_KEYS = {
@@ -253,7 +311,7 @@ KNOWN_KEYS = {
     "regles": {"ecart_minimum_jours", "delai_recommande_jours", "remerciement",
                "paiements_a_jour_max_jours", "delai_paiement_annonce_jours"},
     "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
-                  "taux_interet_legal", "depuis_nouvelle_echeance"},
+                  "taux_interet_legal", "depuis_nouvelle_echeance", "clause_consommateur"},
     "etapes": {"nom", "apres_jours", "canal", "modele", "delai_jours", "montant_minimum",
                "joindre_courrier", "libelle", "penalites"},
 }
@@ -578,6 +636,7 @@ def _read_penalites(r: _Reader) -> Penalites:
         indemnite_forfaitaire=r.decimal("indemnite_forfaitaire", Decimal("40"),
                                         maximum=Decimal("10000")),
         depuis_nouvelle_echeance=_boolean(r, "depuis_nouvelle_echeance"),
+        clause_consommateur=_boolean(r, "clause_consommateur"),
         table=TableTaux(bce={**shipped["bce"], **_read_rates(r, "taux_bce")},
                         interet_legal={**shipped["interet_legal"],
                                        **_read_rates(r, "taux_interet_legal")}),

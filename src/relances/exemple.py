@@ -16,7 +16,7 @@ from pathlib import Path
 REFERENCE = datetime.date(2026, 11, 22)
 
 CLIENTS_HEADERS = ("Client", "Contact", "Email", "Téléphone", "Adresse", "Langue", "Type",
-                   "Profil", "Pause jusqu’au", "Civilité", "SIREN", "Forme")
+                   "Profil", "Pause jusqu’au", "Civilité", "SIREN", "Forme", "Pays")
 FACTURES_HEADERS = ("Client", "N° facture", "Date facture", "Échéance", "Montant TTC", "Payé",
                     "Reste dû", "Jours de retard", "Statut", "Étape", "Relances envoyées",
                     "Dernière relance", "Prochaine action", "Date prochaine action",

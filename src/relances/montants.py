@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import Iterable, Sequence
 
 from .etapes import is_notice
-from .penalites import Calcul, Penalite, compute_all
-from .records import ZERO, Etape, Facture, Fait
+from .penalites import Calcul, Penalite, compute_all, fin_delai_consommateur_be
+from .records import ZERO, Client, Etape, Facture, Fait
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,18 @@ def open_credit_notes(factures: Iterable[Facture]) -> list[Facture]:
 
 
 def compute_demande(principales: Sequence[Facture], autres: Sequence[Facture],
-                    avoirs: Sequence[Facture], etape: Etape, particulier: bool,
+                    avoirs: Sequence[Facture], etape: Etape, client: Client | bool,
                     faits: Iterable[Fait], today: datetime.date, config) -> Demande:
-    """The amount asked by a message at `etape` on `today`; `faits`: these invoices' history."""
+    """The amount asked by a message at `etape` on `today` to `client` (its Type and Pays
+    choose the law; a bool: a consumer of the creditor's country); `faits`: these invoices'
+    history."""
+    if isinstance(client, bool):
+        client = Client(nom="", type="particulier" if client else "professionnel")
     # With a payment plan, only the instalments fallen due are asked for.
     principal = sum((f.a_reclamer for f in (*principales, *autres)), ZERO)
     credit = -sum((f.reste_du for f in avoirs), ZERO)
-    regime = config.penalites.regime(config.entreprise.pays, particulier)
-    dates = _penalty_dates(principales, etape, faits, today, config)
+    regime = config.regime_of(client)
+    dates = _penalty_dates(principales, etape, faits, today, config, regime)
     if config.penalites.depuis_nouvelle_echeance:
         principales = [replace(f, echeance=f.echeance_relance) for f in principales]
     plain = [f for f in principales if not f.versements]
@@ -95,9 +99,11 @@ def _plan_penalty(facture: Facture, today: datetime.date, regime, config, dates)
 
 
 def _penalty_dates(factures: Sequence[Facture], etape: Etape, faits: Iterable[Fait],
-                   today: datetime.date, config
-                   ) -> dict[str, tuple[datetime.date | None, datetime.date | None]]:
-    """Per invoice: (date of its formal notice, date of its first message), this one included."""
+                   today: datetime.date, config, regime
+                   ) -> dict[str, tuple[datetime.date | None, ...]]:
+    """Per invoice: (date of its formal notice, date of its first message, this one included;
+    and for a Belgian consumer the last day of the window that first message opened — as
+    stored in the journal with it, else computed from its channel)."""
     by_facture: dict[str, list[Fait]] = {}
     for fait in faits:
         by_facture.setdefault(fait.facture, []).append(fait)
@@ -106,13 +112,23 @@ def _penalty_dates(factures: Sequence[Facture], etape: Etape, faits: Iterable[Fa
     for facture in factures:
         history = by_facture.get(facture.numero, ())
         notices = [f.jour for f in history if is_notice(f.etape, _modele(config, f.etape))]
-        messages = [f.jour for f in history if f.canal in ("email", "courrier")]
+        messages = sorted((f for f in history if f.canal in ("email", "courrier")),
+                          key=lambda f: f.jour)
         if notice_now:
             notices.append(today)
-        if etape.is_message:
-            messages.append(today)
-        dates[facture.numero] = (min(notices, default=None), min(messages, default=None))
+        first = messages[0].jour if messages else (today if etape.is_message else None)
+        fin = None
+        if regime.consommateur_be and first is not None:
+            canal = messages[0].canal if messages else etape.canal
+            fin = window_end(first, canal, config)
+        dates[facture.numero] = (min(notices, default=None), first, fin)
     return dates
+
+
+def window_end(jour: datetime.date, canal: str, config) -> datetime.date:
+    """Last day of the 14 days a first message to a Belgian consumer opens (art. XIX.2)."""
+    return fin_delai_consommateur_be(jour, "email" if canal == "email" else "courrier",
+                                     config.calendrier_pays("BE"))
 
 
 def _modele(config, nom: str) -> str | None:

@@ -15,10 +15,16 @@ next half point, per half-year (or the contract's rate); 40 EUR per invoice.
 
 Belgium, private individual (Code de droit économique, book XIX, inserted by the law of
 4 August 2022, in force since 1 December 2022): the first reminder is free and nothing may be
-claimed until 14 days after it (art. XIX.2); then interest at no more
-than the reference rate above and a fixed indemnity capped by the legal scale (art. XIX.4:
-20 EUR up to 150 EUR; 30 EUR + 10 % of the part between 150 and 500 EUR; 65 EUR + 5 % of the
-part above 500 EUR, at most 2,000 EUR).
+claimed before the end of a 14-day window (art. XIX.2), which starts the business day after an
+email is sent, the third business day after a letter is posted (`fin_delai_consommateur_be`).
+Then, and only when the contract provides it (`[penalites] clause_consommateur`), interest at
+no more than the reference rate above and a fixed indemnity capped by the legal scale
+(art. XIX.4: 20 EUR up to 150 EUR; 30 EUR + 10 % of the part between 150 and 500 EUR; 65 EUR +
+5 % of the part above 500 EUR, at most 2,000 EUR). Without such a clause, nothing at all.
+
+Which law: the debtor's law protects the debtor. A consumer gets the consumer rules of the
+country he lives in (`pays_de_la_loi`), whatever the creditor's; a professional debtor, the
+creditor's country's law.
 
 Interest is computed on the amount still due today: payment dates are not known, so a partial
 payment is treated as if made on the due date, which is in the debtor's favour. Each invoice's
@@ -28,12 +34,15 @@ interest is rounded half-up to the cent; totals add the rounded figures, as the 
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Mapping
+
+from .calendrier import Calendrier
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -91,14 +100,60 @@ def read_table(path: Path = SHIPPED_TABLE) -> dict[str, dict[Semestre, Decimal]]
             for name in ("bce", "interet_legal")}
 
 
+PAYS = ("FR", "BE")
+CANAUX_ECRITS = {"email": 1, "courrier": 3}  # business days after sending: the window starts
+
+
+def pays_de_la_loi(pays_creancier: str, particulier: bool, pays_client: str = "") -> str:
+    """The country whose late-payment law applies: a consumer's own country (empty: the
+    creditor's), a professional debtor's creditor's."""
+    if particulier and pays_client in PAYS:
+        return pays_client
+    return pays_creancier
+
+
+@functools.lru_cache(maxsize=None)
+def calendrier_de(pays: str) -> Calendrier:
+    """A country's business days (read-only once built: shared)."""
+    return Calendrier(pays)
+
+
+def fin_delai_consommateur_be(jour_envoi: datetime.date, canal: str,
+                              calendrier: Calendrier | None = None) -> datetime.date:
+    """Last day, inclusive, of the 14 days a Belgian consumer's first reminder gives (art. XIX.2
+    CDE): they start the business day after an email is sent, the third business day after a
+    letter is posted; the 14th day, if a closed day, moves to the next business day.
+    `calendrier`: the consumer's (Belgian) business days, by default Belgium's."""
+    if canal not in CANAUX_ECRITS:
+        raise ValueError(f"canal {canal!r} : un rappel écrit (email ou courrier) est attendu")
+    calendrier = calendrier or calendrier_de("BE")
+    debut = calendrier.apres_ouvres(jour_envoi, CANAUX_ECRITS[canal])
+    return calendrier.prochain_ouvre(debut + datetime.timedelta(days=13))
+
+
+def debut_delai_consommateur_be(jour_envoi: datetime.date, canal: str,
+                                calendrier: Calendrier | None = None) -> datetime.date:
+    """First day of that window (the reminder quotes both)."""
+    if canal not in CANAUX_ECRITS:
+        raise ValueError(f"canal {canal!r} : un rappel écrit (email ou courrier) est attendu")
+    return (calendrier or calendrier_de("BE")).apres_ouvres(jour_envoi, CANAUX_ECRITS[canal])
+
+
 @dataclass(frozen=True)
 class Regime:
     """Which law applies to one client, and the creditor's terms."""
 
-    pays: str = "FR"
+    pays: str = "FR"  # the law's country (`pays_de_la_loi`): a consumer's own
     particulier: bool = False
     taux_fixe: Decimal | None = Decimal("12.15")  # None: the legal rate (ECB + 10 / + 8)
     indemnite: Decimal = Decimal("40")
+    # The contract provides damages for a consumer's late payment (Belgium, art. XIX.4 CDE:
+    # without such a clause a Belgian consumer owes neither interest nor indemnity).
+    clause_consommateur: bool = False
+
+    @property
+    def consommateur_be(self) -> bool:
+        return self.particulier and self.pays == "BE"
 
 
 @dataclass(frozen=True)
@@ -135,16 +190,23 @@ class Penalite:
 
 def compute(numero: str, reste_du: Decimal, echeance: datetime.date, date: datetime.date,
             regime: Regime, table: TableTaux, *, mise_en_demeure: datetime.date | None = None,
-            premier_rappel: datetime.date | None = None) -> Penalite:
+            premier_rappel: datetime.date | None = None,
+            fin_delai: datetime.date | None = None) -> Penalite:
     """Penalties of one invoice claimed in a letter dated `date`.
 
     `mise_en_demeure`: date of the formal notice (French private individuals: interest runs
-    from it). `premier_rappel`: date of the first reminder (Belgian private individuals: nothing
-    is due until 14 days after it).
+    from it). Belgian private individuals: nothing is due up to `fin_delai`, the last day of
+    the window their first reminder gave (`fin_delai_consommateur_be`), inclusive; given only
+    `premier_rappel` (the reminder's date), the window is counted as for an email.
     """
     if reste_du <= 0:
         return Penalite(numero, reste_du, None, (), ZERO, ZERO)
-    start = _last_day_without_interest(echeance, regime, mise_en_demeure, premier_rappel)
+    if regime.consommateur_be:
+        if fin_delai is None and premier_rappel is not None:
+            fin_delai = fin_delai_consommateur_be(premier_rappel, "email")
+        if fin_delai is None or not regime.clause_consommateur:
+            return Penalite(numero, reste_du, None, (), ZERO, ZERO)
+    start = _last_day_without_interest(echeance, regime, mise_en_demeure, fin_delai)
     periodes: list[Periode] = []
     missing: list[str] = []
     interets = ZERO
@@ -159,16 +221,16 @@ def compute(numero: str, reste_du: Decimal, echeance: datetime.date, date: datet
             periodes.append(Periode(day, fin, jours, taux, plancher))
             interets += reste_du * taux / 100 * jours / DAYS_A_YEAR
             day = fin + datetime.timedelta(days=1)
-    indemnite = _indemnite(reste_du, date, regime, premier_rappel)
+    indemnite = _indemnite(reste_du, date, regime, fin_delai)
     return Penalite(numero, reste_du, periodes[0].debut if periodes else None, tuple(periodes),
                     interets.quantize(CENT, ROUND_HALF_UP), indemnite, tuple(missing))
 
 
-def _last_day_without_interest(echeance, regime, mise_en_demeure, premier_rappel):
+def _last_day_without_interest(echeance, regime, mise_en_demeure, fin_delai):
     if not regime.particulier:
         return echeance
     if regime.pays == "BE":
-        return premier_rappel + datetime.timedelta(days=14) if premier_rappel else None
+        return fin_delai
     return mise_en_demeure
 
 
@@ -198,12 +260,12 @@ def _rate(semestre: Semestre, regime: Regime, table: TableTaux) -> tuple[Decimal
 
 
 def _indemnite(reste_du: Decimal, date: datetime.date, regime: Regime,
-               premier_rappel: datetime.date | None) -> Decimal:
+               fin_delai: datetime.date | None) -> Decimal:
     if not regime.particulier:
         return regime.indemnite
-    if regime.pays != "BE" or regime.indemnite <= 0 or premier_rappel is None:
-        return ZERO
-    if date <= premier_rappel + datetime.timedelta(days=14):
+    if not regime.consommateur_be or not regime.clause_consommateur or regime.indemnite <= 0:
+        return ZERO  # a French consumer: no fixed indemnity (art. L441-10 is for professionals)
+    if fin_delai is None or date <= fin_delai:
         return ZERO
     return bareme_belge(reste_du)
 
@@ -263,22 +325,30 @@ class Calcul:
     def pays(self) -> str:
         return self.regime.pays
 
+    @property
+    def clause_consommateur(self) -> bool:
+        return self.regime.clause_consommateur
+
     def ligne(self, numero: str) -> Penalite | None:
         return next((p for p in self.lignes if p.numero == numero), None)
 
 
 def compute_all(factures, date: datetime.date, regime: Regime, table: TableTaux,
-                dates: Mapping[str, tuple[datetime.date | None, datetime.date | None]] | None = None
+                dates: Mapping[str, tuple[datetime.date | None, ...]] | None = None
                 ) -> Calcul:
     """Penalties of several invoices (objects with numero, reste_du, echeance) at one date.
 
-    `dates` maps an invoice number to (date of its formal notice, date of its first reminder).
+    `dates` maps an invoice number to (date of its formal notice, date of its first reminder)
+    or (formal notice, first reminder, end of the Belgian consumer's window — see `compute`).
     """
     dates = dates or {}
-    lignes = tuple(compute(f.numero, f.reste_du, f.echeance, date, regime, table,
-                           mise_en_demeure=dates.get(f.numero, (None, None))[0],
-                           premier_rappel=dates.get(f.numero, (None, None))[1])
-                   for f in factures)
+
+    def one(f) -> Penalite:
+        notice, rappel, fin = (*dates.get(f.numero, ()), None, None, None)[:3]
+        return compute(f.numero, f.reste_du, f.echeance, date, regime, table,
+                       mise_en_demeure=notice, premier_rappel=rappel, fin_delai=fin)
+
+    lignes = tuple(one(f) for f in factures)
     taux, plancher, missing = _rate(Semestre.of(date), regime, table)
     for ligne in lignes:
         missing += [m for m in ligne.taux_manquants if m not in missing]

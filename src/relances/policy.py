@@ -23,7 +23,7 @@ from .compte import AGENCE, AMIABLE, Compte, Livre, as_seen, tenir, with_echange
 from .config import Config
 from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE, REMERCIEMENT,
                      TRANSMISSION, date_limite, deadline_end, is_notice, promesse_cle)
-from .montants import compute_demande
+from .montants import compute_demande, window_end
 from .records import (PROMESSE_NON_TENUE, ZERO, Action, Anomalie, Classeur, Client, Echange,
                       Etape, Facture, Fait, Plan, Signalement, client_key, normalise)
 
@@ -398,8 +398,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         # What is asked, or handed off (a thank-you asks for nothing). Credits are already on
         # the invoices they were allocated to: the amount is what the account says is left.
         claims = (etape.is_message and etape is not REMERCIEMENT) or canal == "recouvrement"
-        demande = compute_demande(principales, autres, [], etape,
-                                  client.type == "particulier",
+        demande = compute_demande(principales, autres, [], etape, client,
                                   [f for facture in factures for f in past.of(facture)],
                                   today, config)
         if claims and demande.total <= 0:
@@ -408,6 +407,14 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             # One amount for a call, the net, as À appeler shows it.
             demande = replace(demande, principal=compte.a_appeler(client, today)[1],
                               avoirs=ZERO, avec_penalites=False)
+        limite = date_limite(etape, today, config) if etape.is_message else None
+        if (etape.is_message and claims and config.regime_of(client).consommateur_be
+                and any(not any(f.canal in ("email", "courrier") for f in past.of(facture))
+                        for facture in factures)):
+            # A Belgian consumer's first reminder opens fourteen days (art. XIX.2): a deadline
+            # given like any other, kept to the day.
+            window = window_end(today, canal, config)
+            limite = max(limite, window) if limite else window
         complement = 0
         if canal == "recouvrement":
             complement = len([d for d in compte.remises if d < today])
@@ -428,7 +435,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             avoirs=tuple(dict.fromkeys(i.origine for f in factures for i in f.imputations
                                        if i.nature == "avoir")),
             montant_reclame=demande.total if claims else ZERO,  # a thank-you asks nothing
-            date_limite=(date_limite(etape, today, config) if etape.is_message else None),
+            date_limite=limite,
             complement=complement,
             ton=ton,
         ))
@@ -536,7 +543,7 @@ def _transmissions(classeur: Classeur, livre: Livre, past: _History, today: date
         sent_days = {f.jour for facture in classeur.factures
                      if client_key(facture.client) == key
                      for f in past.of(facture) if f.cle == TRANSMISSION.nom}
-        demande = compute_demande(factures, [], [], TRANSMISSION, client.type == "particulier",
+        demande = compute_demande(factures, [], [], TRANSMISSION, client,
                                   [f for facture in factures for f in past.of(facture)],
                                   today, config)
         actions.append(Action(

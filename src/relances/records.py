@@ -58,6 +58,7 @@ class Client:
     civilite: str = ""  # "Madame", "Monsieur" or "" (unknown)
     siren: str = ""     # the debtor's company number (SIREN, or BCE in Belgium), when known
     forme: str = ""     # the debtor's legal form ("SAS", "SRL"…), when known
+    pays: str = ""      # where the debtor lives, FR or BE ("": the creditor's country)
 
 
 @dataclass(frozen=True)

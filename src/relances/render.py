@@ -32,10 +32,10 @@ from . import formats
 from .config import Config
 from .errors import TemplateError
 from .compte import Livre, as_seen
-from .etapes import INFO_AGENCE, etape_named, is_notice
+from .etapes import INFO_AGENCE, REMERCIEMENT, TRANSMISSION, date_limite, etape_named, is_notice
 from .montants import compute_demande
-from .penalites import Penalite, bareme_belge
-from .etapes import REMERCIEMENT, TRANSMISSION, date_limite
+from .penalites import (Penalite, bareme_belge, debut_delai_consommateur_be,
+                        fin_delai_consommateur_be)
 from .policy import promise_exchange
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
 from .references import compact as compact_reference
@@ -239,8 +239,7 @@ class Renderer:
         principales = [self.factures[(key, n)] for n in action.principales]
         autres = [self.factures[(key, n)] for n in action.autres]
         faits = [f for n in action.factures for f in self.history.get((key, n), ())]
-        demande = compute_demande(principales, autres, [], etape,
-                                  client.type == "particulier", faits, today, config)
+        demande = compute_demande(principales, autres, [], etape, client, faits, today, config)
         asks = action.etape not in (REMERCIEMENT.nom, INFO_AGENCE.nom)
         if asks and demande.total != action.montant_reclame:  # one amount story, or nothing
             raise TemplateError(f"{action.client} : montant incohérent ({demande.total} rendu, "
@@ -257,12 +256,17 @@ class Renderer:
         avoirs = self._avoirs(key, (*principales, *autres))
         deduit = sum((a.reste for a in avoirs), Decimal("0"))
         delai = action.delai_jours
-        pays = config.entreprise.pays
+        # The law the figures were computed under (a consumer's own country's: `regime_for`),
+        # so that the words always match the amounts.
+        pays = calcul.pays
         particulier = client.type == "particulier"
-        # Belgian consumer, first reminder (Livre XIX CDE): the 14 days start the day after an
-        # email, the third business day after a letter is posted.
-        debut_be = (today + datetime.timedelta(days=1) if action.canal == "email"
-                    else config.calendrier.apres_ouvres(today, 3))
+        consommateur_be = particulier and pays == "BE"
+        # Belgian consumer, first reminder (art. XIX.2 CDE): the 14 days start the business day
+        # after an email, the third business day after a letter is posted, in Belgian days.
+        canal_rappel = "email" if action.canal == "email" else "courrier"
+        calendrier_be = config.calendrier_pays("BE")
+        debut_be = debut_delai_consommateur_be(today, canal_rappel, calendrier_be)
+        fin_be = fin_delai_consommateur_be(today, canal_rappel, calendrier_be)
         return {
             "entreprise": config.entreprise,
             "client": client,
@@ -302,12 +306,16 @@ class Renderer:
                                          action.promesse) if action.promesse else None),
             "destinataires": action.destinataires,
             "langue": langue,
-            "pays": pays,
+            "pays": pays,  # the law's country: the consumer's own, else the creditor's
+            "pays_client": client.pays or config.entreprise.pays,
             "particulier": particulier,
+            "consommateur_be": consommateur_be,
+            # Damages for a consumer only under the contract's clause (art. XIX.4 CDE).
+            "clause_consommateur": calcul.clause_consommateur,
             "formules": formules(client.civilite, client.contact, langue),
             "historique": self._historique(faits, langue, action.client, action.factures),
             "debut_delai_be": debut_be,
-            "fin_delai_be": debut_be + datetime.timedelta(days=13),
+            "fin_delai_be": fin_be,
             "bareme_be": {f.numero: bareme_belge(f.reste_du) for f in (*principales, *autres)},
             "pieces": [],
             "reference": (lignes or lignes_autres)[0].reference

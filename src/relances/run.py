@@ -25,7 +25,7 @@ from .config import Config
 from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email,
                        read_password, slug, write_atomic)
 from .encaissements import FIN_RELEVE, prepare, stale
-from .errors import DeliveryError, RelancesError
+from .errors import ConfigError, DeliveryError, RelancesError
 from .etapes import ECHEANCIER, FERME, INFO_AGENCE, PROMESSE, REMERCIEMENT, TRANSMISSION
 from .journal import AlreadyDone, Entree, Journal
 from .lettre import enclose, merge, render_pdfs
@@ -75,6 +75,8 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
            ) -> list[Verification]:
     """--verifier: config, workbook, every template, output folder, SMTP login; sends nothing."""
     checks = [Verification(True, f"configuration lue : {config.path}")]
+    if refus := config.refus_identite():
+        checks.append(Verification(False, refus))
     checks += [Verification(False, f"configuration : {w}") for w in config.avertissements]
     try:
         lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
@@ -195,6 +197,8 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
     path = config.classeur
     if dry_run:
         return _plan_only(config, today, extra)[0]
+    if refus := config.refus_identite():  # nothing signed with a blank or borrowed name
+        raise ConfigError(refus)
     with workbook_lock(path):
         return _run_locked(config, today, now, start_progress,
                            make_delivery(config, os.environ if environ is None else environ))

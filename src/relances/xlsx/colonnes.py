@@ -58,6 +58,7 @@ CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "civilite": ("Civilité", "Titre"),
     "siren": ("SIREN", "SIRET", "N° d’entreprise", "Numéro d’entreprise", "BCE", "N° BCE"),
     "forme": ("Forme", "Forme juridique"),
+    "pays": ("Pays", "Country", "Pays du client", "Pays de résidence"),
 }
 # Sheet Échanges (user-owned; created with these headers when missing, never rewritten).
 ECHANGE_COLUMNS: dict[str, tuple[str, ...]] = {

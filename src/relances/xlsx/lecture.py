@@ -527,6 +527,9 @@ def _unknown_in(index: int, columns: dict[str, int], inconnues: dict[tuple[int, 
     return found
 
 
+# Pays as users type it (normalised) -> the country code the law is chosen by.
+PAYS = {"fr": "FR", "france": "FR", "be": "BE", "belgique": "BE", "belgium": "BE",
+        "belgie": "BE", "belgien": "BE"}
 # Civilité as users type it (normalised) -> the form letters use.
 CIVILITES = {
     **dict.fromkeys(("madame", "mme", "mrs", "ms", "miss", "mademoiselle", "mlle", "mad"),
@@ -588,6 +591,10 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             problem(f"Type inconnu « {read_text(_cell(row, columns, 'type'))} » "
                     "(professionnel ou particulier) : professionnel retenu")
             type_ = "professionnel"
+        pays_raw = read_text(_cell(row, columns, "pays"))
+        pays = PAYS.get(normalise(pays_raw), "")
+        if pays_raw and not pays:
+            problem(f"Pays inconnu « {pays_raw} » (FR ou BE) : pays de l’entreprise retenu")
         profil = read_text(_cell(row, columns, "profil"))  # its policy: config's [profils]
         civilite_raw = read_text(_cell(row, columns, "civilite"))
         civilite = CIVILITES.get(normalise(civilite_raw), "")
@@ -632,6 +639,7 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             civilite=civilite,
             siren=siren,
             forme=read_text(_cell(row, columns, "forme")),
+            pays=pays,
         )
     return clients
 
