@@ -224,7 +224,11 @@ class Book:
                        and l.montant - l.paye < 0]
             left_credits = {}
 
+            closed = {l.numero for l in mine if not l.avoir and l.statut == "payee"}
+
             def spread(amount: Decimal, named: tuple[str, ...], payment: bool) -> Decimal:
+                if named and all(n in closed for n in named):
+                    return ZERO  # a payment of an invoice marked Payée is that payment
                 order = [n for n in named if n in reste] + [l.numero for l in invoices
                                                            if l.numero not in named]
                 for numero in order:

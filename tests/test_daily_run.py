@@ -251,7 +251,7 @@ def test_json_prints_the_plan_and_nothing_else(project):
                       "step": "rappel", "channel": "email", "to": "compta@boulangerie-martin.fr",
                       "amount_due": 1534.6, "amount_claimed": 1534.6, "label": "Premier rappel",
                       "invoice_steps": {"F-2026-031": "rappel", "F-2026-044": "rappel"},
-                      "credit_notes": []}
+                      "credit_notes": [], "deadline": None, "complement": 0}
     call = next(a for a in plan["actions"] if a["channel"] == "appel")
     assert call["to"] is None
     assert plan["errors"] == [{"sheet": "Clients", "row": 7, "message": (

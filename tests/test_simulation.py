@@ -30,7 +30,7 @@ from relances.cli import relancer
 from relances.exemple import write_workbook
 from relances.records import ZERO, Client, client_key
 
-from conftest import ROOT, client_row, invoice_row
+from conftest import ROOT, client_row, copy_config, invoice_row
 from simulation_book import (INVARIANTS, Book, Dates, Harness, Ledger, days, money, plain,
                              montant_text)
 
@@ -392,7 +392,7 @@ def test_a_month_of_a_small_book_through_the_command_line(tmp_path):
     dossier mode, with payments typed between days: nothing for a settled invoice (a client
     who pays net of his credit note has settled it), and the JSON amount is the one the
     e-mail shows."""
-    shutil.copy(ROOT / "config.toml", tmp_path / "config.toml")
+    copy_config(tmp_path)
     start = datetime.date(2026, 11, 2)
     rows = [
         invoice_row("Alpha", "A-1", start - days(2), Decimal("1200.00"),
