@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import shutil
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +29,7 @@ from relances.cli import relancer
 from relances.exemple import write_workbook
 from relances.records import ZERO, Client, client_key
 
-from conftest import ROOT, client_row, copy_config, invoice_row
+from conftest import client_row, copy_config, invoice_row
 from simulation_book import (INVARIANTS, Book, Dates, Harness, Ledger, days, money, plain,
                              montant_text)
 

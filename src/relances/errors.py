@@ -1,7 +1,7 @@
 """One error family for everything the user can fix; each carries its location first, in French.
 
 Bad rows are not errors but data (`records.Anomalie`): they are reported and the run goes on.
-These exceptions mean a whole stage cannot proceed; `cli.py` turns them into exit status 2.
+These exceptions mean a whole stage cannot proceed; `cli` turns them into exit status 2.
 """
 
 

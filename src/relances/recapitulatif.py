@@ -3,7 +3,7 @@ was done, what to do today and what went wrong — and above all when the run co
 job (workbook open in Excel, SMTP server refusing, stale bank data): an unattended run that
 fails must not fail silently.
 
-cli.py writes the text (it is the run's summary, plus what the owner needs that day); this
+cli writes the text (it is the run's summary, plus what the owner needs that day); this
 module only builds the message and delivers it: by SMTP in `smtp` mode, as an .eml file in the
 day's output folder in `dossier` mode — and in that folder too when the SMTP server is the
 very thing that failed.

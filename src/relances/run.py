@@ -1,7 +1,7 @@
 """The daily run: read -> decide -> render everything -> deliver with the journal -> write back.
 
 `run_daily` is the whole job as a function of (config, today, now): it prints nothing and reads
-no clock. It returns a `Resultat` that `cli.py` turns into a summary, a JSON plan and an exit
+no clock. It returns a `Resultat` that `cli` turns into a summary, a JSON plan and an exit
 status. Errors that stop everything are `RelancesError`s; everything else (bad rows, one failed
 delivery, a workbook that could not be saved) is collected and reported, and the run goes on.
 """

@@ -1,0 +1,293 @@
+"""`relancer.py`: the daily run (and --verifier, --tous, passwords, uncertain sends).
+
+The command line is the only part of relances that prints, reads the clock or exits. Exit
+statuses (SPEC §6): 0 all done; 1 done, but some rows or actions failed (listed); 2 nothing
+could be done."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import sys
+import zoneinfo
+from pathlib import Path
+
+import click
+
+from .. import formats
+from ..config import Config, load_config
+from ..errors import RelancesError
+from ..pointage import import_releves, simulated
+from ..recapitulatif import send_digest
+from ..resultat import Resultat
+from ..run import run_daily, run_preview, settle, verify
+from .commun import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, PROGRESS_FROM, common_options,
+                     companies, crash_message, fail, log, log_to, run_command)
+from .resumes import import_json, import_summary, plan_json, problems, summary
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@common_options
+@click.option("--dry-run", is_flag=True,
+              help="Simulation : ne rien envoyer, ne rien écrire, montrer ce qui serait fait.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Écrire le plan en JSON sur la sortie standard, et rien d’autre.")
+@click.option("--apercu", metavar="DOSSIER", type=click.Path(path_type=Path),
+              help="Écrire dans DOSSIER les e-mails (.eml) et courriers (.pdf) que l’exécution "
+                   "produirait, et rien d’autre : pour relire les modèles.")
+@click.option("--verifier", is_flag=True,
+              help="Vérifier la configuration, le classeur, les modèles et la connexion SMTP, "
+                   "sans rien envoyer.")
+@click.option("--enregistrer-mot-de-passe", "store_password", is_flag=True,
+              help="Enregistrer le mot de passe SMTP dans le trousseau du système.")
+@click.option("--confirmer-envoi", "confirm_id", type=int, metavar="N",
+              help="L’action incertaine n° N est bien partie : la clore.")
+@click.option("--renvoyer", "resend_id", type=int, metavar="N",
+              help="L’action incertaine n° N n’est pas partie : la refaire à la prochaine exécution.")
+@click.option("--releve", "releves", multiple=True, metavar="FICHIER",
+              type=click.Path(path_type=Path),
+              help="Importer d’abord ce relevé bancaire (CSV, OFX, camt.053), comme "
+                   "scripts/pointer.py, puis relancer ; l’option peut être répétée.")
+@click.option("--tous", metavar="DOSSIER", type=click.Path(path_type=Path),
+              help="Faire l’exécution du jour de chaque entreprise : chaque sous-dossier de "
+                   "DOSSIER qui contient un config.toml, l’un après l’autre.")
+def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
+             dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
+             store_password: bool, confirm_id: int | None, resend_id: int | None,
+             releves: tuple[Path, ...], tous: Path | None) -> None:
+    """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
+
+    Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
+    et écrit l'état de chaque facture dans le classeur.
+    """
+    if tous is not None:
+        _run_all(tous, date_, dry_run, as_json, bool(classeur or apercu or verifier or releves
+                                                    or confirm_id or resend_id or store_password))
+    try:
+        config = load_config(config_path, classeur)
+    except RelancesError as exc:
+        fail(str(exc))
+    tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
+    now = datetime.datetime.now(tz)
+    today = date_ or now.date()
+    if store_password:
+        _store_password(config)
+    if confirm_id is not None or resend_id is not None:
+        _settle(config, confirm_id, resend_id)
+    if verifier:
+        _verify(config, today)
+    code, output = _daily(config, today, now, dry_run, as_json, apercu, releves)
+    if output is not None:
+        click.echo(json.dumps(output, ensure_ascii=False) if as_json else output)
+    sys.exit(code)
+
+
+def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run: bool,
+           as_json: bool, apercu: Path | None = None, releves: tuple[Path, ...] = ()
+           ) -> tuple[int, object]:
+    """One company's daily run: (exit status, its summary text or JSON plan — None when it
+    failed, the error being on standard error). The digest, when configured, is delivered
+    whatever happened."""
+    real = not dry_run and not apercu
+    if real and (refus := config.refus_identite()):
+        # Before anything: no log, no journal, no workbook write, no digest.
+        click.echo(f"Erreur : {refus}", err=True)
+        return EXIT_FAILED, None
+    if manquantes := config.identite_manquante():
+        click.echo(f"Attention : simulation seulement ; avant un envoi réel, renseignez "
+                   f"{', '.join(manquantes)} dans {config.path.name}, section [entreprise]",
+                   err=True)
+    if real:
+        log_to(config.log_file)
+    log.info("début : %s, date %s%s", config.classeur, today, " (simulation)" if dry_run else "")
+    with contextlib.ExitStack() as stack:
+        def start_progress(total: int):
+            if total < PROGRESS_FROM or as_json or not sys.stderr.isatty():
+                return None
+            bar = stack.enter_context(click.progressbar(length=total, label="Relances",
+                                                        file=sys.stderr))
+            return bar.update
+
+        pointe = None
+        try:
+            if releves:
+                pointe = import_releves(config, list(releves), today, now,
+                                        dry_run=dry_run or bool(apercu))
+            # A simulated import's payments count in the simulated plan, as they would.
+            extra = simulated(pointe) if pointe is not None and pointe.dry_run else ()
+            if apercu:
+                resultat = run_preview(config, today, now, apercu, extra=extra)
+            else:
+                resultat = run_daily(config, today, now, dry_run=dry_run,
+                                     start_progress=start_progress, extra=extra)
+        except RelancesError as exc:
+            log.error("%s", exc)
+            return _failed(config, today, now, str(exc), real, pointe), None
+        except Exception:  # a bug: keep the traceback for us, one clear line for the user
+            return _failed(config, today, now, crash_message(config, not real), real,
+                           pointe), None
+    for warning in config.avertissements:
+        click.echo(f"Attention : {warning}", err=True)
+    text = summary(resultat, config)
+    if pointe is not None:
+        text = import_summary(pointe, config, today) + "\n\n" + text
+    log.info("fin : %d action(s), %d problème(s)", len(resultat.plan.actions),
+             len(problems(resultat)))
+    failed = resultat.has_problems or (pointe is not None and pointe.has_problems)
+    code = EXIT_PARTIAL if failed else EXIT_OK
+    if real and config.envoi.recapitulatif:
+        envoye = send_digest(config, _digest_subject(resultat, config, today),
+                             _digest_text(resultat, text, today), today, now,
+                             [resultat.impression] if resultat.impression else [])
+        text += f"\n\n{envoye.message[0].upper()}{envoye.message[1:]}."
+        if not envoye.ok:
+            code = EXIT_PARTIAL
+    if as_json:
+        plan = plan_json(resultat)
+        if pointe is not None:
+            plan["statements"] = import_json(pointe, today)
+        return code, plan
+    return code, text
+
+
+def _failed(config: Config, today: datetime.date, now: datetime.datetime, message: str,
+            real: bool, pointe=None) -> int:
+    """The run could not be done: say it on standard error, and in the digest."""
+    click.echo(f"Erreur : {message}", err=True)
+    if real and config.envoi.recapitulatif:
+        body = ("La relance du jour N’A PAS PU SE FAIRE. Rien n’a été envoyé deux fois : le "
+                "journal garde trace de chaque action.\n\n"
+                f"Raison : {message}\n\nQue faire : corrigez la cause (fermez le classeur "
+                "dans Excel, vérifiez la connexion au serveur d’envoi, importez le relevé "
+                "bancaire…), puis relancez : python scripts/relancer.py\n")
+        if pointe is not None:
+            body += "\n" + import_summary(pointe, config, today) + "\n"
+        envoye = send_digest(config, f"ÉCHEC des relances du {formats.date_courte(today)} — "
+                                     f"{config.entreprise.nom} : {message[:90]}", body, today,
+                             now)
+        click.echo(f"{envoye.message[0].upper()}{envoye.message[1:]}.", err=True)
+    return EXIT_FAILED
+
+
+def _digest_subject(resultat: Resultat, config: Config, today: datetime.date) -> str:
+    by_canal = {c: sum(1 for a in resultat.plan.actions if a.canal == c)
+                for c in ("email", "courrier", "appel", "recouvrement")}
+    parts = [f"{by_canal['email']} e-mail(s)", f"{by_canal['courrier']} courrier(s)",
+             f"{len(resultat.appels)} appel(s)"]
+    found = len(problems(resultat, config))
+    head = "RIEN ENVOYÉ — " if resultat.gel else ""
+    return (f"{head}Relances du {formats.date_courte(today)} — {config.entreprise.nom} : "
+            + ", ".join(parts) + (f" — {found} problème(s) à corriger" if found else ""))
+
+
+def _digest_text(resultat: Resultat, text: str, today: datetime.date) -> str:
+    """The summary, and the promises the owner should watch this week (from the dashboard
+    the write-back computed)."""
+    from .rapports import compute
+
+    tableau = resultat.tableau or compute(resultat.livre or resultat.classeur, [], today)
+    lines = [text, ""]
+    for title, promesses in (("Promesses attendues dans les 7 jours", tableau.promesses_a_venir),
+                             ("Promesses non tenues, encore impayées",
+                              tableau.promesses_non_tenues)):
+        lines.append(f"{title} : {len(promesses) or 'aucune'}")
+        lines.extend(f"  - {p.client} : {formats.montant(p.montant)} le "
+                     f"{formats.date_courte(p.jour)} ({', '.join(p.factures)})"
+                     for p in promesses)
+    lines += ["", "— relances, exécution du " + formats.date_longue(today)]
+    return "\n".join(lines)
+
+
+def _run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json: bool,
+             other_options: bool) -> None:
+    """--tous: the daily run of every company below `dossier`, one after the other; one
+    combined summary, and the worst exit status."""
+    if other_options:
+        fail("--tous ne se combine qu’avec --date, --dry-run et --json ; chaque entreprise "
+              "prend son classeur et ses relevés dans sa propre config.toml")
+    results = []
+    for path in companies(dossier):
+        name = path.parent.name
+        try:
+            config = load_config(path)
+        except RelancesError as exc:
+            click.echo(f"Erreur : {name} : {exc}", err=True)
+            results.append((name, EXIT_FAILED, None, str(exc)))
+            continue
+        now = datetime.datetime.now(zoneinfo.ZoneInfo(config.fuseau_horaire))
+        if not as_json:
+            click.echo(f"=== {name} ===")
+        code, output = _daily(config, date_ or now.date(), now, dry_run, as_json)
+        if output is not None and not as_json:
+            click.echo(output)
+            click.echo("")
+        results.append((name, code, output, None))
+    worst = max(code for _, code, _, _ in results)
+    if as_json:
+        click.echo(json.dumps({"companies": [
+            {"company": name, "exit_status": code, **({"plan": output} if output else {}),
+             **({"error": error} if error else {})}
+            for name, code, output, error in results], "exit_status": worst},
+            ensure_ascii=False))
+        sys.exit(worst)
+    words = {EXIT_OK: "fait", EXIT_PARTIAL: "fait, avec des problèmes (voir plus haut)",
+             EXIT_FAILED: "RIEN N’A PU ÊTRE FAIT"}
+    click.echo(f"Ensemble — {len(results)} entreprise(s), statut de sortie {worst} :")
+    for name, code, _, error in results:
+        click.echo(f"  - {name} : {words[code]}" + (f" ({error})" if error else ""))
+    sys.exit(worst)
+
+
+def _store_password(config: Config) -> None:
+    from .delivery import KEYRING_SERVICE, keyring_user
+
+    envoi = config.envoi
+    if not envoi.hote or not envoi.utilisateur:
+        fail(f"{config.path.name}: renseignez d’abord envoi.hote et envoi.utilisateur")
+    password = click.prompt(f"Mot de passe SMTP de {envoi.utilisateur} sur {envoi.hote}",
+                            hide_input=True, confirmation_prompt="Confirmez le mot de passe",
+                            err=True)
+    try:
+        import keyring
+
+        keyring.set_password(KEYRING_SERVICE, keyring_user(envoi.utilisateur, envoi.hote), password)
+    except Exception as exc:
+        fail(f"trousseau du système indisponible ({type(exc).__name__}) ; utilisez plutôt la "
+              "variable d’environnement RELANCES_SMTP_MOT_DE_PASSE")
+    click.echo(f"Mot de passe enregistré dans le trousseau du système pour {envoi.utilisateur} "
+               f"sur {envoi.hote}.")
+    sys.exit(EXIT_OK)
+
+
+def _settle(config: Config, confirm_id: int | None, resend_id: int | None) -> None:
+    if confirm_id is not None and resend_id is not None:
+        fail("--confirmer-envoi et --renvoyer ne vont pas ensemble : choisissez l’un des deux")
+    sent = confirm_id is not None
+    try:
+        entry = settle(config, confirm_id if sent else resend_id, sent)
+    except RelancesError as exc:
+        fail(str(exc))
+    what = f"{config.libelle(entry.etape)} → {entry.client} du {formats.date_courte(entry.jour)}"
+    click.echo(f"Action n° {entry.id} ({what}) : " + (
+        "notée comme envoyée." if sent else
+        "notée comme non partie ; elle sera refaite à la prochaine exécution."))
+    sys.exit(EXIT_OK)
+
+
+def _verify(config: Config, today: datetime.date) -> None:
+    checks = verify(config, today)
+    for check in checks:
+        click.echo(f"{'OK  ' if check.ok else 'PROBLÈME'} {check.message}")
+    bad = [c for c in checks if not c.ok]
+    click.echo("")
+    click.echo("Tout est prêt." if not bad else f"{len(bad)} problème(s) à corriger.")
+    # Without the creditor's identity a real run would refuse everything: nothing is ready.
+    sys.exit(EXIT_FAILED if config.identite_manquante() else EXIT_OK if not bad
+             else EXIT_PARTIAL)
+
+
+def main() -> None:
+    """scripts/relancer.py."""
+    run_command(relancer, "relancer.py")
+
