@@ -421,3 +421,17 @@ def test_a_belgian_consumer_of_a_french_company_gets_fourteen_days_kept_to_the_d
     demande = compute_demande([invoice], [], [], notice, consumer, history, d("2026-12-07"),
                               config())
     assert demande.penalites.total == 0
+
+
+def test_a_missed_instalment_joins_the_clients_formal_notice_as_also_overdue():
+    notice_due = facture("F-1", echeance=TODAY - days(45), montant="1000")
+    planned = facture("F-2", echeance=TODAY - days(60), montant="600")
+    history = [fait("F-1", "rappel", TODAY - days(42)),
+               fait("F-1", "dernier_rappel", TODAY - days(20))]
+    plan = (Versement("F-2", TODAY - days(3), D("300")), Versement("F-2", TODAY + days(27), D("300")))
+    book = replace(classeur([notice_due, planned]), versements=plan)
+    [notice] = plan_of(book, history).actions
+    assert (notice.etape, notice.canal, notice.modele) == ("mise_en_demeure", "courrier",
+                                                           "mise_en_demeure")
+    assert notice.autres == ("F-2",) and notice.montant_du == D("1300")
+    Renderer(config(), book, TODAY, history).render(notice)  # renders as the notice it is

@@ -339,8 +339,10 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             continue
         # A broken promise is answered first and on its own: it quotes the promised date; then
         # a missed instalment of a plan, on its own too: it quotes the plan.
+        # (On a letter's day, those joined the formal notice: it says it all.)
         promesses = ([item for item in items if item[1].etape.nom == PROMESSE_NON_TENUE]
-                     or [item for item in items if item[1].etape.nom == ECHEANCIER.nom])
+                     or [item for item in items if item[1].etape.nom == ECHEANCIER.nom]
+                     ) if canal == "email" else []
         merci = [item for item in items if item[1].etape.nom == REMERCIEMENT.nom]
         if merci and len(merci) < len(items):
             items = [item for item in items if item not in merci]  # chasing first; thanks later
