@@ -211,8 +211,10 @@ class Book:
         comptes = {}
         for key, client in self.clients.items():
             mine = [l for l in self.lignes if client_key(l.client) == key]
+            # Oldest first, the disputed ones last (SPEC §5 and the README: a client who
+            # disputes an invoice and pays without a word pays the others).
             invoices = sorted((l for l in mine if not l.avoir and l.statut != "payee"),
-                              key=lambda l: (l.echeance, l.numero))
+                              key=lambda l: (self.disputed(l), l.echeance, l.numero))
             reste = {l.numero: max(l.montant - l.paye, ZERO) for l in invoices}
             paid = {l.numero: min(l.paye, l.montant) for l in invoices}
             payments = [(r.montant, r.factures) for r in self.reglements
@@ -284,6 +286,10 @@ class Book:
         if self.plan_respected(ligne):
             why.append("échéancier respecté")
         return why
+
+    def disputed(self, ligne: Ligne) -> bool:
+        return ligne.statut == "litige" or any(
+            e.resultat == "litige" for e in self.echanges if self.concerne(e, ligne))
 
     def concerne(self, echange: Echange, ligne: Ligne) -> bool:
         return client_key(echange.client) == client_key(ligne.client) and (

@@ -184,7 +184,7 @@ def _digest_subject(resultat: Resultat, config: Config, today: datetime.date) ->
 def _digest_text(resultat: Resultat, text: str, today: datetime.date) -> str:
     """The summary, and the promises the owner should watch this week (from the dashboard
     the write-back computed)."""
-    from .rapports import compute
+    from ..rapports import compute
 
     tableau = resultat.tableau or compute(resultat.livre or resultat.classeur, [], today)
     lines = [text, ""]
@@ -240,7 +240,7 @@ def _run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json:
 
 
 def _store_password(config: Config) -> None:
-    from .delivery import KEYRING_SERVICE, keyring_user
+    from ..delivery import KEYRING_SERVICE, keyring_user
 
     envoi = config.envoi
     if not envoi.hote or not envoi.utilisateur:
