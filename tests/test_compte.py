@@ -435,3 +435,13 @@ def test_a_missed_instalment_joins_the_clients_formal_notice_as_also_overdue():
                                                            "mise_en_demeure")
     assert notice.autres == ("F-2",) and notice.montant_du == D("1300")
     Renderer(config(), book, TODAY, history).render(notice)  # renders as the notice it is
+
+
+def test_after_a_formal_notice_the_tone_stays_firm_even_once_that_dossier_is_settled():
+    settled = facture("F-1", echeance=TODAY - days(80), montant="1000", paye="1000")
+    new = facture("F-2", echeance=TODAY - days(4), montant="300")
+    history = [fait("F-1", "mise_en_demeure", TODAY - days(40), canal="courrier")]
+    livre = tenir(classeur([settled, new]), history, TODAY, config())
+    assert livre.compte("Alpha").etat == AMIABLE
+    [action] = plan_of(classeur([settled, new]), history).actions
+    assert action.modele == "rappel_ferme"

@@ -47,6 +47,9 @@ class Compte:
     dossier: frozenset[str] = frozenset()  # open invoices with the agency
     remises: tuple[datetime.date, ...] = ()  # every day invoices went to the agency
     limites: Mapping[str, datetime.date] = field(default_factory=dict)  # invoice -> last day
+    # Ever put under formal notice or handed off: the tone stays firm even once that dossier
+    # is settled (a client who needed a formal notice gets no « simple oubli » again).
+    ferme: bool = False
 
     @property
     def ouvertes(self) -> tuple[Facture, ...]:
@@ -349,4 +352,5 @@ def _compte(key: str, factures: tuple[Facture, ...], faits: list[Fait], credit: 
         mise_en_demeure=min((notices[n] for n in noticed), default=None),
         remise=min((remises[n] for n in dossier), default=None),
         sous_mise_en_demeure=noticed, dossier=dossier,
-        remises=tuple(sorted(set(remises.values()))), limites=limites)
+        remises=tuple(sorted(set(remises.values()))), limites=limites,
+        ferme=bool(notices or remises))

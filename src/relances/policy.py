@@ -358,7 +358,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         chosen = max((step for _, step in items), key=lambda s: _rank(s.etape.nom, etapes))
         etape = chosen.etape
         ton = ""
-        if compte.etat != AMIABLE or key in letter_today:
+        if compte.etat != AMIABLE or compte.ferme or key in letter_today:
             ton = "ferme"
             if etape.modele in COURTOIS:
                 # Under formal notice or with the agency: no « simple oubli ».
