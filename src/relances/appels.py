@@ -137,10 +137,14 @@ def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
             motif = f"{wanted[key][1]} ; {motif}"
         wanted[key] = (since, motif, tache.client)
     for key, mine in echanges.items():
-        asked = [e for e in mine if e.rappeler_le is not None and e.rappeler_le <= today]
+        asked = [e for e in mine if e.rappeler_le is not None]
         if not asked:
             continue
+        # The day the client asked to be called (the latest asked): not before it.
         latest = max(asked, key=lambda e: (e.rappeler_le, e.jour, e.row or 0))
+        if latest.rappeler_le > today:
+            wanted.pop(key, None)  # no call before the day asked, not even an older task
+            continue
         if any(e.jour >= latest.rappeler_le for e in mine):
             continue  # called back already
         if not any(_open(f) for f in by_client_factures.get(key, ())):

@@ -130,7 +130,8 @@ def with_echanges(classeur: Classeur) -> Classeur:
       (all of the client's invoices when it lists none); the latest promised date wins;
       « paiement annoncé » with a date is a promise;
     - « paiement annoncé » without a date holds the written steps for a while (`annonce`);
-    - « rappeler le » sets the day of the next call (`rappeler_le`): the latest one asked;
+    - « rappeler le » sets the day of the next call to the client (`rappeler_le`, on all of its
+      invoices: a call is about the client): the latest day asked (as the call list reads it);
     - a « litige » stops chasing those invoices until the user changes that row.
 
     Idempotent: applying it twice changes nothing more.
@@ -142,14 +143,16 @@ def with_echanges(classeur: Classeur) -> Classeur:
         by_client[client_key(echange.client)].append(echange)
     factures = []
     for facture in classeur.factures:
-        mine = [e for e in by_client.get(client_key(facture.client), ()) if e.concerne(facture)]
-        if not mine:
+        theirs = by_client.get(client_key(facture.client), ())
+        mine = [e for e in theirs if e.concerne(facture)]
+        # A call is about the client: a « rappeler le » holds every call to that client.
+        rappels = [e for e in theirs if e.rappeler_le is not None]
+        if not mine and not rappels:
             factures.append(facture)
             continue
         promesses = [e.promesse for e in mine if e.promesse is not None]
         disputes = [e for e in mine if e.resultat == "litige"]
         annonces = [e.jour for e in mine if e.resultat == "paiement annoncé" and e.promesse is None]
-        rappels = [e for e in mine if e.rappeler_le is not None]
         changes: dict = {}
         if promesses and (facture.promesse is None or max(promesses) > facture.promesse):
             changes["promesse"] = max(promesses)
@@ -160,7 +163,7 @@ def with_echanges(classeur: Classeur) -> Classeur:
         if annonces and (facture.annonce is None or max(annonces) > facture.annonce):
             changes["annonce"] = max(annonces)
         if rappels:
-            latest = max(rappels, key=lambda e: (e.jour, e.row or 0))
+            latest = max(rappels, key=lambda e: (e.rappeler_le, e.jour, e.row or 0))
             if facture.rappeler_le != latest.rappeler_le:
                 changes["rappeler_le"] = latest.rappeler_le
         factures.append(replace(facture, **changes) if changes else facture)

@@ -460,10 +460,13 @@ def _one_notice_per_client(due: dict, waiting: dict, livre: Livre,
         if notice is None:
             continue
         pulled = []
+        compte = livre.comptes.get(key)
+        noticed = compte.sous_mise_en_demeure if compte is not None else frozenset()
         for other_canal in ("email", "appel"):
             kept = []
             for facture, step in due.get((key, other_canal), ()):
-                if step.etape.nom in (REMERCIEMENT.nom,) or facture.echeance_relance >= today:
+                if (step.etape.nom == REMERCIEMENT.nom or facture.echeance_relance >= today
+                        or facture.numero in noticed):
                     kept.append((facture, step))
                     continue
                 pulled.append((facture, step))
@@ -472,11 +475,10 @@ def _one_notice_per_client(due: dict, waiting: dict, livre: Livre,
                     due[(key, other_canal)] = kept
                 else:
                     del due[(key, other_canal)]
-        compte = livre.comptes.get(key)
         for facture, step in waiting.get(key, ()):
             limite = compte.limite(facture.numero) if compte is not None else None
             if (step.etape.canal == "recouvrement" or facture.echeance_relance >= today
-                    or (limite is not None and limite >= today)):
+                    or (limite is not None and limite >= today) or facture.numero in noticed):
                 continue  # not overdue, or a deadline given to the client still runs
             pulled.append((facture, step))
         items += [(facture, replace(step, cle=notice.cle)) for facture, step in pulled
