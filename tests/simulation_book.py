@@ -51,7 +51,8 @@ from relances.records import (ZERO, Action, Classeur, Client, Echange, Facture, 
                               Versement, client_key)
 from relances.render import Renderer
 from relances.resultat import Resultat
-from relances.xlsx.lecture import Lecture, apply_reglements
+from relances.xlsx.lecture import Lecture
+from relances.xlsx.paiements import apply_reglements
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_DAY = datetime.timedelta(days=1)
@@ -813,7 +814,6 @@ def check_call_list(day: Day, book: Book) -> list[str]:
     the call action's in the plan; only clients who owe it, not held, not with the agency."""
     found = []
     overdue_net = _net_overdue_chaseable(day, book)
-    handed = {client_key(f.client) for f in day.history if f.canal == "recouvrement"}
     for row in day.appels:
         key = client_key(row.client)
         net = overdue_net.get(key, ZERO)

@@ -129,6 +129,7 @@ def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
         faits[client_key(fait.client)].append(fait)
 
     wanted: dict[str, tuple[datetime.date, str, str]] = {}  # key -> (since, motif, name)
+    not_before: dict[str, datetime.date] = {}  # key -> the day the client asked to be called
     for tache in taches:
         key = client_key(tache.client)
         since = min(tache.jour, wanted[key][0]) if key in wanted else tache.jour
@@ -143,7 +144,7 @@ def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
         # The day the client asked to be called (the latest asked): not before it.
         latest = max(asked, key=lambda e: (e.rappeler_le, e.jour, e.row or 0))
         if latest.rappeler_le > today:
-            wanted.pop(key, None)  # no call before the day asked, not even an older task
+            not_before[key] = latest.rappeler_le
             continue
         if any(e.jour >= latest.rappeler_le for e in mine):
             continue  # called back already
@@ -168,6 +169,8 @@ def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
         wanted[key] = (since, motif if key not in wanted else f"{wanted[key][1]} ; {motif}",
                        factures[0].client)
 
+    for key in not_before:
+        wanted.pop(key, None)  # no call before the day the client asked, whatever the reason
     rows = []
     for key, (since, motif, name) in wanted.items():
         client = classeur.clients.get(key)

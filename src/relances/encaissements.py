@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from .config import Config
 from .journal import Journal, Pointage
 from .records import Anomalie, Classeur, Reglement, client_key, normalise
-from .xlsx.lecture import Decision, Lecture, apply_reglements
+from .xlsx.lecture import Decision, Lecture
+from .xlsx.paiements import apply_reglements
 
 log = logging.getLogger("relances")
 

@@ -18,16 +18,17 @@ from typing import Callable
 from ..cells import CellError, is_empty, quote, read_date, read_montant, read_text, split_emails
 from ..errors import WorkbookError
 from ..records import (RESULTATS_ECHANGE, STATUTS, Anomalie, Classeur, Client, Echange, Facture,
-                       Reglement, Versement, client_key, normalise)
+                       client_key, normalise)
 from .colonnes import (A_VERIFIER, CLIENT_FIELD_BY_HEADER, CLIENTS, DECISION_HEADER,
-                       OPERATION_HEADER, ECHANGE_FIELD_BY_HEADER, ECHANGES,
-                       ECHEANCIER_FIELD_BY_HEADER, ECHEANCIERS, PAIEMENT_FIELD_BY_HEADER,
+                       OPERATION_HEADER, ECHANGE_FIELD_BY_HEADER, ECHANGES, ECHEANCIERS,
                        PAIEMENTS,
                        FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, duplicates, find_header)
 from .controle import LIGNES_MAX, check_workbook
 from .sheet import column_letter
 from .package import fingerprint
+from .lignes import cell_of, unknown_in
+from .paiements import apply_payments, read_payments, read_plans
 from .proprietes import read_identifiant
 
 
@@ -153,11 +154,11 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                                           "Email de Factures peut servir"))
     echanges = _read_echanges(echanges_name or ECHANGES, echanges_rows, anomalies, clients,
                               factures, inconnues.get(echanges_name or "", {}))
-    factures, versements = _read_plans(plans_name or ECHEANCIERS, plans_rows, anomalies,
+    factures, versements = read_plans(plans_name or ECHEANCIERS, plans_rows, anomalies,
                                        factures, inconnues.get(plans_name or "", {}))
-    reglements = _read_payments(paid_name or PAIEMENTS, paid_rows, anomalies, clients,
+    reglements = read_payments(paid_name or PAIEMENTS, paid_rows, anomalies, clients,
                                 inconnues.get(paid_name or "", {}))
-    factures = _apply_payments(paid_name or PAIEMENTS, factures, reglements, clients, anomalies)
+    factures = apply_payments(paid_name or PAIEMENTS, factures, reglements, clients, anomalies)
     return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges),
                             tuple(versements), tuple(reglements)), empreinte, identifiant,
                    _read_decisions(review_rows))
@@ -183,30 +184,9 @@ def _read_decisions(rows: list[list[object]]) -> tuple[Decision, ...]:
     return tuple(found)
 
 
-def apply_reglements(classeur: Classeur, reglements: list[Reglement],
-                     sheet: str = PAIEMENTS) -> Classeur:
-    """The workbook's records with more payments counted (statement lines recorded in the
-    journal and not yet written into sheet Paiements)."""
-    if not reglements:
-        return classeur
-    clients = dict(classeur.clients)
-    anomalies = list(classeur.anomalies)
-    factures = _apply_payments(sheet, list(classeur.factures), reglements, clients, anomalies)
-    return replace(classeur, factures=tuple(factures), clients=clients,
-                   anomalies=tuple(anomalies),
-                   reglements=classeur.reglements + tuple(reglements))
-
-
 def _sheet_rows(pd, book, name: str) -> list[list[object]]:
     frame = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
     return frame.to_numpy(dtype=object).tolist()
-
-
-def _cell(row: list[object], columns: dict[str, int], name: str) -> object:
-    position = columns.get(name)
-    if position is None or position >= len(row):
-        return None
-    return row[position]
 
 
 def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
@@ -224,8 +204,8 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
     numeros = {(client_key(f.client), f.numero) for f in factures}
     echanges: list[Echange] = []
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
-        nom = read_text(_cell(row, columns, "client"))
-        unknown = _unknown_in(index, columns, inconnues, ECHANGE_STOPPING)
+        nom = read_text(cell_of(row, columns, "client"))
+        unknown = unknown_in(index, columns, inconnues, ECHANGE_STOPPING)
         if not nom and not unknown and all(is_empty(v) for v in row):
             continue  # a blank row
 
@@ -248,7 +228,7 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
 
         def field(name: str, label: str, reader):
             try:
-                return reader(_cell(row, columns, name))
+                return reader(cell_of(row, columns, name))
             except CellError as exc:
                 problems.append(f"{label} : {exc}")
                 return None
@@ -257,7 +237,7 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
         promesse = field("promesse", "Promesse de paiement", read_date)
         rappeler = field("rappeler_le", "Rappeler le", read_date)
         montant = field("montant_promis", "Montant promis", read_montant)
-        resultat_raw = read_text(_cell(row, columns, "resultat"))
+        resultat_raw = read_text(cell_of(row, columns, "resultat"))
         resultat = RESULTATS_ECHANGE.get(normalise(resultat_raw), "")
         if resultat_raw and not resultat:
             problems.append(f"Résultat inconnu {quote(resultat_raw)} (attendu : "
@@ -271,7 +251,7 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
             block("échange illisible")
             continue
         listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
-            _cell(row, columns, "factures"))) if n.strip())
+            cell_of(row, columns, "factures"))) if n.strip())
         if not any(key == client_key(nom) for key, _ in numeros):
             # A promise or a dispute for a misspelt client would hold nobody: say so.
             anomalies.append(Anomalie(sheet, index, f"client {quote(nom)} absent de la "
@@ -283,198 +263,15 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
                                           "absente de la feuille Factures pour ce client"))
         echanges.append(Echange(
             jour=jour, client=nom, factures=listed,
-            interlocuteur=read_text(_cell(row, columns, "interlocuteur")),
-            fonction=read_text(_cell(row, columns, "fonction")),
-            coordonnees=read_text(_cell(row, columns, "coordonnees")),
-            canal=read_text(_cell(row, columns, "canal")),
-            dit=read_text(_cell(row, columns, "dit")),
+            interlocuteur=read_text(cell_of(row, columns, "interlocuteur")),
+            fonction=read_text(cell_of(row, columns, "fonction")),
+            coordonnees=read_text(cell_of(row, columns, "coordonnees")),
+            canal=read_text(cell_of(row, columns, "canal")),
+            dit=read_text(cell_of(row, columns, "dit")),
             promesse=promesse, montant_promis=montant,
             resultat=resultat or ("promesse" if promesse else ""),
             rappeler_le=rappeler, row=index))
     return echanges
-
-
-def _read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
-                   clients: dict[str, Client], inconnues: dict[tuple[int, int], str]
-                   ) -> list[Reglement]:
-    """Sheet Paiements: money received. A row that cannot be read may be a payment: the client
-    it names (or everyone, when it names none) is not chased until it is corrected."""
-    if not rows:
-        return []
-    header_index, columns = find_header(rows, PAIEMENT_FIELD_BY_HEADER, {}, ("date", "montant"))
-    if "montant" not in columns:
-        anomalies.append(Anomalie(sheet, header_index + 1, "colonne « Montant » introuvable : "
-                                  "feuille Paiements ignorée"))
-        return []
-    reglements = []
-    for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
-        unknown = _unknown_in(index, columns, inconnues,
-                              {"date": "Date", "montant": "Montant", "client": "Client",
-                               "factures": "Factures", "reference": "Référence"})
-        if not unknown and all(is_empty(v) for v in row):
-            continue
-        problems = [f"{label} : {what}" for _, label, what in unknown]
-        jour = montant = None
-        if not unknown:
-            try:
-                jour = read_date(_cell(row, columns, "date"))
-            except CellError as exc:
-                problems.append(f"Date : {exc}")
-            try:
-                montant = read_montant(_cell(row, columns, "montant"))
-            except CellError as exc:
-                problems.append(f"Montant : {exc}")
-            if montant is None and not any(p.startswith("Montant") for p in problems):
-                problems.append("Montant vide")
-        nom = read_text(_cell(row, columns, "client"))
-        if problems:
-            who = nom or "tous les clients"
-            for message in problems:
-                anomalies.append(Anomalie(sheet, index, f"{message} — {who} non relancé tant que "
-                                          "la ligne n’est pas corrigée (un paiement reçu ?)"))
-            for key, client in list(clients.items()):
-                if not nom or key == client_key(nom):
-                    clients[key] = replace(client, bloque=f"paiement illisible (feuille {sheet}, "
-                                                          f"ligne {index})")
-            continue
-        listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
-            _cell(row, columns, "factures"))) if n.strip())
-        reglements.append(Reglement(
-            jour=jour or datetime.date.min, montant=montant, client=nom, factures=listed,
-            libelle=read_text(_cell(row, columns, "libelle")),
-            source=read_text(_cell(row, columns, "source")),
-            reference=read_text(_cell(row, columns, "reference")), row=index))
-    return reglements
-
-
-def _apply_payments(sheet: str, factures: list[Facture], reglements: list[Reglement],
-                    clients: dict[str, Client], anomalies: list[Anomalie]) -> list[Facture]:
-    """An invoice's amount paid is its Payé plus its rows in Paiements (SPEC §5). A row names
-    its invoices (Factures) or carries their payment reference; spread over several invoices,
-    it pays the oldest first. A payment that cannot be placed holds its client, and says so."""
-    from ..references import compact, reference
-
-    if not reglements:
-        return factures
-    by_numero: dict[str, list[Facture]] = {}
-    by_reference: dict[str, list[Facture]] = {}
-    for facture in factures:
-        by_numero.setdefault(facture.numero, []).append(facture)
-        for mode in ("rf", "ogm"):
-            by_reference.setdefault(compact(reference(facture.numero, mode)), []).append(facture)
-    extra: dict[tuple[str, str], Decimal] = {}
-    owners = set(clients) | {client_key(f.client) for f in factures}
-    for reglement in reglements:
-        if (reglement.client and not reglement.factures and not reglement.reference
-                and reglement.montant > 0 and client_key(reglement.client) in owners):
-            continue  # a payment naming only its client: the account allocates it (compte.py)
-        targets: list[Facture] = []
-        ambiguous: list[Facture] = []  # a number or reference that fits several invoices
-
-        def fitting(found: list[Facture]) -> list[Facture]:
-            return [f for f in found if not reglement.client
-                    or client_key(f.client) == client_key(reglement.client)]
-
-        for numero in reglement.factures:
-            found = fitting(by_numero.get(numero, []))
-            (targets if len(found) == 1 else ambiguous).extend(found)
-        if not reglement.factures and reglement.reference:
-            found = fitting(by_reference.get(compact(reglement.reference), []))
-            (targets if len(found) == 1 else ambiguous).extend(found)
-        if ambiguous or not targets:
-            # Crediting the wrong invoice could chase a client who has paid: hold instead.
-            why = (f"paiement du {reglement.jour:%d/%m/%Y} ({reglement.montant}) non affecté : "
-                   + ("sa facture ou sa référence correspond à plusieurs factures "
-                      f"({', '.join(f'{f.numero} de {f.client}' for f in ambiguous)}) ; "
-                      "précisez le client ou la facture" if ambiguous else
-                      "indiquez la facture (colonne Factures) ou sa référence"))
-            held = {client_key(f.client) for f in ambiguous}
-            if reglement.client:
-                held.add(client_key(reglement.client))
-            held &= set(clients)
-            place = (f"feuille {sheet}, ligne {reglement.row}" if reglement.row is not None
-                     else f"relevé importé : {reglement.source}")
-            for key in held:
-                clients[key] = replace(clients[key], bloque=f"{why} ({place})")
-            who = ", ".join(clients[key].nom for key in sorted(held))
-            anomalies.append(Anomalie(sheet, reglement.row, (
-                f"{who} : {why} — non relancé d’ici là" if held
-                else f"{why} ; précisez aussi le client")))
-            continue
-        left = reglement.montant
-        targets.sort(key=lambda f: (f.echeance, f.numero))
-        for i, facture in enumerate(targets):
-            key = (client_key(facture.client), facture.numero)
-            due = facture.reste_du - extra.get(key, Decimal("0"))
-            part = left if i == len(targets) - 1 else min(left, max(due, Decimal("0")))
-            extra[key] = extra.get(key, Decimal("0")) + part
-            left -= part
-    return [replace(f, paye=f.paye + extra[(client_key(f.client), f.numero)])
-            if (client_key(f.client), f.numero) in extra else f for f in factures]
-
-
-def _read_plans(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
-                factures: list[Facture], inconnues: dict[tuple[int, int], str]
-                ) -> tuple[list[Facture], list[Versement]]:
-    """Sheet Échéanciers: N° facture, Date, Montant. An instalment that cannot be read stops
-    chasing its invoice (its plan is unknown), and says why."""
-    if not rows:
-        return factures, []
-    header_index, columns = find_header(rows, ECHEANCIER_FIELD_BY_HEADER, {},
-                                        ("numero", "date", "montant"))
-    if not all(name in columns for name in ("numero", "date", "montant")):
-        anomalies.append(Anomalie(sheet, header_index + 1, "colonnes « N° facture », « Date » "
-                                  "et « Montant » attendues : feuille Échéanciers ignorée"))
-        return factures, []
-    by_numero: dict[str, list[Facture]] = {}
-    for facture in factures:
-        by_numero.setdefault(facture.numero, []).append(facture)
-    blocked: dict[str, str] = {}
-    versements: list[Versement] = []
-    for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
-        numero = read_text(_cell(row, columns, "numero"))
-        unknown = _unknown_in(index, columns, inconnues,
-                              {"numero": "N° facture", "date": "Date", "montant": "Montant"})
-        if not numero and not unknown and all(is_empty(v) for v in row):
-            continue
-        if not numero:
-            anomalies.append(Anomalie(sheet, index, "N° facture vide : échéance ignorée"))
-            continue
-        problems = [f"{label} : {what}" for _, label, what in unknown]
-        jour = montant = None
-        if not unknown:
-            try:
-                jour = read_date(_cell(row, columns, "date"))
-            except CellError as exc:
-                problems.append(f"Date : {exc}")
-            try:
-                montant = read_montant(_cell(row, columns, "montant"))
-            except CellError as exc:
-                problems.append(f"Montant : {exc}")
-            if jour is None and not any(p.startswith("Date") for p in problems):
-                problems.append("Date vide")
-            if montant is None and not any(p.startswith("Montant") for p in problems):
-                problems.append("Montant vide")
-            elif montant is not None and montant <= 0:
-                problems.append(f"Montant {montant} : un montant positif est attendu")
-        if numero not in by_numero:
-            anomalies.append(Anomalie(sheet, index, f"facture {quote(numero)} absente de la "
-                                      "feuille Factures : échéance ignorée"))
-            continue
-        if len(by_numero[numero]) > 1:
-            problems.append("ce numéro de facture existe pour plusieurs clients")
-        if problems:
-            for message in problems:
-                anomalies.append(Anomalie(sheet, index, f"{message} — facture {numero} non "
-                                          "relancée tant que la ligne n’est pas corrigée"))
-            blocked[numero] = f"échéancier illisible (feuille {sheet}, ligne {index})"
-            continue
-        versements.append(Versement(numero, jour, montant, index))
-    if blocked:
-        # An unreadable plan: its invoice is held, as with any unknown value.
-        factures = [replace(f, bloque=blocked[f.numero]) if f.numero in blocked else f
-                    for f in factures]
-    return factures, versements
 
 
 # Échanges cells whose unknown value stops chasing that client.
@@ -513,18 +310,6 @@ def _check_headers(filename: str, sheet: str, rows: list[list[object]], fields: 
                 f"{filename}:{sheet} : colonne « {stopping[name]} » en double (colonnes "
                 f"{letters}) : relances ne sait pas laquelle croire. Renommez ou supprimez "
                 "l’une d’elles, puis relancez.")
-
-
-def _unknown_in(index: int, columns: dict[str, int], inconnues: dict[tuple[int, int], str],
-                stopping: dict[str, str]) -> list[tuple[str, str, str]]:
-    """(field, label with cell reference, what the cell holds) for this row's unknown cells."""
-    found = []
-    for name, label in stopping.items():
-        position = columns.get(name)
-        if position is not None and (index, position + 1) in inconnues:
-            found.append((name, f"{label} ({column_letter(position + 1)}{index})",
-                          inconnues[(index, position + 1)]))
-    return found
 
 
 # Pays as users type it (normalised) -> the country code the law is chosen by.
@@ -569,8 +354,8 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
     inconnues = inconnues or {}
     rows_unknown = {r for r, _ in inconnues}
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
-        nom = read_text(_cell(row, columns, "client"))
-        unknown = _unknown_in(index, columns, inconnues, CLIENT_STOPPING) \
+        nom = read_text(cell_of(row, columns, "client"))
+        unknown = unknown_in(index, columns, inconnues, CLIENT_STOPPING) \
             if index in rows_unknown else []
         if not nom:
             for _, label, what in unknown:
@@ -581,33 +366,33 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
         def problem(message: str) -> None:
             anomalies.append(Anomalie(sheet, index, f"{nom} : {message}"))
 
-        langue = normalise(read_text(_cell(row, columns, "langue"))) or "fr"
+        langue = normalise(read_text(cell_of(row, columns, "langue"))) or "fr"
         if langue not in ("fr", "en"):
-            problem(f"Langue inconnue « {read_text(_cell(row, columns, 'langue'))} » "
+            problem(f"Langue inconnue « {read_text(cell_of(row, columns, 'langue'))} » "
                     "(fr ou en) : français utilisé")
             langue = "fr"
-        type_ = normalise(read_text(_cell(row, columns, "type"))) or "professionnel"
+        type_ = normalise(read_text(cell_of(row, columns, "type"))) or "professionnel"
         if type_ not in ("professionnel", "particulier"):
-            problem(f"Type inconnu « {read_text(_cell(row, columns, 'type'))} » "
+            problem(f"Type inconnu « {read_text(cell_of(row, columns, 'type'))} » "
                     "(professionnel ou particulier) : professionnel retenu")
             type_ = "professionnel"
-        pays_raw = read_text(_cell(row, columns, "pays"))
+        pays_raw = read_text(cell_of(row, columns, "pays"))
         pays = PAYS.get(normalise(pays_raw), "")
         if pays_raw and not pays:
             problem(f"Pays inconnu « {pays_raw} » (FR ou BE) : pays de l’entreprise retenu")
-        profil = read_text(_cell(row, columns, "profil"))  # its policy: config's [profils]
-        civilite_raw = read_text(_cell(row, columns, "civilite"))
+        profil = read_text(cell_of(row, columns, "profil"))  # its policy: config's [profils]
+        civilite_raw = read_text(cell_of(row, columns, "civilite"))
         civilite = CIVILITES.get(normalise(civilite_raw), "")
         if civilite_raw and not civilite:
             problem(f"Civilité inconnue « {civilite_raw} » (Madame, Monsieur ou vide) : "
                     "« Madame, Monsieur » utilisé")
-        siren_raw = read_text(_cell(row, columns, "siren"))
+        siren_raw = read_text(cell_of(row, columns, "siren"))
         siren = company_number(siren_raw)
         if siren_raw and not siren:
             problem(f"SIREN « {siren_raw} » : ni un SIREN, ni un SIRET, ni un numéro "
                     "d’entreprise belge valide (chiffre de contrôle) ; non repris dans les courriers")
         try:
-            pause = read_date(_cell(row, columns, "pause"))
+            pause = read_date(cell_of(row, columns, "pause"))
         except CellError as exc:
             # A pause we cannot read must not silently let the chase go on.
             problem(f"Pause jusqu’au : {exc} ; client traité comme en pause")
@@ -627,10 +412,10 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             continue
         clients[key] = Client(
             nom=nom,
-            contact=read_text(_cell(row, columns, "contact")),
-            emails=split_emails(_cell(row, columns, "email")),
-            telephone=read_text(_cell(row, columns, "telephone")),
-            adresse=read_text(_cell(row, columns, "adresse")),
+            contact=read_text(cell_of(row, columns, "contact")),
+            emails=split_emails(cell_of(row, columns, "email")),
+            telephone=read_text(cell_of(row, columns, "telephone")),
+            adresse=read_text(cell_of(row, columns, "adresse")),
             langue=langue,
             type=type_,
             profil=profil,
@@ -638,7 +423,7 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             row=index,
             civilite=civilite,
             siren=siren,
-            forme=read_text(_cell(row, columns, "forme")),
+            forme=read_text(cell_of(row, columns, "forme")),
             pays=pays,
         )
     return clients
@@ -659,9 +444,9 @@ def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str
     inconnues = inconnues or {}
     rows_unknown = {r for r, _ in inconnues}
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
-        numero = read_text(_cell(row, columns, "numero"))
+        numero = read_text(cell_of(row, columns, "numero"))
         if index in rows_unknown:
-            unknown = _unknown_in(index, columns, inconnues, FACTURE_STOPPING)
+            unknown = unknown_in(index, columns, inconnues, FACTURE_STOPPING)
             if not numero and not any(name == "numero" for name, _, _ in unknown):
                 unknown = []  # a totals row: its formulas are not invoices
             if unknown:
@@ -692,19 +477,19 @@ def _read_facture(row: list[object], columns: dict[str, int], numero: str,
 
     def field(name: str, label: str, reader: Callable[[object], object]) -> object:
         try:
-            return reader(_cell(row, columns, name))
+            return reader(cell_of(row, columns, name))
         except CellError as exc:
             problems.append(f"{label} : {exc} (facture {numero})")
             return None
 
-    client = read_text(_cell(row, columns, "client"))
+    client = read_text(cell_of(row, columns, "client"))
     echeance = field("echeance", "Échéance", read_date)
     montant = field("montant", "Montant TTC", read_montant)
     paye = field("paye", "Payé", read_montant)
     date_facture = field("date_facture", "Date facture", read_date)
     promesse = field("promesse", "Promesse de paiement", read_date)
     nouvelle = field("nouvelle_echeance", "Nouvelle échéance", read_date)
-    statut_raw = read_text(_cell(row, columns, "statut"))
+    statut_raw = read_text(cell_of(row, columns, "statut"))
     if not client:
         problems.append(f"Client vide (facture {numero})")
     if echeance is None and not any("Échéance" in p for p in problems):
@@ -726,12 +511,12 @@ def _read_facture(row: list[object], columns: dict[str, int], numero: str,
         date_facture=date_facture,
         statut=statut,
         promesse=promesse,
-        emails=split_emails(_cell(row, columns, "email")),
-        etape_classeur=read_text(_cell(row, columns, "etape")),
-        fichier=read_text(_cell(row, columns, "fichier")),
+        emails=split_emails(cell_of(row, columns, "email")),
+        etape_classeur=read_text(cell_of(row, columns, "etape")),
+        fichier=read_text(cell_of(row, columns, "fichier")),
         row=index,
         nouvelle_echeance=nouvelle,
-        facture_liee=read_text(_cell(row, columns, "facture_liee")) if montant < 0 else "",
+        facture_liee=read_text(cell_of(row, columns, "facture_liee")) if montant < 0 else "",
     ), []
 
 
