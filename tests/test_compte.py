@@ -71,6 +71,9 @@ def test_one_credit_note_is_deducted_once_across_the_clients_invoices():
     plan = plan_of(book)
     assert [a.montant_reclame for a in plan.actions] == [D("600.00")]
     assert plan.actions[0].avoirs == ("AV-1",)
+    text = Renderer(config(), book, TODAY, []).render(plan.actions[0]).texte
+    assert text.count("AV-1") == 1 and "imputé sur F-1" in text
+    assert "Montant à régler\u00a0: 600,00\u00a0€" in text
 
 
 def test_a_credit_note_naming_an_invoice_goes_to_it_not_to_the_oldest():

@@ -107,6 +107,7 @@ class LigneAvoir:
     date_facture: datetime.date | None
     montant: Decimal  # negative
     reste: Decimal    # the part of it deducted from this message's invoices (negative)
+    factures: tuple[str, ...] = ()  # the invoices it was put on
 
 
 @dataclass(frozen=True)
@@ -362,6 +363,7 @@ class Renderer:
         """The credit notes put on these invoices (plans aside), each once: its amount, and the
         part deducted here (negative)."""
         parts: dict[str, Decimal] = {}
+        on: dict[str, list[str]] = {}
         for facture in factures:
             if facture.versements:
                 continue
@@ -369,11 +371,13 @@ class Renderer:
                 if imputation.nature == "avoir":
                     parts[imputation.origine] = (parts.get(imputation.origine, Decimal("0"))
                                                  + imputation.montant)
+                    on.setdefault(imputation.origine, []).append(facture.numero)
         lignes = []
         for numero, part in parts.items():
             note = self.notes.get((key, numero))
             lignes.append(LigneAvoir(numero, note.date_facture if note else None,
-                                     note.montant if note else -part, -part))
+                                     note.montant if note else -part, -part,
+                                     tuple(dict.fromkeys(on[numero]))))
         return lignes
 
     def chronologie(self, client_nom: str) -> list[Evenement]:
