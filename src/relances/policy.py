@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
-from .compte import AGENCE, AMIABLE, Compte, Livre, as_seen, tenir, with_echanges, with_plans
+from .compte import AMIABLE, Compte, Livre, as_seen, tenir, with_echanges, with_plans
 from .config import Config
 from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE, REMERCIEMENT,
                      TRANSMISSION, date_limite, deadline_end, is_notice, promesse_cle)
@@ -311,7 +311,9 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
                 signalements.append(Signalement("agence_a_prevenir", facture.client,
                                                 facture.numero, facture.row))
         elif (config.regles.remerciement and _to_thank(facture, faits)
-              and livre.compte(facture.client).etat != AGENCE and not _handed_off(faits)):
+              and not livre.compte(facture.client).remises):
+            # (a client who was ever handed to the agency gets no thank-you: the agency and
+            # the debtor talk; and a thank-you may read as waiving what the agency claims)
             clients[key] = classeur.client_of(facture)
             due[(key, "email")].append(
                 (facture, _Next(etape=REMERCIEMENT, cle=REMERCIEMENT.nom, date=today)))
