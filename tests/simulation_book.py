@@ -537,6 +537,7 @@ class Deduction:
     factures: frozenset[str]
     avoir: str
     montant: Decimal
+    sur: frozenset[str] = frozenset()  # the invoices the demand says the credit was put on
 
 
 @dataclass
@@ -568,9 +569,10 @@ class Ledger:
                 part = min(-avoir.reste, left)
                 left -= part
                 if part > 0:
+                    sur = frozenset(getattr(avoir, "factures", ()) or action.factures)
                     self.deductions.append(Deduction(number, day.today, action.client,
                                                      frozenset(action.factures), avoir.numero,
-                                                     part))
+                                                     part, sur))
 
 
 # ====================================================================== the invariants
@@ -624,19 +626,20 @@ def check_no_credit_counted_twice(day: Day, book: Book, ledger: Ledger) -> list[
     """2b. No credit note deducted twice.
 
     The rule: a demand (email, letter, dossier) is *standing* for an invoice while it
-    is the latest demand that listed it and the invoice is not settled. On every day, the
-    credits deducted by the standing demands (each counted once per demand, whatever number
-    of its invoices it still stands for) add up, per credit note, to no more than the note's
-    amount."""
+    is the latest demand that listed it and the invoice is not settled. A credit note a demand
+    deducted stands with it when the demand stands for an invoice the credit was put on (the
+    account imputes each credit to invoices; the message says which). On every day, the
+    standing deductions add up, per credit note, to no more than the note's amount."""
     found = []
-    standing = set()
-    for (key, numero), number in ledger.latest_demand.items():
-        compte = day.comptes.get(key)
-        if compte is not None and not compte.settled(numero):
-            standing.add(number)
     per_note: dict[str, list[Deduction]] = defaultdict(list)
     for deduction in ledger.deductions:
-        if deduction.demande in standing:
+        # A credit put on given invoices stands in the latest demand that listed one of them
+        # (a later statement of the same invoice supersedes the earlier one), while unsettled.
+        key = client_key(deduction.client)
+        compte = day.comptes.get(key)
+        if any(ledger.latest_demand.get((key, numero)) == deduction.demande
+               and compte is not None and not compte.settled(numero)
+               for numero in deduction.sur):
             per_note[deduction.avoir].append(deduction)
     for numero, deductions in per_note.items():
         total = sum((d.montant for d in deductions), ZERO)
