@@ -826,7 +826,7 @@ def check_call_list(day: Day, book: Book) -> list[str]:
         if row.montant_du != net and not row.agence:
             found.append(f"le {day.today}, {row.client} : À appeler montre {row.montant_du}, "
                          f"le compte du client dit {net} net échu")
-        if net <= 0:
+        if net <= 0 and not row.agence:  # (the agency's rows: what it is owed, held or not)
             found.append(f"le {day.today}, {row.client} : sur la liste À appeler sans rien "
                          f"devoir net")
         held = [w for l in book.invoices(row.client) for w in book.holds(l, "appel")
