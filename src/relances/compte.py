@@ -19,6 +19,7 @@ decision, the amounts of every message, letter and dossier, the call list, the d
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -51,10 +52,17 @@ class Compte:
     # is settled (a client who needed a formal notice gets no « simple oubli » again).
     ferme: bool = False
 
-    @property
+    @functools.cached_property
     def ouvertes(self) -> tuple[Facture, ...]:
         """The invoices still owed something (credit notes excluded)."""
         return tuple(f for f in self.factures if f.montant > 0 and not f.solde)
+
+    @functools.cached_property
+    def a_relancer(self) -> Decimal:
+        """What may be chased of this client today: the open invoices without Statut (a plan's
+        instalments fallen due only), less credits left over."""
+        due = sum((f.a_reclamer for f in self.ouvertes if not f.statut), ZERO)
+        return due - self.credit
 
     @property
     def net(self) -> Decimal:

@@ -104,13 +104,6 @@ def promise_exchange(classeur: Classeur, facture: Facture,
     return max(found, key=lambda e: (e.jour, e.row or 0), default=None)
 
 
-def _balance(compte: Compte) -> Decimal:
-    """What may be chased of this client today, credits allocated: the open invoices without
-    Statut (a plan's instalments fallen due only), less credits left over."""
-    due = sum((f.a_reclamer for f in compte.ouvertes if not f.statut), ZERO)
-    return due - compte.credit
-
-
 def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence[Fait],
                today: datetime.date, config: Config) -> _Next:
     """The one rule book: what this invoice waits for, ignoring per-client limits.
@@ -148,7 +141,7 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
         if client.pause_jusqu_au == datetime.date.max:
             return _Next(motif=Motif("pause_illisible"))
         return _Next(motif=Motif("pause", jour=client.pause_jusqu_au))
-    balance = _balance(compte)
+    balance = compte.a_relancer
     if balance <= 0:
         return _Next(motif=Motif("crediteur"))
 

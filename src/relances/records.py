@@ -108,12 +108,12 @@ class Facture:
             return self.nouvelle_echeance
         return self.echeance
 
-    @property
+    @functools.cached_property  # read for every invoice by every rule: computed once
     def reste_du(self) -> Decimal:
         """What is still owed once Payé and the account's allocation are counted."""
         return self.montant - self.paye - self.impute
 
-    @property
+    @functools.cached_property
     def solde(self) -> bool:
         """Settled: nothing left to ask for (paid, credited, or marked Payée)."""
         return self.montant > 0 and (self.reste_du <= 0 or self.statut == "payee")
