@@ -448,3 +448,14 @@ def test_after_a_formal_notice_the_tone_stays_firm_even_once_that_dossier_is_set
     assert livre.compte("Alpha").etat == AMIABLE
     [action] = plan_of(classeur([settled, new]), history).actions
     assert action.modele == "rappel_ferme"
+
+
+def test_a_notice_that_cannot_be_posted_never_holds_back_the_clients_emails():
+    old = facture("F-1", echeance=TODAY - days(45), montant="1000")
+    newer = facture("F-2", echeance=TODAY - days(5), montant="400")
+    history = [fait("F-1", "rappel", TODAY - days(42)), fait("F-1", "dernier_rappel", TODAY - days(20))]
+    homeless = client("Alpha", adresse="")
+    plan = plan_of(classeur([old, newer], [homeless]), history)
+    # The letter is not produced (said in the problems); F-2's reminder goes all the same.
+    assert [(a.canal, a.factures) for a in plan.actions] == [("email", ("F-2",))]
+    assert "adresse postale manquante" in plan.anomalies[0].message

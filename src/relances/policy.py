@@ -113,7 +113,7 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
     """
     if facture.montant < 0:
         return _Next(motif=Motif("avoir"))
-    if facture.solde:
+    if facture.solde or facture.reste_du <= 0:  # (an invoice of zero owes nothing either)
         if facture.statut == "payee":
             return _Next(motif=Motif("payee"))
         avoirs = tuple(dict.fromkeys(i.origine for i in facture.imputations
@@ -289,7 +289,12 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             waiting[key].append((facture, step))
         _long_overdue(facture, step, today, signalements)
 
-    _one_notice_per_client(due, waiting, livre, today)
+    # Only a letter that can be posted (the client's address, the creditor's identity) takes
+    # the client's other invoices, or keeps emails away on its day: else they go their way.
+    identity_gaps = missing_identity(config)
+    postable = {key for key, client in clients.items()
+                if client.adresse.strip() and not identity_gaps}
+    _one_notice_per_client(due, waiting, livre, today, postable)
     _one_dossier_per_client(due, waiting, livre, today)
 
     for facture in classeur.factures:
@@ -311,7 +316,6 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             due[(key, "email")].append(
                 (facture, _Next(etape=REMERCIEMENT, cle=REMERCIEMENT.nom, date=today)))
 
-    identity_gaps = missing_identity(config)
     for client in classeur.clients.values():
         if client.profil and config.politique_of(client.profil) is None \
                 and normalise(client.profil) not in config.profils:
@@ -321,7 +325,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
                 f"{config.path.name} (connus : {', '.join(sorted(config.profils))})")))
 
     # A letter day is no day for an email to the same client: the letter says it all.
-    letter_today = {key for (key, canal) in due if canal == "courrier"}
+    letter_today = {key for (key, canal) in due if canal == "courrier" and key in postable}
     letter_today |= {client_key(f.client) for f in history
                      if f.canal == "courrier" and f.jour == today}
 
@@ -441,14 +445,14 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     return Plan(today, tuple(actions), tuple(anomalies), tuple(signalements))
 
 
-def _one_notice_per_client(due: dict, waiting: dict, livre: Livre,
-                           today: datetime.date) -> None:
+def _one_notice_per_client(due: dict, waiting: dict, livre: Livre, today: datetime.date,
+                           postable: set[str]) -> None:
     """A formal notice covers all of the client's overdue invoices that are being chased: the
     ones due for an earlier step today, and the ones waiting for their next step. One demand
     per client, never piecemeal notices days apart. They are recorded under the notice (and go
     on to the hand-off with it); no penalty is claimed for them by it (« également échues »)."""
     for (key, canal), items in list(due.items()):
-        if canal != "courrier":
+        if canal != "courrier" or key not in postable:
             continue
         notice = next((step for _, step in items
                        if is_notice(step.etape.nom, step.etape.modele)), None)
