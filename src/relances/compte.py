@@ -55,7 +55,8 @@ class Compte:
     @functools.cached_property
     def ouvertes(self) -> tuple[Facture, ...]:
         """The invoices still owed something (credit notes excluded)."""
-        return tuple(f for f in self.factures if f.montant > 0 and not f.solde)
+        return tuple(f for f in self.factures
+                     if f.montant > 0 and f.statut != "payee" and f.reste_du > 0)
 
     @functools.cached_property
     def a_relancer(self) -> Decimal:
@@ -188,7 +189,8 @@ def _is_credit_note(facture: Facture) -> bool:
 
 def _overpaid(facture: Facture) -> bool:
     """An invoice paid beyond its amount (not marked Payée): its surplus is a credit."""
-    return facture.montant > 0 and facture.reste_du < 0 and facture.statut != "payee"
+    return (facture.montant > 0 and bool(facture.paye or facture.impute)
+            and facture.reste_du < 0 and facture.statut != "payee")
 
 
 def _receives(facture: Facture) -> bool:
@@ -339,7 +341,10 @@ def with_plans(classeur: Classeur, today: datetime.date) -> Classeur:
 
 def _compte(key: str, factures: tuple[Facture, ...], faits: list[Fait], credit: Decimal,
             client, config: Config) -> Compte:
-    open_numbers = {f.numero for f in factures if f.montant > 0 and not f.solde}
+    if not faits:  # (most clients of a large book: nothing done yet, nothing to look up)
+        return Compte(cle=key, factures=factures, credit=credit)
+    open_numbers = {f.numero for f in factures
+                    if f.montant > 0 and f.statut != "payee" and f.reste_du > 0}
     notices: dict[str, datetime.date] = {}
     remises: dict[str, datetime.date] = {}
     limites: dict[str, datetime.date] = {}

@@ -113,7 +113,7 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
     """
     if facture.montant < 0:
         return _Next(motif=Motif("avoir"))
-    if facture.solde or facture.reste_du <= 0:  # (an invoice of zero owes nothing either)
+    if facture.statut == "payee" or facture.reste_du <= 0:  # settled (or an invoice of zero)
         if facture.statut == "payee":
             return _Next(motif=Motif("payee"))
         avoirs = tuple(dict.fromkeys(i.origine for i in facture.imputations
@@ -297,8 +297,11 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     _one_notice_per_client(due, waiting, livre, today, postable)
     _one_dossier_per_client(due, waiting, livre, today)
 
+    # Thanks and news for the agency: only invoices with a history can be concerned.
     for facture in classeur.factures:
         faits = past.of(facture)
+        if not faits:
+            continue
         key = client_key(facture.client)
         if _agency_to_tell(facture, faits):
             if config.recouvrement_email:
@@ -514,7 +517,7 @@ def _info_agence(client: Client, items, config: Config) -> Action:
 def _long_overdue(facture: Facture, step: _Next, today: datetime.date,
                   signalements: list) -> None:
     """Every invoice more than 90 days past due is with the agency, or said to be held."""
-    if facture.montant <= 0 or facture.solde or facture.jours_retard(today) <= LONG_RETARD_JOURS:
+    if facture.montant <= 0 or facture.jours_retard(today) <= LONG_RETARD_JOURS or facture.solde:
         return
     if step.motif is not None and step.motif.code == "agence":
         return

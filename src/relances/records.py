@@ -108,15 +108,15 @@ class Facture:
             return self.nouvelle_echeance
         return self.echeance
 
-    @functools.cached_property  # read for every invoice by every rule: computed once
+    @property  # (not cached: an attribute added to 50,000 records unshares their dicts)
     def reste_du(self) -> Decimal:
         """What is still owed once Payé and the account's allocation are counted."""
         return self.montant - self.paye - self.impute
 
-    @functools.cached_property
+    @property
     def solde(self) -> bool:
         """Settled: nothing left to ask for (paid, credited, or marked Payée)."""
-        return self.montant > 0 and (self.reste_du <= 0 or self.statut == "payee")
+        return self.montant > 0 and (self.statut == "payee" or self.reste_du <= 0)
 
     def jours_retard(self, today: datetime.date) -> int:
         """Days past due as of `today` (negative before the due date)."""

@@ -218,7 +218,7 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
         plan = decide(lecture.classeur, history, today, config, livre)
         # The calls a real run would list: the open ones it would not close, and today's.
         taches = open_calls(journal)
-        closed = {c.action_id for c in close_calls(taches, as_seen(lecture.classeur, today))}
+        closed = {c.action_id for c in close_calls(taches, livre.classeur)}
         taches = [t for t in taches if t.id not in closed]
         taches += [TacheSimulee(0, a.client, a.factures, today, a.etape) for a in plan.actions
                    if a.canal == "appel"]
