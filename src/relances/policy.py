@@ -277,11 +277,14 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     due: dict[tuple[str, str], list[tuple[Facture, _Next]]] = defaultdict(list)
     waiting: dict[str, list[tuple[Facture, _Next]]] = defaultdict(list)
     clients: dict[str, Client] = {}
+    histories = []  # each invoice's facts, looked up once
     for facture in classeur.factures:
         client = classeur.client_of(facture)
         key = client_key(facture.client)
-        compte = livre.compte(facture.client)
-        step = _next_step(facture, client, compte, past.of(facture), today, config)
+        compte = livre.comptes.get(key) or livre.compte(facture.client)
+        faits = past.of(facture)
+        histories.append(faits)
+        step = _next_step(facture, client, compte, faits, today, config)
         if step.due(today):
             clients[key] = client
             due[(key, step.etape.canal)].append((facture, step))
@@ -298,8 +301,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     _one_dossier_per_client(due, waiting, livre, today)
 
     # Thanks and news for the agency: only invoices with a history can be concerned.
-    for facture in classeur.factures:
-        faits = past.of(facture)
+    for facture, faits in zip(classeur.factures, histories):
         if not faits:
             continue
         key = client_key(facture.client)
