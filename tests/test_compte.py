@@ -459,3 +459,51 @@ def test_a_notice_that_cannot_be_posted_never_holds_back_the_clients_emails():
     # The letter is not produced (said in the problems); F-2's reminder goes all the same.
     assert [(a.canal, a.factures) for a in plan.actions] == [("email", ("F-2",))]
     assert "adresse postale manquante" in plan.anomalies[0].message
+
+
+def test_a_credit_notes_facture_liee_is_read_from_a_real_workbook_and_checked(tmp_path):
+    import openpyxl
+    from relances.xlsx import read_classeur
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Factures"
+    sheet.append(["Client", "N° facture", "Échéance", "Montant TTC", "Facture d'origine"])
+    sheet.append(["Alpha", "F-1", TODAY - days(30), 500, None])
+    sheet.append(["Alpha", "F-2", TODAY - days(10), 800, None])
+    sheet.append(["Alpha", "AV-1", TODAY - days(5), -200, "F-2"])
+    sheet.append(["Alpha", "AV-2", TODAY - days(5), -100, "F-9"])
+    clients = book.create_sheet("Clients")
+    clients.append(["Client", "Email"])
+    clients.append(["Alpha", "compta@alpha.fr"])
+    book.save(tmp_path / "relances.xlsx")
+    lecture = read_classeur(tmp_path / "relances.xlsx")
+    [problem] = [a for a in lecture.classeur.anomalies if "Facture liée" in a.message]
+    assert (problem.sheet, problem.row) == ("Factures", 5)
+    assert "« F-9 » n’est pas une facture de Alpha" in problem.message and "(E5)" in problem.message
+    seen = tenir(lecture.classeur, [], TODAY, config()).classeur
+    reste = {f.numero: f.reste_du for f in seen.factures}
+    # AV-1 on F-2 as named; AV-2 (its invoice unknown) on the oldest, F-1.
+    assert (reste["F-1"], reste["F-2"]) == (D("400"), D("600"))
+
+
+def test_an_unreadable_row_that_may_be_a_credit_note_holds_its_client(tmp_path):
+    import openpyxl
+    from relances.xlsx import read_classeur
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Factures"
+    sheet.append(["Client", "N° facture", "Échéance", "Montant TTC"])
+    sheet.append(["Alpha", "F-1", TODAY - days(30), 500])
+    sheet.append(["Alpha", "AV-1", TODAY - days(5), "moins cent"])  # a credit note? unknown
+    sheet.append(["Beta", "G-1", TODAY - days(30), 400])
+    sheet.append(["Beta", "G-2", "31/02/2026", 300])  # unreadable, but surely not a credit
+    clients = book.create_sheet("Clients")
+    clients.append(["Client", "Email"])
+    clients.append(["Alpha", "compta@alpha.fr"])
+    clients.append(["Beta", "compta@beta.fr"])
+    book.save(tmp_path / "relances.xlsx")
+    lecture = read_classeur(tmp_path / "relances.xlsx")
+    assert "peut-être un avoir" in lecture.classeur.clients["alpha"].bloque
+    assert not lecture.classeur.clients["beta"].bloque
+    plan = decide(lecture.classeur, [], TODAY, config())
+    assert [a.client for a in plan.actions] == ["Beta"]

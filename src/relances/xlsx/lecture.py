@@ -140,8 +140,15 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                        fusions.get(clients_name, []))
     clients = _read_clients(clients_name or CLIENTS, clients_rows, anomalies,
                             inconnues.get(clients_name or "", {}))
+    retenus: dict[str, str] = {}
     factures = _read_factures(factures_name, factures_rows, colonnes or {}, anomalies, path.name,
-                              inconnues.get(factures_name, {}))
+                              inconnues.get(factures_name, {}), retenus)
+    for key, why in retenus.items():  # an unknown value is never empty, a credit note neither
+        if key in clients and not clients[key].bloque:
+            clients[key] = replace(clients[key], bloque=why)
+    factures = [replace(f, bloque=retenus[client_key(f.client)])
+                if client_key(f.client) in retenus and client_key(f.client) not in clients
+                and not f.bloque else f for f in factures]
     if clients_name is not None:
         unknown_clients: set[str] = set()
         for facture in factures:
@@ -429,9 +436,25 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
     return clients
 
 
+def _maybe_credit(row: list[object], columns: dict[str, int], unknown_montant: bool) -> bool:
+    """A row that could not be read may be a credit note when its amount is unknown,
+    unreadable or negative: then its client's other invoices may be owed less than they say."""
+    if unknown_montant:
+        return True
+    try:
+        montant = read_montant(cell_of(row, columns, "montant"))
+    except CellError:
+        return True
+    return montant is None or montant < 0
+
+
 def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str],
                    anomalies: list[Anomalie], filename: str,
-                   inconnues: dict[tuple[int, int], str] | None = None) -> list[Facture]:
+                   inconnues: dict[tuple[int, int], str] | None = None,
+                   retenus: dict[str, str] | None = None) -> list[Facture]:
+    """Sheet Factures' invoices. `retenus` gets the clients to hold (client key -> why): a row
+    that cannot be read and may be a credit note holds its whole client."""
+    retenus = retenus if retenus is not None else {}
     header_index, columns = find_header(rows, FIELD_BY_HEADER, colonnes, REQUIRED)
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
@@ -455,11 +478,15 @@ def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str
                 for _, label, value in unknown:
                     anomalies.append(Anomalie(sheet, index, f"{label} : {value} — {what} non "
                                               "relancée tant que la cellule n’est pas corrigée"))
+                _hold_if_credit(row, columns, index, sheet, retenus,
+                                any(name == "montant" for name, _, _ in unknown))
                 continue
         if not numero:
             continue  # blank row, or a totals row
         facture, problems = _read_facture(row, columns, numero, index)
         anomalies.extend(Anomalie(sheet, index, message) for message in problems)
+        if facture is None:
+            _hold_if_credit(row, columns, index, sheet, retenus, False)
         if facture is not None:
             factures.append(facture)
     counts = Counter(f.numero for f in factures)
@@ -468,7 +495,32 @@ def _read_factures(sheet: str, rows: list[list[object]], colonnes: dict[str, str
         if facture.numero in duplicates:
             anomalies.append(Anomalie(sheet, facture.row, f"N° facture « {facture.numero} » en "
                                       "double : aucune de ces lignes n’est relancée"))
+    # A credit note's Facture liée must be one of its client's invoices: else it is said, and
+    # the account puts the credit on the client's oldest invoices.
+    theirs = {(client_key(f.client), f.numero) for f in factures if f.montant > 0}
+    column = columns.get("facture_liee")
+    for facture in factures:
+        if facture.facture_liee and (client_key(facture.client), facture.facture_liee) not in theirs:
+            where = f" ({column_letter(column + 1)}{facture.row})" if column is not None else ""
+            anomalies.append(Anomalie(sheet, facture.row, (
+                f"Facture liée{where} : « {facture.facture_liee} » n’est pas une facture de "
+                f"{facture.client} ; l’avoir {facture.numero} est imputé sur ses plus anciennes "
+                "factures ouvertes")))
     return [f for f in factures if f.numero not in duplicates]
+
+
+def _hold_if_credit(row: list[object], columns: dict[str, int], index: int, sheet: str,
+                    retenus: dict[str, str], unknown_montant: bool) -> None:
+    if "client" not in columns or not _maybe_credit(row, columns, unknown_montant):
+        return
+    try:
+        client = read_text(cell_of(row, columns, "client"))
+    except CellError:
+        return
+    if client:
+        retenus.setdefault(client_key(client), (
+            f"ligne {index} de la feuille {sheet} illisible, peut-être un avoir : ses autres "
+            "factures ne sont pas relancées tant qu’elle n’est pas corrigée"))
 
 
 def _read_facture(row: list[object], columns: dict[str, int], numero: str,
