@@ -302,7 +302,7 @@ def test_a_plan_charges_interest_only_on_instalments_due_each_from_its_own_date(
     book = tenir(replace(classeur([invoice]), versements=plan), [], TODAY, config())
     seen = book.classeur.factures[0]
     etape = config().etape("mise_en_demeure")
-    demande = compute_demande([seen], [], [], etape, False, [], TODAY, config())
+    demande = compute_demande([seen], [], etape, False, [], TODAY, config())
     ligne = demande.penalites.ligne("F-1")
     assert demande.principal == D("600")
     # 300 × 12.15 % × 52 days + 300 × 12.15 % × 21 days (not 600 × 52 days).
@@ -421,7 +421,7 @@ def test_a_belgian_consumer_of_a_french_company_gets_fourteen_days_kept_to_the_d
     assert later.actions and later.actions[0].montant_reclame == D("300")
     # No penalty before the window ends, whatever the step.
     notice = config().etape("mise_en_demeure")
-    demande = compute_demande([invoice], [], [], notice, consumer, history, d("2026-12-07"),
+    demande = compute_demande([invoice], [], notice, consumer, history, d("2026-12-07"),
                               config())
     assert demande.penalites.total == 0
 

@@ -385,10 +385,10 @@ def test_extra_time_granted_moves_the_chase_but_not_the_penalties():
         == ["rappel"]
     notice = config().etape("mise_en_demeure")
     day = TODAY + days(45)
-    from_due = compute_demande([invoice], [], [], notice, False, [], day, config())
+    from_due = compute_demande([invoice], [], notice, False, [], day, config())
     cfg = config()
     cfg = copy(cfg, penalites=copy(cfg.penalites, depuis_nouvelle_echeance=True))
-    from_new = compute_demande([invoice], [], [], notice, False, [], day, cfg)
+    from_new = compute_demande([invoice], [], notice, False, [], day, cfg)
     # 1,000 € × 12.15 % × 55 days / 365 = 18.31 €; from the new date, 40 days: 13.32 €.
     assert (from_due.penalites.interets, from_new.penalites.interets) == (
         Decimal("18.31"), Decimal("13.32"))

@@ -3,8 +3,8 @@
 The message's table, its sentence « nous vous demandons de régler … », the terminal summary,
 the Journal sheet and the `--json` plan all take their figure from `Demande.total`:
 
-- the principal: what remains of every invoice the message lists;
-- minus the client's open credit notes (never more than that principal);
+- the principal: what remains of every invoice the message lists, once the client account
+  (`compte`) has put the client's credit notes and payments on them — each euro once;
 - plus the late-payment penalties, only when the step claims them (`penalites = true`, the
   formal notice by default), and only for the invoices at the message's own step: an invoice
   reminded for the first time in the same message is never charged penalties by it.
@@ -24,8 +24,7 @@ from .records import ZERO, Client, Etape, Facture, Fait
 
 @dataclass(frozen=True)
 class Demande:
-    principal: Decimal   # remaining amount of every invoice the message lists
-    avoirs: Decimal      # open credit notes deducted: zero or negative
+    principal: Decimal   # what is left of every invoice listed, credits already allocated
     penalites: Calcul    # at the message's date, on the invoices at the message's step
     avec_penalites: bool  # the amount asked includes them
 
@@ -36,16 +35,11 @@ class Demande:
     @property
     def total(self) -> Decimal:
         """The one amount the message asks for."""
-        return self.principal + self.avoirs + self.penalites_reclamees
-
-
-def open_credit_notes(factures: Iterable[Facture]) -> list[Facture]:
-    """Credit notes not used up: negative amount, something left, no Statut."""
-    return [f for f in factures if f.montant < 0 and f.reste_du < 0 and not f.statut]
+        return self.principal + self.penalites_reclamees
 
 
 def compute_demande(principales: Sequence[Facture], autres: Sequence[Facture],
-                    avoirs: Sequence[Facture], etape: Etape, client: Client | bool,
+                    etape: Etape, client: Client | bool,
                     faits: Iterable[Fait], today: datetime.date, config) -> Demande:
     """The amount asked by a message at `etape` on `today` to `client` (its Type and Pays
     choose the law; a bool: a consumer of the creditor's country); `faits`: these invoices'
@@ -54,7 +48,6 @@ def compute_demande(principales: Sequence[Facture], autres: Sequence[Facture],
         client = Client(nom="", type="particulier" if client else "professionnel")
     # With a payment plan, only the instalments fallen due are asked for.
     principal = sum((f.a_reclamer for f in (*principales, *autres)), ZERO)
-    credit = -sum((f.reste_du for f in avoirs), ZERO)
     regime = config.regime_of(client)
     dates = _penalty_dates(principales, etape, faits, today, config, regime)
     if config.penalites.depuis_nouvelle_echeance:
@@ -66,7 +59,7 @@ def compute_demande(principales: Sequence[Facture], autres: Sequence[Facture],
     if plans:
         by_numero = {p.numero: p for p in (*calcul.lignes, *plans)}
         calcul = replace(calcul, lignes=tuple(by_numero[f.numero] for f in principales))
-    return Demande(principal, -min(credit, principal), calcul, etape.penalites)
+    return Demande(principal, calcul, etape.penalites)
 
 
 def _plan_penalty(facture: Facture, today: datetime.date, regime, config, dates) -> Penalite:

@@ -404,7 +404,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         # What is asked, or handed off (a thank-you asks for nothing). Credits are already on
         # the invoices they were allocated to: the amount is what the account says is left.
         claims = (etape.is_message and etape is not REMERCIEMENT) or canal == "recouvrement"
-        demande = compute_demande(principales, autres, [], etape, client,
+        demande = compute_demande(principales, autres, etape, client,
                                   [f for facture in factures for f in past.of(facture)],
                                   today, config)
         if claims and demande.total <= 0:
@@ -412,7 +412,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         if canal == "appel":
             # One amount for a call, the net, as À appeler shows it.
             demande = replace(demande, principal=compte.a_appeler(client, today)[1],
-                              avoirs=ZERO, avec_penalites=False)
+                              avec_penalites=False)
         limite = date_limite(etape, today, config) if etape.is_message else None
         if (etape.is_message and claims and config.regime_of(client).consommateur_be
                 and any(not any(f.canal in ("email", "courrier") for f in past.of(facture))
@@ -551,7 +551,7 @@ def _transmissions(classeur: Classeur, livre: Livre, past: _History, today: date
         sent_days = {f.jour for facture in classeur.factures
                      if client_key(facture.client) == key
                      for f in past.of(facture) if f.cle == TRANSMISSION.nom}
-        demande = compute_demande(factures, [], [], TRANSMISSION, client,
+        demande = compute_demande(factures, [], TRANSMISSION, client,
                                   [f for facture in factures for f in past.of(facture)],
                                   today, config)
         actions.append(Action(

@@ -240,7 +240,7 @@ class Renderer:
         principales = [self.factures[(key, n)] for n in action.principales]
         autres = [self.factures[(key, n)] for n in action.autres]
         faits = [f for n in action.factures for f in self.history.get((key, n), ())]
-        demande = compute_demande(principales, autres, [], etape, client, faits, today, config)
+        demande = compute_demande(principales, autres, etape, client, faits, today, config)
         asks = action.etape not in (REMERCIEMENT.nom, INFO_AGENCE.nom)
         if asks and demande.total != action.montant_reclame:  # one amount story, or nothing
             raise TemplateError(f"{action.client} : montant incohérent ({demande.total} rendu, "

@@ -166,7 +166,7 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
         classeur = Classeur((facture,), {client_key(client.nom): client})
         renderer = Renderer(dataclasses.replace(config, factures_dossier=None), classeur, today)
         for etape in steps:
-            demande = compute_demande([facture], [], [], etape, False, [], today, config)
+            demande = compute_demande([facture], [], etape, False, [], today, config)
             action = Action(client.nom, (facture.numero,), etape.nom, etape.canal,
                             client.emails, facture.reste_du, etape.modele, etape.delai_jours,
                             today - datetime.timedelta(days=2), etape.joindre_courrier,
