@@ -230,8 +230,10 @@ class Book:
             closed = {l.numero for l in mine if not l.avoir and l.statut == "payee"}
 
             def spread(amount: Decimal, named: tuple[str, ...], payment: bool) -> Decimal:
-                if named and all(n in closed for n in named):
+                if payment and named and all(n in closed for n in named):
                     return ZERO  # a payment of an invoice marked Payée is that payment
+                # A credit note on an invoice marked Payée is the client's money: it goes to
+                # his other open invoices, like an overpayment (README, Lettrage).
                 order = [n for n in named if n in reste] + [l.numero for l in invoices
                                                            if l.numero not in named]
                 for numero in order:
