@@ -31,6 +31,18 @@ class Operation:
     compte: str = ""        # the account credited (IBAN or number), when the export gives it
     fichier: str = ""       # the statement file it came from (name only)
     ligne: int | None = None  # its line in a CSV, its rank in an OFX or camt file
+    # The bank's own id of the line when the export gives one ('' otherwise): kept apart from
+    # `cle` so that a line exported once without it and once with it is known both ways.
+    id_banque: str = ""
+    # The line's content, whatever the format and the account column: day, amount, label
+    # without case, accents or spacing, rank among identical lines of the file
+    # (`hashed_key("", …)`); the same operation exported as CSV and as OFX has the same one.
+    empreinte: str = ""
+    # A reversal (camt RvslInd, OFX reversal, CSV « annulation / retour ») of a credit imported
+    # earlier: `montant` is the amount taken back (positive); `annule` the bank id or reference
+    # of the line it reverses, when the bank gives it.
+    annulation: bool = False
+    annule: str = ""
 
     @property
     def texte(self) -> str:
