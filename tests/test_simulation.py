@@ -1,9 +1,10 @@
 """Simulation: a client book lived day by day through the real decision, rendering and journal,
 with the invariants of issue 18 checked after every day (see simulation_book.py).
 
-CI runs a few examples (`RELANCES_SIMULATION_EXEMPLES`, default 5); run many more with e.g.
+CI runs a few examples (`RELANCES_SIMULATION_EXEMPLES`, default 20), the same ones every time;
+hunt for new books with many more, drawn at random:
 
-    RELANCES_SIMULATION_EXEMPLES=300 pytest tests/test_simulation.py
+    RELANCES_SIMULATION_ALEATOIRE=1 RELANCES_SIMULATION_EXEMPLES=300 pytest tests/test_simulation.py
 
 `RELANCES_SIMULATION_INVARIANTS=1,3` checks only those invariants (one frequent failure
 otherwise hides the rarer ones: a lived book stops at its first broken day);
@@ -33,7 +34,7 @@ from conftest import client_row, copy_config, invoice_row
 from simulation_book import (INVARIANTS, Book, Dates, Harness, Ledger, days, money, plain,
                              montant_text)
 
-EXEMPLES = int(os.environ.get("RELANCES_SIMULATION_EXEMPLES", "5"))
+EXEMPLES = int(os.environ.get("RELANCES_SIMULATION_EXEMPLES", "20"))
 PAS = int(os.environ.get("RELANCES_SIMULATION_PAS", "40"))
 CHECKED = [n.strip() for n in os.environ.get("RELANCES_SIMULATION_INVARIANTS",
                                              ",".join(INVARIANTS)).split(",") if n.strip()]
@@ -339,11 +340,15 @@ class ClientBook(RuleBasedStateMachine):
 # A lived book is long (185 days): shrinking a failure takes minutes. CI (the default) reports
 # the failing book as found; set RELANCES_SIMULATION_REDUIRE=1 for a minimal one.
 REDUIRE = os.environ.get("RELANCES_SIMULATION_REDUIRE", "") not in ("", "0")
+# CI lives the same books every time (a red CI must mean the code changed, not the dice);
+# hunting for new books is done with RELANCES_SIMULATION_ALEATOIRE=1 and many examples.
+ALEATOIRE = os.environ.get("RELANCES_SIMULATION_ALEATOIRE", "") not in ("", "0")
 ClientBook.TestCase.settings = settings(
     max_examples=EXEMPLES, stateful_step_count=PAS, deadline=None,
-    suppress_health_check=list(HealthCheck),
+    suppress_health_check=list(HealthCheck), derandomize=not ALEATOIRE,
     # Hunting one invariant at a time: do not replay another invariant's failure first.
-    **({"database": None} if os.environ.get("RELANCES_SIMULATION_SANS_BASE") else {}),
+    **({"database": None} if os.environ.get("RELANCES_SIMULATION_SANS_BASE") or not ALEATOIRE
+       else {}),
     phases=[Phase.explicit, Phase.reuse, Phase.generate, *([Phase.shrink] if REDUIRE else [])])
 test_client_book_lived_day_by_day = ClientBook.TestCase
 
