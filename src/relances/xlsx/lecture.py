@@ -243,12 +243,13 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
         nom = read_text(cell_of(row, columns, "client"))
         unknown = unknown_in(index, columns, inconnues, ECHANGE_STOPPING)
+        if any(name == "client" for name, _, _ in unknown):
+            nom = ""  # an error value names nobody
         if not nom and not unknown and all(is_empty(v) for v in row):
             continue  # a blank row
         listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
             cell_of(row, columns, "factures"))) if n.strip())
-        lisible = (bool(nom) and client_key(nom) in known
-                   and not any(name == "client" for name, _, _ in unknown))
+        lisible = bool(nom) and client_key(nom) in known
 
         def block(why: str) -> str:
             """Hold who this row may concern; their names, for the message."""
@@ -276,7 +277,8 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
         if unknown:
             who = block("valeur inconnue dans un échange")
             for _, label, what in unknown:
-                anomalies.append(Anomalie(sheet, index, f"{nom or label} : {label} : {what} — "
+                anomalies.append(Anomalie(sheet, index, f"{nom + ' : ' if nom else ''}{label} : "
+                                          f"{what} — "
                                           f"{_non_relance(who)} tant que la cellule n’est pas "
                                           "corrigée"))
             continue
