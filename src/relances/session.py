@@ -170,7 +170,7 @@ def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
         try:
             resultat.ecriture = write_back(
                 config.classeur, lecture.empreinte, by_row, rows, config.colonnes,
-                factures_a_jour=a_jour,
+                factures_a_jour=a_jour, feuilles=lecture.feuilles,
                 identifiant=identifiant, a_appeler=_call_rows(resultat, today),
                 tableau=layout(resultat.tableau),
                 paiements=paiement_rows(resultat.preparation.a_ecrire),

@@ -82,14 +82,16 @@ JOURNAL_HEADERS = ("Date", "Client", "Factures", "Étape", "Canal", "Destinatair
                    "Résultat")
 
 
-def _index(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
+def index_headers(columns: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """Normalised header -> field name."""
     return {normalise(header): name for name, headers in columns.items() for header in headers}
 
 
-FIELD_BY_HEADER = _index(FACTURE_COLUMNS)
-CLIENT_FIELD_BY_HEADER = _index(CLIENT_COLUMNS)
-ECHANGE_FIELD_BY_HEADER = _index(ECHANGE_COLUMNS)
-PAIEMENT_FIELD_BY_HEADER = _index({
+FIELD_BY_HEADER = index_headers(FACTURE_COLUMNS)
+CLIENT_FIELD_BY_HEADER = index_headers(CLIENT_COLUMNS)
+ECHANGE_FIELD_BY_HEADER = index_headers(ECHANGE_COLUMNS)
+# Sheet Paiements (user-owned; created when missing, imported bank lines appended to it).
+PAIEMENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "date": ("Date", "Date du paiement", "Reçu le"),
     "montant": ("Montant", "Montant reçu"),
     "client": ("Client",),
@@ -97,12 +99,15 @@ PAIEMENT_FIELD_BY_HEADER = _index({
     "libelle": ("Libellé", "Libelle", "Motif"),
     "source": ("Source",),
     "reference": ("Référence", "Référence de paiement", "Communication"),
-})
-ECHEANCIER_FIELD_BY_HEADER = _index({
+}
+# Sheet Échéanciers (user-owned; created when missing, never written).
+ECHEANCIER_COLUMNS: dict[str, tuple[str, ...]] = {
     "numero": ("N° facture", "Facture", "No facture", "Numéro de facture"),
     "date": ("Date", "Échéance", "Date d'échéance"),
     "montant": ("Montant", "Montant de l'échéance"),
-})
+}
+PAIEMENT_FIELD_BY_HEADER = index_headers(PAIEMENT_COLUMNS)
+ECHEANCIER_FIELD_BY_HEADER = index_headers(ECHEANCIER_COLUMNS)
 
 DATE_FORMAT = "DD/MM/YYYY"
 EURO_FORMAT = '#,##0.00\\ "€";[Red]\\-#,##0.00\\ "€"'

@@ -100,7 +100,8 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                sauvegardes: Path | None = None, identifiant: str | None = None,
                a_appeler: Sequence[tuple] | None = None, paiements: Sequence[tuple] = (),
                a_verifier: Sequence[tuple] = (), tableau=None,
-               factures_a_jour: bool = False) -> Ecriture:
+               factures_a_jour: bool = False,
+               feuilles: Sequence[tuple[str, str | None]] = ()) -> Ecriture:
     """Patch tool-owned cells and sheets (Journal, À appeler, À vérifier) into the workbook,
     atomically; add the user's sheets Échanges, Échéanciers and Paiements, with their headers,
     when they are missing; append `paiements` (imported bank lines, in PAIEMENTS_COLONNES'
@@ -108,6 +109,9 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
 
     Sheet À vérifier is written when it has rows, or when it exists (then emptied);
     `tableau` (a rapports.feuille.Feuille) is the dashboard sheet, with its charts.
+    `feuilles`: user sheets the reader found under another name ((user sheet, its name), or
+    None when several sheets could be it): none of them is created, payments go to the one
+    found.
     `factures_a_jour`: the caller knows Factures' tool cells already hold `suivis` (the file is
     the one its last write left, and the cells to write are the same): that sheet is not
     patched again.
@@ -152,7 +156,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
         if a_appeler is not None:
             _write_tool_sheet(package, styles, A_APPELER, A_APPELER_COLONNES, a_appeler,
                               date1904)
-            _ensure_user_sheets(package, styles)
+            _ensure_user_sheets(package, styles, dict(feuilles))
         if a_verifier or package.sheet(A_VERIFIER, normalise) is not None:
             _write_tool_sheet(package, styles, A_VERIFIER, A_VERIFIER_COLONNES, a_verifier,
                               date1904)
@@ -160,9 +164,9 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
             write_dashboard(package, styles, TABLEAU_DE_BORD, tableau, date1904,
                             _add_sheet_entry)
         if paiements:
-            _ensure_user_sheets(package, styles)
+            _ensure_user_sheets(package, styles, dict(feuilles))
             appended = _append_paiements(package, shared_part, styles, date1904, paiements,
-                                         where)
+                                         where, dict(feuilles).get(PAIEMENTS, PAIEMENTS))
         if identifiant:
             write_identifiant(package, identifiant)
         if styles.changed:
@@ -297,11 +301,14 @@ def _write_tool_sheet(package: Package, styles: Styles, name: str,
 
 
 def _append_paiements(package: Package, shared_part: str | None, styles: Styles,
-                      date1904: bool, rows: Sequence[tuple], where: str) -> bool:
+                      date1904: bool, rows: Sequence[tuple], where: str,
+                      name: str | None = PAIEMENTS) -> bool:
     """Append rows below the last row holding a value in the user's sheet Paiements, each
     value under its header wherever the user moved it; a header missing for one of our values
     is added at the end of the header row. No other cell of the sheet changes."""
-    sheet = package.sheet(PAIEMENTS, normalise)
+    sheet = package.sheet(name, normalise) if name else None
+    if sheet is None:
+        return False  # several sheets could be Paiements: the journal keeps the lines
     data = package.parts[sheet.part]
     shared = read_shared_strings(package.parts.get(shared_part) if shared_part else None)
     patch = SheetPatch(data, shared, styles, date1904, f"{where}:{sheet.name}")
@@ -333,16 +340,17 @@ def _append_paiements(package: Package, shared_part: str | None, styles: Styles,
     return True
 
 
-def _ensure_user_sheets(package: Package, styles: Styles) -> None:
+def _ensure_user_sheets(package: Package, styles: Styles,
+                        feuilles: dict[str, str | None]) -> None:
     """Sheets Échanges, Échéanciers and Paiements are the user's: each is created once, with its
-    headers,
-    date formats and drop-down lists, when it is missing; never written again."""
+    headers, date formats and drop-down lists, when it is missing; never written again. One
+    the reader found renamed (`feuilles`) is not missing: no empty one is put next to it."""
     for name, colonnes, validations in (
             (ECHANGES, ECHANGES_COLONNES,
              {"Résultat": list(RESULTATS_ECHANGE.values())}),
             (ECHEANCIERS, ECHEANCIERS_COLONNES, {}),
             (PAIEMENTS, PAIEMENTS_COLONNES, {})):
-        if package.sheet(name, normalise) is not None:
+        if package.sheet(name, normalise) is not None or name in feuilles:
             continue
         part = package.new_part_name("xl/worksheets/sheet{n}.xml")
         package.replace(part, build_user_sheet(colonnes, styles, validations=validations))

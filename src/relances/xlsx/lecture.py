@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
@@ -28,6 +28,8 @@ from .controle import LIGNES_MAX, check_workbook
 from .sheet import column_letter
 from .package import fingerprint
 from .lignes import cell_of, unknown_in
+from .feuilles import (GENRE, Numeros, Retenues, check_headers, check_payment_numbers, locate,
+                       unreadable)
 from .paiements import apply_payments, read_payments, read_plans
 from .proprietes import read_identifiant
 
@@ -41,6 +43,9 @@ class Lecture:
     empreinte: str
     identifiant: str | None = None
     decisions: tuple["Decision", ...] = ()  # what the user wrote in sheet À vérifier
+    # User sheets not found by their name: (user sheet, the sheet read in its place, or None
+    # when several could be it). The write-back creates none of them, and appends there.
+    feuilles: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,11 +115,16 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
         factures_rows = _sheet_rows(pd, book, factures_name)
         clients_name = names.get(normalise(CLIENTS))
         clients_rows = _sheet_rows(pd, book, clients_name) if clients_name else []
-        echanges_name = names.get(normalise(ECHANGES))
+        # The user's sheets, by their name or, renamed, by their headers.
+        anomalies: list[Anomalie] = []
+        retenues = Retenues()
+        feuilles = locate(names, lambda name: _sheet_rows(pd, book, name, 11),
+                          lambda name: _has_data(pd, book, name), anomalies, retenues)
+        echanges_name = feuilles.get(ECHANGES, names.get(normalise(ECHANGES)))
         echanges_rows = _sheet_rows(pd, book, echanges_name) if echanges_name else []
-        plans_name = names.get(normalise(ECHEANCIERS))
+        plans_name = feuilles.get(ECHEANCIERS, names.get(normalise(ECHEANCIERS)))
         plans_rows = _sheet_rows(pd, book, plans_name) if plans_name else []
-        paid_name = names.get(normalise(PAIEMENTS))
+        paid_name = feuilles.get(PAIEMENTS, names.get(normalise(PAIEMENTS)))
         paid_rows = _sheet_rows(pd, book, paid_name) if paid_name else []
         review_name = names.get(normalise(A_VERIFIER))
         review_rows = _sheet_rows(pd, book, review_name) if review_name else []
@@ -123,7 +133,6 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
     except Exception as exc:  # calamine raises its own types for corrupt or foreign files
         raise WorkbookError(f"{path.name} : lecture impossible ({exc})") from None
 
-    anomalies: list[Anomalie] = []
     if clients_name is None:
         anomalies.append(Anomalie(None, None, f"feuille « {CLIENTS} » introuvable : aucune "
                                   "adresse ni coordonnée client ; seules les adresses de la "
@@ -140,15 +149,9 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                        fusions.get(clients_name, []))
     clients = _read_clients(clients_name or CLIENTS, clients_rows, anomalies,
                             inconnues.get(clients_name or "", {}))
-    retenus: dict[str, str] = {}
+    # An unknown value is never empty, a credit note neither: the clients concerned are held.
     factures = _read_factures(factures_name, factures_rows, colonnes or {}, anomalies, path.name,
-                              inconnues.get(factures_name, {}), retenus)
-    for key, why in retenus.items():  # an unknown value is never empty, a credit note neither
-        if key in clients and not clients[key].bloque:
-            clients[key] = replace(clients[key], bloque=why)
-    factures = [replace(f, bloque=retenus[client_key(f.client)])
-                if client_key(f.client) in retenus and client_key(f.client) not in clients
-                and not f.bloque else f for f in factures]
+                              inconnues.get(factures_name, {}), retenues.clients)
     if clients_name is not None:
         unknown_clients: set[str] = set()
         for facture in factures:
@@ -159,16 +162,32 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                                           f"absent de la feuille Clients (facture {facture.numero})"
                                           " : ni contact, ni adresse postale ; seule la colonne "
                                           "Email de Factures peut servir"))
+    # A user sheet whose headers cannot be trusted is not read: nobody is chased.
+    for genre, name, rows in ((ECHANGES, echanges_name, echanges_rows),
+                              (ECHEANCIERS, plans_name, plans_rows),
+                              (PAIEMENTS, paid_name, paid_rows)):
+        why = check_headers(GENRE[genre], rows, fusions.get(name, [])) if name else ""
+        if why:
+            unreadable(name, why, anomalies, retenues)
+            rows.clear()
+    numeros = Numeros(factures, _numbers_of(factures_rows, colonnes or {}))
     echanges = _read_echanges(echanges_name or ECHANGES, echanges_rows, anomalies, clients,
-                              factures, inconnues.get(echanges_name or "", {}))
+                              factures, inconnues.get(echanges_name or "", {}), retenues,
+                              numeros)
     factures, versements = read_plans(plans_name or ECHEANCIERS, plans_rows, anomalies,
-                                       factures, inconnues.get(plans_name or "", {}))
+                                       factures, inconnues.get(plans_name or "", {}), retenues,
+                                       numeros)
     reglements = read_payments(paid_name or PAIEMENTS, paid_rows, anomalies, clients,
-                                inconnues.get(paid_name or "", {}))
-    factures = apply_payments(paid_name or PAIEMENTS, factures, reglements, clients, anomalies)
+                                inconnues.get(paid_name or "", {}), retenues, factures)
+    signales = check_payment_numbers(paid_name or PAIEMENTS, paid_rows, reglements, numeros,
+                                     clients, anomalies, retenues)
+    factures = apply_payments(paid_name or PAIEMENTS, factures,
+                              [r for r in reglements if r.row not in signales], clients,
+                              anomalies)
+    factures = retenues.apply(clients, factures)
     return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges),
                             tuple(versements), tuple(reglements)), empreinte, identifiant,
-                   _read_decisions(review_rows))
+                   _read_decisions(review_rows), tuple(feuilles.items()))
 
 
 def _read_decisions(rows: list[list[object]]) -> tuple[Decision, ...]:
@@ -191,45 +210,77 @@ def _read_decisions(rows: list[list[object]]) -> tuple[Decision, ...]:
     return tuple(found)
 
 
-def _sheet_rows(pd, book, name: str) -> list[list[object]]:
-    frame = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
+def _sheet_rows(pd, book, name: str, nrows: int | None = None) -> list[list[object]]:
+    frame = pd.read_excel(book, sheet_name=name, header=None, dtype=object, nrows=nrows)
     return frame.to_numpy(dtype=object).tolist()
+
+
+def _numbers_of(rows: list[list[object]], colonnes: dict[str, str]) -> set[str]:
+    """Every invoice number of sheet Factures, its unreadable and duplicate rows' too."""
+    header_index, columns = find_header(rows, FIELD_BY_HEADER, colonnes, REQUIRED)
+    return {read_text(cell_of(row, columns, "numero")) for row in rows[header_index + 1:]}
+
+
+def _has_data(pd, book, name: str) -> bool:
+    """Whether a sheet holds something under its header row."""
+    rows = _sheet_rows(pd, book, name)
+    return sum(1 for row in rows if not all(is_empty(v) for v in row)) > 1
 
 
 def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
                    clients: dict[str, Client], factures: list[Facture],
-                   inconnues: dict[tuple[int, int], str]) -> list[Echange]:
+                   inconnues: dict[tuple[int, int], str], retenues: Retenues,
+                   numeros: Numeros) -> list[Echange]:
     """Sheet Échanges, row by row. What could hold back a chase (a promise, a dispute, the
-    result) and cannot be read stops chasing that client, and says why."""
+    result) and cannot be read stops chasing the clients it may concern, and says why: the
+    client it names, else the clients of the invoices it lists, else everyone."""
     if not rows:
         return []
     header_index, columns = find_header(rows, ECHANGE_FIELD_BY_HEADER, {}, ("date", "client"))
-    if "client" not in columns or "date" not in columns:
-        anomalies.append(Anomalie(sheet, header_index + 1, "colonnes « Date » et « Client » "
-                                  "attendues : feuille Échanges ignorée"))
-        return []
-    numeros = {(client_key(f.client), f.numero) for f in factures}
+    theirs = {(client_key(f.client), f.numero) for f in factures}
+    known = {key for key, _ in theirs} | set(clients)
     echanges: list[Echange] = []
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
         nom = read_text(cell_of(row, columns, "client"))
         unknown = unknown_in(index, columns, inconnues, ECHANGE_STOPPING)
+        if any(name == "client" for name, _, _ in unknown):
+            nom = ""  # an error value names nobody
         if not nom and not unknown and all(is_empty(v) for v in row):
             continue  # a blank row
+        listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
+            cell_of(row, columns, "factures"))) if n.strip())
+        lisible = bool(nom) and client_key(nom) in known
 
-        def block(why: str) -> None:
-            key = client_key(nom)
-            if nom and key in clients:
-                clients[key] = replace(clients[key], bloque=f"{why} (feuille {sheet}, ligne "
-                                                            f"{index})")
+        def block(why: str) -> str:
+            """Hold who this row may concern; their names, for the message."""
+            why = f"{why} (feuille {sheet}, ligne {index})"
+            if lisible:
+                retenues.client(nom, why)
+                return nom
+            concerned = sorted({f.client for f in factures if f.numero in listed})
+            for client in concerned:
+                retenues.client(client, why)
+            if not concerned:
+                retenues.all(why)
+            return ", ".join(concerned) or "aucun client"
 
-        if not nom:
-            anomalies.append(Anomalie(sheet, index, "Client vide : échange ignoré"))
+        if not nom and not unknown:
+            if any(not is_empty(cell_of(row, columns, name))
+                   for name in ("factures", "promesse", "montant_promis", "resultat",
+                                "rappeler_le")):
+                who = block("échange sans client")
+                anomalies.append(Anomalie(sheet, index, f"Client vide — {_non_relance(who)} "
+                                          "tant que la ligne n’est pas corrigée"))
+            else:
+                anomalies.append(Anomalie(sheet, index, "Client vide : échange ignoré"))
             continue
-        for _, label, what in unknown:
-            anomalies.append(Anomalie(sheet, index, f"{nom} : {label} : {what} — client non "
-                                      "relancé tant que la cellule n’est pas corrigée"))
         if unknown:
-            block("valeur inconnue dans un échange")
+            who = block("valeur inconnue dans un échange")
+            for _, label, what in unknown:
+                anomalies.append(Anomalie(sheet, index, f"{nom + ' : ' if nom else ''}{label} : "
+                                          f"{what} — "
+                                          f"{_non_relance(who)} tant que la cellule n’est pas "
+                                          "corrigée"))
             continue
         problems: list[str] = []
 
@@ -252,22 +303,62 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
         if problems or jour is None:
             if jour is None and not problems:
                 problems.append("Date vide")
+            who = block("échange illisible")
             for message in problems:
-                anomalies.append(Anomalie(sheet, index, f"{nom} : {message} — client non relancé "
-                                          "tant que la ligne n’est pas corrigée"))
-            block("échange illisible")
+                anomalies.append(Anomalie(sheet, index, f"{nom} : {message} — "
+                                          f"{_non_relance(who)} tant que la ligne n’est pas "
+                                          "corrigée"))
             continue
-        listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
-            cell_of(row, columns, "factures"))) if n.strip())
-        if not any(key == client_key(nom) for key, _ in numeros):
+        if not any(key == client_key(nom) for key, _ in theirs):
             # A promise or a dispute for a misspelt client would hold nobody: say so.
-            anomalies.append(Anomalie(sheet, index, f"client {quote(nom)} absent de la "
-                                      "feuille Factures : cet échange ne s’applique à aucune "
-                                      "facture ; corrigez le nom"))
+            if client_key(nom) not in known and (promesse or resultat or rappeler or listed):
+                who = block(f"échange d’un client inconnu {quote(nom)}")
+                anomalies.append(Anomalie(sheet, index, (
+                    f"client {quote(nom)} absent de la feuille Factures comme de la feuille "
+                    "Clients : cet échange ne s’applique à aucune facture ; corrigez le nom — "
+                    f"{_non_relance(who)} d’ici là")))
+            else:
+                anomalies.append(Anomalie(sheet, index, f"client {quote(nom)} absent de la "
+                                          "feuille Factures : cet échange ne s’applique à "
+                                          "aucune facture ; corrigez le nom"))
+        column = columns.get("factures")
+        where = f"Factures ({column_letter(column + 1)}{index})" if column is not None \
+            else "Factures"
         for numero in listed:
-            if (client_key(nom), numero) not in numeros:
-                anomalies.append(Anomalie(sheet, index, f"{nom} : facture {quote(numero)} "
-                                          "absente de la feuille Factures pour ce client"))
+            if (client_key(nom), numero) in theirs or client_key(nom) not in known:
+                continue
+            if numeros.connu(numero):
+                message = (f"{nom} : facture {quote(numero)} absente de la feuille Factures "
+                           "pour ce client")
+                proches = []
+            else:
+                message, proches = numeros.unknown(numero, where)
+            why = f"échange citant une facture inconnue {quote(numero)} (feuille {sheet}, " \
+                  f"ligne {index})"
+            retenues.client(nom, why)
+            for facture in proches:
+                retenues.client(facture.client, why)
+            who = ", ".join(sorted({nom, *(f.client for f in proches)}))
+            anomalies.append(Anomalie(sheet, index, f"{message} — {_non_relance(who)} tant que "
+                                      "la ligne n’est pas corrigée"))
+        if promesse is not None and promesse < jour:
+            # A date that cannot be right: no broken promise is chased on it.
+            column = columns["promesse"]
+            concerned = [f for f in factures if client_key(f.client) == client_key(nom)
+                         and (not listed or f.numero in listed)]
+            why = (f"promesse datée d’avant l’échange qui l’a notée (feuille {sheet}, ligne "
+                   f"{index})")
+            for facture in concerned:
+                retenues.facture(facture, why)
+            held = (f"facture(s) {', '.join(f.numero for f in concerned)} non relancée(s) "
+                    "tant que la ligne n’est pas corrigée" if concerned else
+                    "corrigez la date")
+            anomalies.append(Anomalie(sheet, index, (
+                f"{nom} : Promesse de paiement ({column_letter(column + 1)}{index}) : "
+                f"{promesse:%d/%m/%Y}, antérieure à la date de l’échange ({jour:%d/%m/%Y}) : "
+                f"promesse non retenue — {held}")))
+            promesse = None
+            resultat = "" if resultat == "promesse" else resultat
         echanges.append(Echange(
             jour=jour, client=nom, factures=listed,
             interlocuteur=read_text(cell_of(row, columns, "interlocuteur")),
@@ -279,6 +370,10 @@ def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomali
             resultat=resultat or ("promesse" if promesse else ""),
             rappeler_le=rappeler, row=index))
     return echanges
+
+
+def _non_relance(who: str) -> str:
+    return "aucun client relancé" if who == "aucun client" else f"{who} non relancé"
 
 
 # Échanges cells whose unknown value stops chasing that client.

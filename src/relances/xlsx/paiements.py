@@ -16,7 +16,9 @@ from decimal import Decimal
 from ..cells import CellError, is_empty, quote, read_date, read_montant, read_text
 from ..records import Anomalie, Classeur, Client, Facture, Reglement, Versement, client_key
 from .colonnes import ECHEANCIER_FIELD_BY_HEADER, PAIEMENT_FIELD_BY_HEADER, PAIEMENTS, find_header
+from .feuilles import Numeros, Retenues
 from .lignes import cell_of, unknown_in
+from .sheet import column_letter
 
 
 def apply_reglements(classeur: Classeur, reglements: list[Reglement],
@@ -34,10 +36,10 @@ def apply_reglements(classeur: Classeur, reglements: list[Reglement],
 
 
 def read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
-                   clients: dict[str, Client], inconnues: dict[tuple[int, int], str]
-                   ) -> list[Reglement]:
+                   clients: dict[str, Client], inconnues: dict[tuple[int, int], str],
+                   retenues: Retenues, factures: list[Facture]) -> list[Reglement]:
     """Sheet Paiements: money received. A row that cannot be read may be a payment: the client
-    it names (or everyone, when it names none) is not chased until it is corrected."""
+    it names (or everyone, when it names none we know) is not chased until it is corrected."""
     if not rows:
         return []
     header_index, columns = find_header(rows, PAIEMENT_FIELD_BY_HEADER, {}, ("date", "montant"))
@@ -45,6 +47,7 @@ def read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
         anomalies.append(Anomalie(sheet, header_index + 1, "colonne « Montant » introuvable : "
                                   "feuille Paiements ignorée"))
         return []
+    known = set(clients) | {client_key(f.client) for f in factures}
     reglements = []
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
         unknown = unknown_in(index, columns, inconnues,
@@ -67,14 +70,19 @@ def read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
                 problems.append("Montant vide")
         nom = read_text(cell_of(row, columns, "client"))
         if problems:
-            who = nom or "tous les clients"
+            why = f"paiement illisible (feuille {sheet}, ligne {index})"
+            if (nom and not any(name == "client" for name, _, _ in unknown)
+                    and client_key(nom) in known):
+                who = f"{nom} non relancé"
+                retenues.client(nom, why)
+            else:
+                who = (f"client {quote(nom)} inconnu : aucun client relancé" if nom
+                       and not any(name == "client" for name, _, _ in unknown)
+                       else "aucun client relancé")
+                retenues.all(why)
             for message in problems:
-                anomalies.append(Anomalie(sheet, index, f"{message} — {who} non relancé tant que "
-                                          "la ligne n’est pas corrigée (un paiement reçu ?)"))
-            for key, client in list(clients.items()):
-                if not nom or key == client_key(nom):
-                    clients[key] = replace(client, bloque=f"paiement illisible (feuille {sheet}, "
-                                                          f"ligne {index})")
+                anomalies.append(Anomalie(sheet, index, f"{message} — {who} tant que la ligne "
+                                          "n’est pas corrigée (un paiement reçu ?)"))
             continue
         listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
             cell_of(row, columns, "factures"))) if n.strip())
@@ -153,10 +161,12 @@ def apply_payments(sheet: str, factures: list[Facture], reglements: list[Regleme
 
 
 def read_plans(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
-                factures: list[Facture], inconnues: dict[tuple[int, int], str]
+                factures: list[Facture], inconnues: dict[tuple[int, int], str],
+                retenues: Retenues, numeros: Numeros
                 ) -> tuple[list[Facture], list[Versement]]:
     """Sheet Échéanciers: N° facture, Date, Montant. An instalment that cannot be read stops
-    chasing its invoice (its plan is unknown), and says why."""
+    chasing its invoice (its plan is unknown), and says why; one whose invoice cannot be told
+    stops chasing the client of the invoice it may have meant, or everyone."""
     if not rows:
         return factures, []
     header_index, columns = find_header(rows, ECHEANCIER_FIELD_BY_HEADER, {},
@@ -176,8 +186,14 @@ def read_plans(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
                               {"numero": "N° facture", "date": "Date", "montant": "Montant"})
         if not numero and not unknown and all(is_empty(v) for v in row):
             continue
-        if not numero:
-            anomalies.append(Anomalie(sheet, index, "N° facture vide : échéance ignorée"))
+        column = columns["numero"]
+        where = f"N° facture ({column_letter(column + 1)}{index})"
+        if not numero or any(name == "numero" for name, _, _ in unknown):
+            # Whose plan is it? Nobody's invoice may be chased past it.
+            what = next((what for name, _, what in unknown if name == "numero"), "vide")
+            anomalies.append(Anomalie(sheet, index, f"{where} : {what} — aucun client relancé "
+                                      "tant que la ligne n’est pas corrigée"))
+            retenues.all(f"échéancier illisible (feuille {sheet}, ligne {index})")
             continue
         problems = [f"{label} : {what}" for _, label, what in unknown]
         jour = montant = None
@@ -196,9 +212,22 @@ def read_plans(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
                 problems.append("Montant vide")
             elif montant is not None and montant <= 0:
                 problems.append(f"Montant {montant} : un montant positif est attendu")
-        if numero not in by_numero:
-            anomalies.append(Anomalie(sheet, index, f"facture {quote(numero)} absente de la "
+        if numero not in by_numero and numeros.connu(numero):
+            anomalies.append(Anomalie(sheet, index, f"facture {quote(numero)} non lue dans la "
                                       "feuille Factures : échéance ignorée"))
+            continue
+        if numero not in by_numero:
+            message, proches = numeros.unknown(numero, where)
+            why = f"échéancier d’une facture inconnue {quote(numero)} (feuille {sheet}, ligne " \
+                  f"{index})"
+            for facture in proches:
+                retenues.client(facture.client, why)
+            if not proches:
+                retenues.all(why)
+            who = ", ".join(sorted({f.client for f in proches}))
+            anomalies.append(Anomalie(sheet, index, (
+                f"{message} — {f'{who} non relancé' if who else 'aucun client relancé'} tant que "
+                "la ligne n’est pas corrigée")))
             continue
         if len(by_numero[numero]) > 1:
             problems.append("ce numéro de facture existe pour plusieurs clients")
