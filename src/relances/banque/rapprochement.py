@@ -4,31 +4,37 @@ In order of confidence, the first rule that finds something decides:
 
 1. a payment reference of ours (RF creditor reference or Belgian structured communication) in
    the label or the structured reference field;
-2. an invoice number in the label, written loosely (`FACT 2026-031`, `F2026031`,
-   `fac.2026/031` all name `F-2026-031`);
-3. a client named in the label or as payer, and exactly one of its open invoices for exactly
-   that amount;
-4. a client named, and exactly one set of its open invoices adding up to exactly that amount.
+2. an invoice number in the label, written loosely but with fitting letters, never inside a
+   date (`numeros`: `FACT 2026-031`, `F2026031`, `fac.2026/031` all name `F-2026-031`,
+   `AC-2026-031` and `15/11/2026` do not);
+3. a client surely named in the label or as payer (`noms`), and exactly one of its open
+   invoices for exactly that amount;
+4. a client surely named, and exactly one set of its open invoices adding up to exactly that
+   amount.
 
 A reference or number that fits one invoice takes a payment up to what remains due (a partial
-payment reduces it). Anything else — a reference shared by two invoices, more money than the
-invoices named are owed, two ways to add up the amount, no client found — is not applied: it
-goes to the user with its candidate invoices. Crediting the wrong invoice would chase a client
-who has paid.
+payment reduces it). Anything else — a paid invoice named (a double payment?), a reference
+shared by two invoices, a label naming another client than the invoice's, two clients possibly
+named, more money than the invoices named are owed, two ways to add up the amount, no client
+found — is not applied: it goes to the user with its candidate invoices, among them those of
+every client the label names, so that none is chased meanwhile. Crediting the wrong invoice
+would chase a client who has paid.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Sequence
 
 from ..records import Facture, client_key
 from ..references import compact, reference
+from .noms import Nommes, Noms
+from .numeros import Libelle, number_pattern, prefix_of
 from .operations import Operation
 
+_LEAD = re.compile(r"\D*")  # what an invoice number has before its first digit
 SUBSET_MAX = 20  # open invoices of one client beyond which sums are not searched
 ZERO = Decimal("0.00")
 
@@ -61,12 +67,6 @@ class AVerifier:
     operation: Operation
     motif: str
     candidats: tuple[Candidat, ...] = ()
-
-
-# Words that do not tell one client from another.
-_LEGAL = frozenset("""sarl sas sasu eurl sa sprl srl snc sci scp scm selarl selas ei eirl ets
-etablissements etabl societe ste cie compagnie et de du des la le les l d au aux en bv bvba
-nv asbl scrl sc scs gie gmbh ltd the and of vir sepa virement recu""".split())
 
 
 def match_operations(operations: Sequence[Operation], factures: Iterable[Facture]
@@ -117,7 +117,7 @@ class _Registre:
             if reste > 0:
                 self.by_amount.setdefault(reste, []).append(facture)
                 self.clients.setdefault(client, facture.client)
-        self.names = _Noms(self.clients)
+        self.names = Noms({self.keys[id(f)][0]: f.client for f in self.payables})
         self.index = _Index(self.payables)
 
     def key(self, facture: Facture) -> tuple[str, str]:
@@ -168,6 +168,8 @@ class _Index:
                 self.numbers.setdefault(digits, []).append(facture)
         self.longest = max((len(k) for k in self.numbers), default=0)
         self._patterns: dict[str, re.Pattern | None] = {}
+        self.prefixes = frozenset(map(prefix_of, {_LEAD.match(f.numero).group(0)
+                                                  for f in payables}))
 
     def by_reference(self, flat: str) -> list[Facture]:
         """Invoices whose RF or OGM reference stands in `flat` (the label, capitals and
@@ -195,9 +197,11 @@ class _Index:
         return ""
 
     def by_number(self, text: str) -> list[Facture]:
-        """Invoices whose number the label writes. An invoice's digits stand together in the
-        label's digits once everything else is removed: that finds the few to check."""
+        """Invoices whose number the label writes (`numeros`). An invoice's digits stand
+        together in the label's digits once everything else is removed: that finds the few to
+        check."""
         digits = re.sub(r"\D", "", text)
+        libelle = Libelle(text, self.prefixes)
         found: list[Facture] = []
         seen: set[str] = set()
         for start in range(len(digits)):
@@ -210,100 +214,84 @@ class _Index:
                     if facture.numero not in self._patterns:
                         self._patterns[facture.numero] = number_pattern(facture.numero)
                     pattern = self._patterns[facture.numero]
-                    if pattern is not None and pattern.search(text):
+                    if pattern is not None and libelle.writes(facture.numero, pattern):
                         found.append(facture)
         return found
 
 
-class _Noms:
-    """Clients' distinctive words, indexed by their first word (and, for one-word names, by
-    the beginnings a bank may cut them to)."""
-
-    def __init__(self, clients: dict[str, str]):
-        self.words: dict[str, list[str]] = {}
-        self.by_first: dict[str, list[str]] = {}
-        for key, nom in clients.items():
-            significant = [w for w in _words(nom) if w not in _LEGAL and len(w) >= 2]
-            if not significant or max(len(w) for w in significant) < 3:
-                continue
-            self.words[key] = significant
-            firsts = {significant[0]}
-            if len(significant) == 1:
-                firsts |= {significant[0][:n] for n in range(5, len(significant[0]))}
-            for first in firsts:
-                self.by_first.setdefault(first, []).append(key)
-
-    def named(self, text: str) -> set[str]:
-        """Clients whose distinctive words all appear in the text; banks cut long labels, so
-        the last of them may be cut short (five letters at least). When one client's words
-        include another's (« Martin », « Boulangerie Martin »), the longer name is meant."""
-        words = _words(text)
-        present = set(words)
-        found: dict[str, set[str]] = {}
-        for key in {k for w in present for k in self.by_first.get(w, ())}:
-            significant = self.words[key]
-            head, last = significant[:-1], significant[-1]
-            if not all(w in present for w in head):
-                continue
-            if last in present or (len(last) > 5 and any(
-                    len(w) >= 5 and last.startswith(w) for w in words)):
-                found[key] = set(significant)
-        return {k for k, v in found.items() if not any(v < other for other in found.values())}
-
-
-def number_pattern(numero: str) -> re.Pattern | None:
-    """The invoice number as a bank label may write it: any separator (or none) between its
-    groups, a letter prefix that may be shortened, lengthened (`F` -> `FACT`) or dropped, and no
-    digit touching it on either side. Numbers with fewer than four digits are not looked for:
-    they would be found in amounts and dates."""
-    groups = re.findall(r"[A-Za-z]+|\d+", numero)
-    digits = "".join(g for g in groups if g.isdigit())
-    if len(digits) < 4:
-        return None
-    while groups and not groups[0].isdigit():
-        groups = groups[1:]  # the prefix is optional: « FACT », « F », « FAC. » or nothing
-    body = r"[\s\-/._:]*".join(re.escape(g) for g in groups)
-    return re.compile(r"(?<![0-9])" + body + r"(?![0-9])", re.IGNORECASE)
-
-
 def _match(operation: Operation, registre: _Registre) -> Affectation | AVerifier:
+    nommes = registre.names.named(operation)
+    outcome = _decide(operation, registre, nommes)
+    if not isinstance(outcome, AVerifier):
+        return outcome
+    # Every client the label names may be the payer: each is among the candidates, so that
+    # none is chased before the user has decided.
+    present = {client_key(c.client) for c in outcome.candidats}
+    extra = [f for key in sorted(nommes.tous - present)
+             for f in sorted(registre.open_of(key), key=lambda f: (f.echeance, f.numero))]
+    if not extra:
+        return outcome
+    return replace(outcome, candidats=outcome.candidats + tuple(
+        Candidat(f.client, f.numero, registre.reste_of(f)) for f in extra))
+
+
+def _decide(operation: Operation, registre: _Registre, nommes: Nommes
+            ) -> Affectation | AVerifier:
     montant = operation.montant
     text = operation.texte
     flat = re.sub(r"[^A-Z0-9]", "", text.upper())
     reste = registre.reste_of
+    named = nommes.tous
+
+    def unique(found: Iterable[Facture]) -> list[Facture]:
+        return sorted({registre.key(f): f for f in found}.values(),
+                      key=lambda f: (f.echeance, f.numero))
 
     def still_open(found: Iterable[Facture]) -> list[Facture]:
-        unique = {registre.key(f): f for f in found}
-        return sorted((f for f in unique.values() if reste(f) > 0),
-                      key=lambda f: (f.echeance, f.numero))
+        return [f for f in unique(found) if reste(f) > 0]
 
     def candidats(found: Iterable[Facture]) -> tuple[Candidat, ...]:
         return tuple(Candidat(f.client, f.numero, reste(f)) for f in found)
 
-    named = registre.names.named(text)
+    def who(keys: Iterable[str]) -> str:
+        return ", ".join(registre.names.clients[k] for k in sorted(keys))
+
     for how, found in (
             ("référence de paiement", registre.index.by_reference(flat)),
             ("n° de facture dans le libellé", registre.index.by_number(text))):
         if not found:
             continue
+        found = unique(found)
         paid_already = [f for f in found if reste(f) <= 0]
-        found = still_open(found)
-        if not found:
+        found = [f for f in found if reste(f) > 0]
+        if paid_already:
+            # Never moved to another invoice, of this client or another: a person looks.
             shown = ", ".join(dict.fromkeys(f.numero for f in paid_already))
-            return AVerifier(operation, f"{how} : {shown}, déjà soldée ; paiement en double, "
-                             "ou pour une autre facture ?", candidats(paid_already))
+            also = (f" (le libellé désigne aussi {', '.join(f.numero for f in found)})"
+                    if found else "")
+            return AVerifier(operation, f"{how} : {shown}, déjà soldée"
+                             f"{'s' if len(paid_already) > 1 else ''}{also} ; paiement en "
+                             "double, ou pour une autre facture ?",
+                             candidats(paid_already + found))
         by_client: dict[str, list[Facture]] = {}
         for facture in found:
             by_client.setdefault(registre.client(facture), []).append(facture)
-        if len(by_client) > 1 and named:
-            narrowed = {k: v for k, v in by_client.items() if k in named}
-            by_client = narrowed or by_client
+        if len(by_client) > 1 and len(named) == 1 and nommes.surs == named \
+                and named <= by_client.keys():
+            # Numbers that two clients share, and the label names one of them whole: its.
+            (key,) = named
+            if {f.numero for f in found} == {f.numero for f in by_client[key]}:
+                by_client = {key: by_client[key]}
         if len(by_client) > 1:
             return AVerifier(operation, f"{how} : correspond à des factures de plusieurs "
                              "clients", candidats(found))
         (key, invoices), = by_client.items()
-        due = sum((reste(f) for f in invoices), ZERO)
         numeros = tuple(f.numero for f in invoices)
+        if named - {key}:
+            return AVerifier(operation, f"{how} : {', '.join(numeros)} de "
+                             f"{invoices[0].client}, mais le libellé nomme "
+                             f"{who(named - {key})} ; qui a payé ?", candidats(invoices))
+        due = sum((reste(f) for f in invoices), ZERO)
         ref = ", ".join(registre.index.reference_in(f, flat) for f in invoices) \
             if how == "référence de paiement" else ""
         deduit, note = registre.credit(key)
@@ -324,49 +312,47 @@ def _match(operation: Operation, registre: _Registre) -> Affectation | AVerifier
 
     if named:
         invoices = still_open(f for k in named for f in registre.open_of(k))
+        if len(named) > 1:
+            return AVerifier(operation, f"plusieurs clients peuvent être nommés ({who(named)}) "
+                             "; lequel a payé ?", candidats(invoices))
+        if nommes.possibles:
+            return AVerifier(operation, f"{who(named)} peut-être nommé (nom coupé en fin de "
+                             "libellé ?) ; à confirmer", candidats(invoices))
+        if not invoices:
+            return AVerifier(operation, f"{who(named)} nommé, mais aucune facture ouverte")
+        (key,) = named
         exact = [f for f in invoices if reste(f) == montant]
         note = ""
         if not exact:
             # The amount asked: what remains, less the client's open credit notes.
-            for f in invoices:
-                deduit, shown = registre.credit(registre.client(f))
-                if deduit > 0 and reste(f) - deduit == montant:
-                    exact.append(f)
-                    note = shown
+            deduit, shown = registre.credit(key)
+            if deduit > 0:
+                exact = [f for f in invoices if reste(f) - deduit == montant]
+                note = shown
         if len(exact) == 1:
             return Affectation(operation, exact[0].client, (exact[0].numero,),
                                "client nommé, montant exact d’une facture" + note)
         if len(exact) > 1:
             return AVerifier(operation, "client nommé, plusieurs factures de ce montant",
                              candidats(exact))
-        if len(named) == 1:
-            sums = _subsets(invoices, montant, reste)
-            if sums is not None and len(sums) == 1:
-                chosen = sums[0]
-                return Affectation(operation, chosen[0].client, tuple(f.numero for f in chosen),
-                                   f"client nommé, somme exacte de {len(chosen)} factures")
-            if sums:
-                return AVerifier(operation, "client nommé, plusieurs combinaisons de factures "
-                                 "font ce montant", candidats(invoices))
-            if sums is None:
-                return AVerifier(operation, f"client nommé, plus de {SUBSET_MAX} factures "
-                                 "ouvertes : combinaison non cherchée", candidats(invoices))
-        who = ", ".join(registre.clients[k] for k in sorted(named))
-        if not invoices:
-            return AVerifier(operation, f"{who} nommé, mais aucune facture ouverte")
-        return AVerifier(operation, f"{who} nommé, mais aucune facture ni somme de factures "
-                         "ne fait ce montant (paiement partiel ?)", candidats(invoices))
+        sums = _subsets(invoices, montant, reste)
+        if sums is not None and len(sums) == 1:
+            chosen = sums[0]
+            return Affectation(operation, chosen[0].client, tuple(f.numero for f in chosen),
+                               f"client nommé, somme exacte de {len(chosen)} factures")
+        if sums:
+            return AVerifier(operation, "client nommé, plusieurs combinaisons de factures "
+                             "font ce montant", candidats(invoices))
+        if sums is None:
+            return AVerifier(operation, f"client nommé, plus de {SUBSET_MAX} factures "
+                             "ouvertes : combinaison non cherchée", candidats(invoices))
+        return AVerifier(operation, f"{who(named)} nommé, mais aucune facture ni somme de "
+                         "factures ne fait ce montant (paiement partiel ?)", candidats(invoices))
     same = still_open(registre.of_amount(montant))
     if same:
         return AVerifier(operation, "ni référence, ni n° de facture, ni client reconnu ; "
                          "factures du même montant", candidats(same))
     return AVerifier(operation, "ni référence, ni n° de facture, ni client reconnu")
-
-
-def _words(text: str) -> list[str]:
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return re.findall(r"[a-z0-9]+", plain)
 
 
 def _subsets(invoices: list[Facture], montant: Decimal, reste
