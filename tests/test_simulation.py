@@ -342,7 +342,8 @@ class ClientBook(RuleBasedStateMachine):
 REDUIRE = os.environ.get("RELANCES_SIMULATION_REDUIRE", "") not in ("", "0")
 # CI lives the same books every time (a red CI must mean the code changed, not the dice);
 # hunting for new books is done with RELANCES_SIMULATION_ALEATOIRE=1 and many examples.
-ALEATOIRE = os.environ.get("RELANCES_SIMULATION_ALEATOIRE", "") not in ("", "0")
+ALEATOIRE = any(os.environ.get(v, "") not in ("", "0")
+                for v in ("RELANCES_SIMULATION_ALEATOIRE", "RELANCES_HYPOTHESIS_ALEATOIRE"))
 ClientBook.TestCase.settings = settings(
     max_examples=EXEMPLES, stateful_step_count=PAS, deadline=None,
     suppress_health_check=list(HealthCheck), derandomize=not ALEATOIRE,

@@ -14,10 +14,10 @@ import unicodedata
 GENERIC = frozenset("""FACT FACTURE FACTURES FAC FACTU FCT FT INV INVOICE N NO NR NUM NUMERO REF
 """.split())
 _NUMBER_WORDS = frozenset("N NO NR NUM NUMERO REF".split())  # « FACTURE N° », « AC REF »
-# Short words of labels that are not invoice prefixes; any other word of two or three letters
+# Short words of labels that are not invoice prefixes; any other word of one to three letters
 # before a number is taken for one (« AC 2026-031 » is not FA-2026-031).
 _PROSE = frozenset("""VIR VIRT SEPA INST DE DU DES LE LA LES ET OU SUR PAR UN UNE AU AUX EN
-NOS VOS SES MES TES SON SA SAS SRL BV NV CIE STE ETS MR MME MLE DR ME CB CHQ TPE RE
+NOS VOS SES MES TES SON SA SAS SRL BV NV CIE STE ETS MR MME MLE DR ME CB CHQ TPE RE A M
 """.split())
 _SEPARATORS = r"[\s\-/._:]"
 _BEFORE = re.compile(r"([A-Z]+)([\s\-/._:°#]*)$")
@@ -96,7 +96,7 @@ class Libelle:
             return word
         if gap.strip(" ") or not gap:  # glued, or joined by - / . _ : °
             return word
-        if self._prefix_like(word) or (2 <= len(word) <= 3 and word not in _PROSE):
+        if self._prefix_like(word) or (len(word) <= 3 and word not in _PROSE):
             return word
         return ""
 
