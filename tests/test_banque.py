@@ -500,16 +500,6 @@ def test_a_decision_that_cannot_be_applied_stays_in_its_cell_and_is_reported(pro
     assert len(review) == 1 and review[0][5] == "F-2026-999"  # kept, to be corrected
 
 
-def test_a_row_the_user_deletes_from_paiements_is_never_written_back(project):
-    workbook = project / "relances.xlsx"
-    run_pointer(project, str(RELEVES / "credit-agricole.csv"))
-    book = openpyxl.load_workbook(workbook)
-    book["Paiements"].delete_rows(2)
-    book.save(workbook)
-    run_relancer(project)
-    assert [r[2] for r in sheet_rows(workbook, "Paiements")] == ["Boulangerie Martin"]
-
-
 def test_a_crash_after_the_save_does_not_append_the_rows_twice(project):
     workbook = project / "relances.xlsx"
     run_pointer(project, str(RELEVES / "credit-agricole.csv"))

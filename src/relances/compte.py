@@ -223,7 +223,7 @@ def _unnamed(reglement: Reglement) -> bool:
     """A payment of sheet Paiements that names a client and no invoice nor reference: it is the
     account's to allocate (the reader places the others)."""
     return (bool(reglement.client) and not reglement.factures and not reglement.reference
-            and reglement.montant > 0)
+            and reglement.montant > 0 and not reglement.statut)
 
 
 def allocate(classeur: Classeur) -> Classeur:

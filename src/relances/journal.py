@@ -66,16 +66,25 @@ CREATE TABLE IF NOT EXISTS operations (
     reference    TEXT NOT NULL DEFAULT '',
     fichier      TEXT NOT NULL DEFAULT '',
     importe_le   TEXT NOT NULL,    -- when it was imported (ISO, local time)
-    statut       TEXT NOT NULL,    -- affecte | a_verifier | ignore
+    statut       TEXT NOT NULL,    -- affecte | a_verifier | ignore | annule
     client       TEXT NOT NULL DEFAULT '',
     factures     TEXT NOT NULL DEFAULT '[]',  -- JSON list of invoice numbers
     motif        TEXT NOT NULL DEFAULT '',    -- how it was matched, or why it waits
     candidats    TEXT NOT NULL DEFAULT '[]',  -- JSON [[client, numero, reste], ...]
-    ecrit        INTEGER NOT NULL DEFAULT 0   -- 1: its row is in sheet Paiements
+    ecrit        INTEGER NOT NULL DEFAULT 0,  -- 1: its row is in sheet Paiements
+    id_banque    TEXT NOT NULL DEFAULT '',    -- the bank's own id of the line ('' if none)
+    empreinte    TEXT NOT NULL DEFAULT '',    -- its content, whatever the export format
+    annule       TEXT NOT NULL DEFAULT ''     -- a reversal: the key of the credit it cancels
 );
 """
+OPERATION_COLUMNS = {"id_banque": "TEXT NOT NULL DEFAULT ''",
+                     "empreinte": "TEXT NOT NULL DEFAULT ''",
+                     "annule": "TEXT NOT NULL DEFAULT ''"}
 SCHEMA = SCHEMA + FAITS + META + OPERATIONS
-STATUTS_OPERATION = ("affecte", "a_verifier", "ignore")
+# annule: a credit the bank took back (or the user cancelled in Paiements' Statut column),
+# or a reversal with nothing left to undo; it counts no more. A reversal that undoes a payment
+# is an "affecte" line of negative amount, its `annule` naming the credit.
+STATUTS_OPERATION = ("affecte", "a_verifier", "ignore", "annule")
 
 RESULTATS = {
     "en_cours": "en cours",
@@ -112,6 +121,9 @@ class Pointage:
     candidats: tuple[tuple[str, str, Decimal], ...]
     ecrit: bool
     importe_le: str = ""
+    id_banque: str = ""
+    empreinte: str = ""
+    annule: str = ""  # a reversal: the key of the credit it cancels
 
 
 @dataclass(frozen=True)
@@ -245,10 +257,17 @@ class Journal:
             statut=r["statut"], client=r["client"], factures=tuple(json.loads(r["factures"])),
             motif=r["motif"],
             candidats=tuple((c, n, Decimal(m)) for c, n, m in json.loads(r["candidats"])),
-            ecrit=bool(r["ecrit"]), importe_le=r["importe_le"]) for r in rows]
+            ecrit=bool(r["ecrit"]), importe_le=r["importe_le"],
+            **{name: r[name] for name in OPERATION_COLUMNS if name in r.keys()})
+            for r in rows]
 
     def known_operations(self) -> set[str]:
         return {row["cle"] for row in self._operation_rows("SELECT cle FROM operations")}
+
+    def operation_keys(self) -> list[tuple[str, str, str]]:
+        """(key, bank id, fingerprint) of every line imported ('' where it was not kept)."""
+        return [(r["cle"], *(r[n] if n in r.keys() else "" for n in ("id_banque", "empreinte")))
+                for r in self._operation_rows("SELECT * FROM operations")]
 
     def _operation_rows(self, sql: str, *params) -> list[sqlite3.Row]:
         try:
@@ -268,13 +287,14 @@ class Journal:
             for p in pointages:
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO operations (cle, jour, montant, libelle, contrepartie,"
-                    " reference, fichier, importe_le, statut, client, factures, motif, candidats)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " reference, fichier, importe_le, statut, client, factures, motif, candidats,"
+                    " id_banque, empreinte, annule)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (p.cle, p.jour.isoformat(), str(p.montant), p.libelle, p.contrepartie,
                      p.reference, p.fichier, now.isoformat(timespec="seconds"), p.statut,
                      p.client, json.dumps(list(p.factures), ensure_ascii=False), p.motif,
                      json.dumps([[c, n, str(m)] for c, n, m in p.candidats],
-                                ensure_ascii=False)))
+                                ensure_ascii=False), p.id_banque, p.empreinte, p.annule))
                 added += cursor.rowcount
         return added
 
@@ -287,6 +307,15 @@ class Journal:
                 "UPDATE operations SET statut = ?, client = ?, factures = ?, motif = ? "
                 "WHERE cle = ? AND statut = 'a_verifier'",
                 (statut, client, json.dumps(list(factures), ensure_ascii=False), motif, cle))
+            return cursor.rowcount == 1
+
+    def cancel_operation(self, cle: str, motif: str) -> bool:
+        """A credit that counts no more (the bank took it back, or the user cancelled its row
+        in Paiements); False when it was already cancelled."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE operations SET statut = 'annule', motif = ? "
+                "WHERE cle = ? AND statut != 'annule'", (motif, cle))
             return cursor.rowcount == 1
 
     def mark_written(self, cles: list[str]) -> None:
@@ -431,6 +460,12 @@ def _migrate(db: sqlite3.Connection) -> None:
     actions = [row[1] for row in db.execute("PRAGMA table_info(actions)")]
     if actions and "date_limite" not in actions:
         db.execute("ALTER TABLE actions ADD COLUMN date_limite TEXT NOT NULL DEFAULT ''")
+    # Statement lines imported before bank ids and fingerprints were kept: '' (their key still
+    # recognises them).
+    operations = [row[1] for row in db.execute("PRAGMA table_info(operations)")]
+    for name, kind in OPERATION_COLUMNS.items():
+        if operations and name not in operations:
+            db.execute(f"ALTER TABLE operations ADD COLUMN {name} {kind}")
     columns = [row[1] for row in db.execute("PRAGMA table_info(faits)")]
     if not columns or "client" in columns:
         return

@@ -161,6 +161,10 @@ class Reglement:
     source: str = ""
     reference: str = ""
     row: int | None = None
+    # '' : it counts. "annule": the user cancelled it (Statut column); "illisible": the row
+    # could not be read (reported, its client held). Neither counts; both keep their Source
+    # known, so that an imported payment whose row is there is not written again.
+    statut: str = ""
 
 
 # Résultat of an exchange (normalised spelling -> label shown).

@@ -10,6 +10,7 @@ from pathlib import Path
 from .. import formats
 from ..cells import quote as cells_quote
 from ..config import Config
+from ..encaissements import grouped_line, rewritten_lines
 from ..pointage import Pointe
 from ..records import Action, Anomalie
 from ..resultat import Resultat
@@ -141,6 +142,8 @@ def import_json(pointe: Pointe, today: datetime.date) -> dict:
                                        "remaining": float(c.reste)} for c in v.candidats]}
                       for v in pointe.a_verifier],
         "already_imported": pointe.deja,
+        "reversals": pointe.annulations,
+        "rewritten": [p.cle for p in pointe.preparation.reecrits],
         "total_matched": float(pointe.total),
         "errors": [{"sheet": a.sheet, "row": a.row, "message": a.message} for a in errors],
     }
@@ -179,7 +182,12 @@ def import_summary(pointe: Pointe, config: Config, today: datetime.date) -> str:
                 lines.append("    factures possibles : " + ", ".join(
                     f"{c.numero} ({c.client}, reste {formats.montant(c.reste)})"
                     for c in v.candidats))
-    if not pointe.affectations and not pointe.a_verifier:
+    if pointe.annulations:
+        lines.append("")
+        lines.append(f"Paiements annulés par la banque (rejet, retour) — "
+                     f"{len(pointe.annulations)} :")
+        lines.extend(f"  - {a}" for a in pointe.annulations)
+    if not pointe.affectations and not pointe.a_verifier and not pointe.annulations:
         lines.append("")
         lines.append("Aucun nouveau crédit à rapprocher.")
     decisions = pointe.preparation.decisions
@@ -187,6 +195,7 @@ def import_summary(pointe: Pointe, config: Config, today: datetime.date) -> str:
         lines.append("")
         lines.append(f"Décisions prises dans la feuille À vérifier ({len(decisions)}) :")
         lines.extend(f"  - {d}" for d in decisions)
+    lines.extend(record_lines(pointe.preparation))
     found = list(pointe.anomalies)
     if pointe.ecriture_erreur:
         found.append(Anomalie(None, None, pointe.ecriture_erreur))
@@ -201,6 +210,21 @@ def import_summary(pointe: Pointe, config: Config, today: datetime.date) -> str:
                      + (f", {pointe.ecriture.paiements} ligne(s) ajoutée(s) à Paiements"
                         if pointe.ecriture.paiements else ""))
     return "\n".join(lines)
+
+
+def record_lines(preparation) -> list[str]:
+    """Imported payments written again into Paiements, and sheet À vérifier grouped."""
+    lines = []
+    rewritten = rewritten_lines(preparation)
+    if rewritten:
+        lines.append("")
+        lines.append(f"Paiements importés réécrits dans la feuille Paiements ({len(rewritten)}) :")
+        lines.extend(f"  - {r}" for r in rewritten)
+    grouped = grouped_line(preparation.a_verifier)
+    if grouped:
+        lines.append("")
+        lines.append(grouped)
+    return lines
 
 
 def problems(resultat: Resultat, config: Config | None = None) -> list[Anomalie]:
@@ -352,6 +376,7 @@ def summary(resultat: Resultat, config: Config) -> str:
         lines.append("")
         lines.append("Rien à faire aujourd’hui.")
     lines.extend(bank_lines(resultat.preparation))
+    lines.extend(record_lines(resultat.preparation))
     lines += listed("À signaler", [as_anomalie(s) for s in plan.signalements],
                      config.classeur.name)
     lines += listed("Problèmes", problems(resultat, config), config.classeur.name)

@@ -14,11 +14,24 @@ from dataclasses import replace
 from decimal import Decimal
 
 from ..cells import CellError, is_empty, quote, read_date, read_montant, read_text
-from ..records import Anomalie, Classeur, Client, Facture, Reglement, Versement, client_key
+from ..records import (Anomalie, Classeur, Client, Facture, Reglement, Versement, client_key,
+                       normalise)
 from .colonnes import ECHEANCIER_FIELD_BY_HEADER, PAIEMENT_FIELD_BY_HEADER, PAIEMENTS, find_header
 from .feuilles import Numeros, Retenues
 from .lignes import cell_of, unknown_in
 from .sheet import column_letter
+
+# The optional Statut column of sheet Paiements: a row the user cancels (rather than deleting
+# it, which the journal would undo for an imported payment) no longer counts.
+PAIEMENT_FIELDS = {**PAIEMENT_FIELD_BY_HEADER, normalise("Statut"): "statut",
+                   normalise("État"): "statut"}
+STATUT_ANNULE = frozenset(normalise(w) for w in (
+    "annulé", "annulée", "annulés", "annulées", "annule", "annulation", "supprimé",
+    "supprimée", "supprime", "à supprimer", "ignoré", "ignorée", "ignorer", "à ignorer",
+    "doublon"))
+STATUT_COMPTE = frozenset(normalise(w) for w in (
+    "ok", "reçu", "reçue", "encaissé", "encaissée", "validé", "validée", "pointé", "pointée",
+    "payé", "payée"))
 
 
 def apply_reglements(classeur: Classeur, reglements: list[Reglement],
@@ -42,7 +55,7 @@ def read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
     it names (or everyone, when it names none we know) is not chased until it is corrected."""
     if not rows:
         return []
-    header_index, columns = find_header(rows, PAIEMENT_FIELD_BY_HEADER, {}, ("date", "montant"))
+    header_index, columns = find_header(rows, PAIEMENT_FIELDS, {}, ("date", "montant"))
     if "montant" not in columns:
         anomalies.append(Anomalie(sheet, header_index + 1, "colonne « Montant » introuvable : "
                                   "feuille Paiements ignorée"))
@@ -52,7 +65,8 @@ def read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
     for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
         unknown = unknown_in(index, columns, inconnues,
                               {"date": "Date", "montant": "Montant", "client": "Client",
-                               "factures": "Factures", "reference": "Référence"})
+                               "factures": "Factures", "reference": "Référence",
+                               "statut": "Statut"})
         if not unknown and all(is_empty(v) for v in row):
             continue
         problems = [f"{label} : {what}" for _, label, what in unknown]
@@ -68,7 +82,19 @@ def read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
                 problems.append(f"Montant : {exc}")
             if montant is None and not any(p.startswith("Montant") for p in problems):
                 problems.append("Montant vide")
+        statut = read_text(cell_of(row, columns, "statut")).strip()
+        annule = normalise(statut) in STATUT_ANNULE
+        if statut and not annule and normalise(statut) not in STATUT_COMPTE:
+            problems.append(f"Statut : valeur {quote(statut)} inconnue (« annulé » : la ligne "
+                            "ne compte pas ; vide : elle compte)")
         nom = read_text(cell_of(row, columns, "client"))
+        source = read_text(cell_of(row, columns, "source"))
+        if problems and source:
+            # Unreadable, it counts no more; its Source stays known (an imported payment is
+            # not written again under a row the user has to correct).
+            reglements.append(Reglement(jour=datetime.date.min, montant=Decimal("0"),
+                                        client=nom, source=source, row=index,
+                                        statut="illisible"))
         if problems:
             why = f"paiement illisible (feuille {sheet}, ligne {index})"
             if (nom and not any(name == "client" for name, _, _ in unknown)
@@ -88,9 +114,9 @@ def read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             cell_of(row, columns, "factures"))) if n.strip())
         reglements.append(Reglement(
             jour=jour or datetime.date.min, montant=montant, client=nom, factures=listed,
-            libelle=read_text(cell_of(row, columns, "libelle")),
-            source=read_text(cell_of(row, columns, "source")),
-            reference=read_text(cell_of(row, columns, "reference")), row=index))
+            libelle=read_text(cell_of(row, columns, "libelle")), source=source,
+            reference=read_text(cell_of(row, columns, "reference")), row=index,
+            statut="annule" if annule else ""))
     return reglements
 
 
@@ -112,6 +138,8 @@ def apply_payments(sheet: str, factures: list[Facture], reglements: list[Regleme
     extra: dict[tuple[str, str], Decimal] = {}
     owners = set(clients) | {client_key(f.client) for f in factures}
     for reglement in reglements:
+        if reglement.statut:
+            continue  # cancelled by the user, or unreadable (reported): it does not count
         if (reglement.client and not reglement.factures and not reglement.reference
                 and reglement.montant > 0 and client_key(reglement.client) in owners):
             continue  # a payment naming only its client: the account allocates it (compte.py)
@@ -149,11 +177,17 @@ def apply_payments(sheet: str, factures: list[Facture], reglements: list[Regleme
                 else f"{why} ; précisez aussi le client")))
             continue
         left = reglement.montant
-        targets.sort(key=lambda f: (f.echeance, f.numero))
+        targets.sort(key=lambda f: (f.echeance, f.numero), reverse=left < 0)
         for i, facture in enumerate(targets):
             key = (client_key(facture.client), facture.numero)
-            due = facture.reste_du - extra.get(key, Decimal("0"))
-            part = left if i == len(targets) - 1 else min(left, max(due, Decimal("0")))
+            if left < 0:
+                # A payment taken back (« Annulation… », a bank reversal): newest invoice
+                # first, each up to what it had received.
+                paid = facture.paye + extra.get(key, Decimal("0"))
+                part = left if i == len(targets) - 1 else max(left, -max(paid, Decimal("0")))
+            else:
+                due = facture.reste_du - extra.get(key, Decimal("0"))
+                part = left if i == len(targets) - 1 else min(left, max(due, Decimal("0")))
             extra[key] = extra.get(key, Decimal("0")) + part
             left -= part
     return [replace(f, paye=f.paye + extra[(client_key(f.client), f.numero)])
