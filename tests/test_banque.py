@@ -191,8 +191,8 @@ def test_bad_lines_are_reported_with_their_line_and_the_others_read(tmp_path):
     releve = read_releve(path)
     assert [o.libelle for o in releve.operations] == ["VIR A", "VIR D"]
     assert [(a.row, a.message) for a in releve.anomalies] == [
-        (3, "ligne 3 : date illisible « 31/02/2026 »"),
-        (4, "ligne 4 : montant illisible « douze »"),
+        (3, "ligne 3, colonne « Date » : date illisible « 31/02/2026 »"),
+        (4, "ligne 4, colonne « Montant » : montant illisible « douze »"),
     ]
     assert "Solde final" in releve.ignorees[0]  # the footer is set aside, and said
 

@@ -74,7 +74,7 @@ def import_releves(config: Config, fichiers: list[Path], today: datetime.date,
     resultat = Pointe(dry_run=dry_run)
     for fichier in fichiers:
         try:
-            releve = read_releve(fichier, config.banque)
+            releve = read_releve(fichier, config.banque, today)
         except ReleveError as exc:
             resultat.anomalies.append(Anomalie(None, None, str(exc)))
             continue

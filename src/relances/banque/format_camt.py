@@ -6,6 +6,11 @@ and an XML bomb or an external entity must not reach the machine. Every namespac
 (camt.053.001.02 to .13) is read alike. Only booked entries count; an entry that gathers
 several transfers (a batch) gives one operation per transfer, with its own amount, payer and
 remittance information.
+
+A debit marked as a reversal (`RvslInd` true) or carrying return information (`RtrInf`) takes
+back a credit: it is read as a reversal, with the end-to-end id or reference of the payment it
+cancels when the bank gives it. A credit marked as a reversal gives back a debit: it is not a
+client's payment, and is set aside.
 """
 
 from __future__ import annotations
@@ -16,15 +21,15 @@ from decimal import Decimal, InvalidOperation
 
 from ..cells import quote
 from ..records import CENT, Anomalie
-from .operations import (Operation, Releve, day_of, hashed_key, rank_identical,
-                         text_of)
+from .operations import (Operation, Releve, after_end, capped, day_of, fingerprints,
+                         hashed_key, rank_identical, statement_end, text_of)
 
 
 class CamtError(ValueError):
     """The file cannot be read as camt; the message is French."""
 
 
-def read_camt(data: bytes, fichier: str) -> Releve:
+def read_camt(data: bytes, fichier: str, today: datetime.date | None = None) -> Releve:
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
     from xml.etree.ElementTree import ParseError
@@ -48,7 +53,7 @@ def read_camt(data: bytes, fichier: str) -> Releve:
         raise CamtError("aucun relevé (Stmt, Rpt ou Ntfctn) dans ce fichier ISO 20022")
     anomalies: list[Anomalie] = []
     found: list[dict] = []
-    debits, ignorees, fins = 0, [], []
+    debits, ignorees, fins, days = 0, [], [], []
     rank = 0
     for statement in statements:
         compte = text_of(statement, "{*}Acct/{*}Id/{*}IBAN") or text_of(
@@ -65,10 +70,7 @@ def read_camt(data: bytes, fichier: str) -> Releve:
                 ignorees.append(f"{where} : statut {status} (non comptabilisée)")
                 continue
             sens = text_of(entry, "{*}CdtDbtInd").upper()
-            if sens == "DBIT":
-                debits += 1
-                continue
-            if sens != "CRDT":
+            if sens not in ("CRDT", "DBIT"):
                 anomalies.append(Anomalie(fichier, rank, f"{where} : sens illisible "
                                           f"{quote(sens)} (CRDT ou DBIT attendu)"))
                 continue
@@ -77,6 +79,19 @@ def read_camt(data: bytes, fichier: str) -> Releve:
             if jour is None:
                 anomalies.append(Anomalie(fichier, rank, f"{where} : date de comptabilisation "
                                           "illisible"))
+                continue
+            late = after_end(jour, fin, today)
+            if late:
+                anomalies.append(Anomalie(fichier, rank, f"{where} : {late}"))
+                continue
+            days.append(jour)
+            reversal = text_of(entry, "{*}RvslInd").lower() in ("true", "1")
+            if sens == "CRDT" and reversal:
+                ignorees.append(f"{where} : contre-passation d’un débit, pas un paiement reçu")
+                continue
+            annulation = sens == "DBIT"
+            if annulation and not reversal and entry.find(".//{*}TxDtls/{*}RtrInf") is None:
+                debits += 1
                 continue
             try:
                 total, devise = _amount(entry.find("{*}Amt"))
@@ -92,7 +107,7 @@ def read_camt(data: bytes, fichier: str) -> Releve:
             if len(details) <= 1:
                 detail = details[0] if details else None
                 found.append(_operation(entry, detail, total, jour, compte, entry_ref,
-                                        entry_info, rank, 0))
+                                        entry_info, rank, 0, annulation))
                 continue
             for index, detail in enumerate(details, start=1):
                 try:
@@ -104,31 +119,50 @@ def read_camt(data: bytes, fichier: str) -> Releve:
                     # A batch without amounts per transfer can only be taken whole.
                     found.append(_operation(entry, None, total, jour, compte, entry_ref,
                                             entry_info + " " + " ".join(
-                                                _remittance(d) for d in details), rank, 0))
+                                                _remittance(d) for d in details), rank, 0,
+                                            annulation))
                     break
                 found.append(_operation(entry, detail, montant, jour, compte, entry_ref,
-                                        entry_info, rank, index))
-    ids = [f["id"] for f in found]
-    use_ids = all(ids) and len(set(ids)) == len(ids)
-    ranks = rank_identical([(f["jour"], f["montant"], f["libelle"]) for f in found])
-    operations = tuple(Operation(
-        cle=f["id"] if use_ids else hashed_key(f["compte"], f["jour"], f["montant"],
-                                               f["libelle"], same),
-        jour=f["jour"], montant=f["montant"], libelle=f["libelle"],
-        contrepartie=f["contrepartie"], reference=f["reference"], compte=f["compte"],
-        fichier=fichier, ligne=f["rang"]) for f, same in zip(found, ranks))
-    days = [o.jour for o in operations]
-    fin = max(fins) if fins else (max(days) if days else None)
-    return Releve(fichier, kind, operations, fin, debits, tuple(ignorees), tuple(anomalies))
+                                        entry_info, rank, index, annulation))
+    keys: list[str] = [""] * len(found)
+    for annulation in (False, True):
+        group = [(i, f) for i, f in enumerate(found) if f["annulation"] is annulation]
+        ids = [f["id"] for _, f in group]
+        use_ids = all(ids) and len(set(ids)) == len(ids)
+        ranks = rank_identical([(f["jour"], f["montant"], f["libelle"]) for _, f in group])
+        for (i, f), same in zip(group, ranks):
+            keys[i] = f["id"] if use_ids else hashed_key(f["compte"], f["jour"], f["montant"],
+                                                         f["libelle"], same)
+    empreintes = fingerprints([(f["jour"], -f["montant"] if f["annulation"] else f["montant"],
+                                f["libelle"]) for f in found])
+    operations = []
+    for f, cle, empreinte in zip(found, keys, empreintes):
+        where = f"écriture {f['rang']}"
+        operations.append(Operation(
+            cle=cle, jour=f["jour"], montant=f["montant"],
+            libelle=capped(f["libelle"], where, "libellé", fichier, f["rang"], anomalies),
+            contrepartie=capped(f["contrepartie"], where, "contrepartie", fichier, f["rang"],
+                                anomalies),
+            reference=capped(f["reference"], where, "référence", fichier, f["rang"],
+                             anomalies),
+            compte=f["compte"], fichier=fichier, ligne=f["rang"], id_banque=f["id_banque"],
+            empreinte=empreinte, annulation=f["annulation"], annule=f["annule"]))
+    fin = statement_end(fins, days, today, ignorees)
+    return Releve(fichier, kind, tuple(operations), fin, debits, tuple(ignorees),
+                  tuple(anomalies))
 
 
 def _operation(entry, detail, montant: Decimal, jour: datetime.date, compte: str,
-               entry_ref: str, entry_info: str, rank: int, index: int) -> dict:
+               entry_ref: str, entry_info: str, rank: int, index: int,
+               annulation: bool = False) -> dict:
     source = detail if detail is not None else entry
     bank_ref = ""
     if detail is not None:
         bank_ref = (text_of(detail, "{*}Refs/{*}AcctSvcrRef") or text_of(detail, "{*}Refs/{*}TxId")
-                    or _meaningful(text_of(detail, "{*}Refs/{*}EndToEndId")))
+                    # a return carries the end-to-end id of the payment it takes back:
+                    # not its own
+                    or ("" if annulation else _meaningful(text_of(detail,
+                                                                  "{*}Refs/{*}EndToEndId"))))
     if not bank_ref and entry_ref:
         bank_ref = f"{entry_ref}/{index}" if index else entry_ref
     payer = ""
@@ -141,7 +175,15 @@ def _operation(entry, detail, montant: Decimal, jour: datetime.date, compte: str
     reference = ""
     if detail is not None:
         reference = text_of(detail, "{*}RmtInf/{*}Strd/{*}CdtrRefInf/{*}Ref")
+    annule = ""
+    if annulation and detail is not None:
+        # The payment taken back, as the bank names it: the end-to-end id the payer gave it
+        # (carried over into its return), else its structured reference.
+        annule = (_meaningful(text_of(detail, "{*}Refs/{*}EndToEndId"))
+                  or _meaningful(text_of(detail, "{*}RtrInf/{*}OrgnlBkTx/{*}Refs/{*}EndToEndId"))
+                  or reference)
     return {"id": f"{compte}:{bank_ref}" if bank_ref and compte else bank_ref,
+            "id_banque": bank_ref, "annulation": annulation, "annule": annule[:100],
             "jour": jour, "montant": montant, "libelle": " ".join(libelle.split()),
             "contrepartie": payer, "reference": reference, "compte": compte, "rang": rank}
 

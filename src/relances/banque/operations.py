@@ -68,8 +68,29 @@ def hashed_key(compte: str, jour: datetime.date, montant: Decimal, libelle: str,
     """The key of a line without a bank id. The label is compared without case, accents or
     spacing (two exports of the same line may differ in those); `rang` tells apart identical
     lines of the same day, which are distinct payments."""
-    text = unicodedata.normalize("NFKD", libelle)
-    text = "".join(c for c in text if c.isalnum()).casefold()
+    return _hash(compte, jour, montant, _comparable(libelle), rang)
+
+
+def _comparable(libelle: str) -> str:
+    """A label without case, accents, punctuation or spacing."""
+    return "".join(filter(str.isalnum, unicodedata.normalize("NFKD", libelle))).casefold()
+
+
+def fingerprints(lines: list[tuple[datetime.date, Decimal, str]]) -> list[str]:
+    """Each line's `empreinte`: its day, signed amount (a reversal is negative, as the bank
+    shows it) and label compared loosely, and its rank among the lines of the file identical
+    in all three — whatever the format the same operation was exported in."""
+    seen: dict[tuple, int] = {}
+    result = []
+    for jour, montant, libelle in lines:
+        text = _comparable(libelle)
+        rang = seen.get((jour, montant, text), 0)
+        seen[(jour, montant, text)] = rang + 1
+        result.append(_hash("", jour, montant, text, rang))
+    return result
+
+
+def _hash(compte: str, jour: datetime.date, montant: Decimal, text: str, rang: int) -> str:
     raw = f"{compte}|{jour.isoformat()}|{montant}|{text}|{rang}".encode()
     return "h" + hashlib.sha256(raw).hexdigest()[:15]
 
@@ -114,3 +135,58 @@ def day_of(text: str) -> datetime.date | None:
         return datetime.date(*(int(g) for g in match.groups()))
     except ValueError:
         return None
+
+
+# What is kept of a label, a payer's name or a reference: enough to match any invoice, and a
+# bound on the memory a hostile export can take.
+TEXTE_MAX = 1000
+
+
+def capped(text: str, where: str, what: str, fichier: str, ligne: int | None,
+           anomalies: list[Anomalie]) -> str:
+    """`text` cut to TEXTE_MAX characters, the cut said in `anomalies`."""
+    if len(text) <= TEXTE_MAX:
+        return text
+    anomalies.append(Anomalie(fichier, ligne, f"{where} : {what} de {len(text)} caractères, "
+                              f"seuls les {TEXTE_MAX} premiers sont gardés"))
+    return text[:TEXTE_MAX]
+
+
+_REVERSAL = re.compile(r"\b(ANNUL\w*|RETOURS?|REJETE?S?|IMPAYES?|CONTRE ?PASSATION|"
+                       r"EXTOURNE|RETURN(ED)?|REVERSAL)\b")
+_PAYMENT = re.compile(r"\b(VIR\w*|VRT|PRLV|PRELEV\w*|DOMICILIATION|SEPA|SCT|SDD|REMISE|"
+                      r"CHEQUE|CHQ|TRANSFER|VERSEMENT)\b")
+
+
+def says_reversal(libelle: str) -> bool:
+    """A debit whose label says it takes back a transfer, direct debit or cheque received:
+    « RETOUR VIR SEPA », « REJET PRLV », « IMPAYE REMISE CHEQUE », « CONTRE-PASSATION VIR »…
+    A debit that only says « annulation » (of a card payment, of fees) is an ordinary debit."""
+    text = unicodedata.normalize("NFKD", libelle[:TEXTE_MAX]).upper()
+    text = re.sub(r"[^A-Z0-9]+", " ", text)
+    return bool(_REVERSAL.search(text) and _PAYMENT.search(text))
+
+
+def after_end(jour: datetime.date, fin: datetime.date | None,
+              today: datetime.date | None) -> str:
+    """Why a line dated `jour` cannot belong to a statement ending `fin` read on `today`
+    ('' when it can): a bank never books a line in the future, nor after its own end."""
+    if today is not None and jour > today:
+        return (f"opération datée du {jour:%d/%m/%Y}, après aujourd’hui ({today:%d/%m/%Y}) ; "
+                "non importée")
+    if fin is not None and jour > fin:
+        return (f"opération datée du {jour:%d/%m/%Y}, après la fin du relevé "
+                f"({fin:%d/%m/%Y}) ; non importée")
+    return ""
+
+
+def statement_end(declared: list[datetime.date], days: list[datetime.date],
+                  today: datetime.date | None, ignorees: list[str]) -> datetime.date | None:
+    """The last day a statement covers: its own end when it states one, else its last line's
+    day; never after today (a wrong end must not make the payments look up to date)."""
+    fin = max(declared) if declared else (max(days) if days else None)
+    if fin is not None and today is not None and fin > today:
+        ignorees.append(f"fin du relevé annoncée au {fin:%d/%m/%Y}, après aujourd’hui : "
+                        f"ramenée au {today:%d/%m/%Y}")
+        fin = today
+    return fin

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 from ..errors import RelancesError
@@ -17,7 +18,10 @@ class ReleveError(RelancesError):
     """A statement file that cannot be read at all; its message names the file."""
 
 
-def read_releve(path: Path, options: OptionsReleve | None = None) -> Releve:
+def read_releve(path: Path, options: OptionsReleve | None = None,
+                today: datetime.date | None = None) -> Releve:
+    """The statement at `path`. With `today`, a line dated later, or after the statement's own
+    end, is reported and not read, and the statement's end is never later than today."""
     path = Path(path)
     options = options or OptionsReleve()
     try:
@@ -35,11 +39,11 @@ def read_releve(path: Path, options: OptionsReleve | None = None) -> Releve:
     kind = detect(data)
     try:
         if kind == "ofx":
-            return read_ofx(data, path.name)
+            return read_ofx(data, path.name, today)
         if kind == "camt":
-            return read_camt(data, path.name)
+            return read_camt(data, path.name, today)
         if kind == "csv":
-            return read_csv(data, path.name, options)
+            return read_csv(data, path.name, options, today)
     except (CsvError, OfxError, CamtError) as exc:
         raise ReleveError(f"{path.name} : {exc}") from None
     raise ReleveError(f"{path.name} : {kind} ; exportez le relevé en CSV, OFX ou camt.053 "
