@@ -28,7 +28,7 @@ from .encaissements import FIN_RELEVE, Preparation, prepare
 from .journal import Journal, Pointage
 from .reprise import taken_over
 from .records import Anomalie
-from .session import bind, refresh_workbook, workbook_lock
+from .session import bind, give_references, references_of, refresh_workbook, workbook_lock
 from .xlsx import read_classeur
 
 log = logging.getLogger("relances")
@@ -82,7 +82,7 @@ def import_releves(config: Config, fichiers: list[Path], today: datetime.date,
 
 def _import_locked(config: Config, resultat: Pointe, today: datetime.date,
                    now: datetime.datetime, readonly: bool) -> Pointe:
-    raw = read_classeur(config.classeur, config.colonnes, config.lignes_max)
+    raw = read_classeur(config.classeur, config.colonnes, config.lignes_max, references_of(config))
     journal = Journal.open(config.journal, readonly=readonly)
     try:
         identifiant = bind(journal, raw, config, readonly=readonly)
@@ -99,7 +99,11 @@ def _import_locked(config: Config, resultat: Pointe, today: datetime.date,
                 seen.add(operation.cle)
                 nouvelles.append(operation)
         nouvelles.sort(key=lambda o: (o.jour, o.fichier, o.ligne or 0))
-        outcomes = match_operations(nouvelles, lecture.classeur.factures)
+        # The references given (and those printed before they were kept, given now).
+        references, collisions = give_references(journal, lecture.classeur, journal.history(),
+                                                 (), today, readonly)
+        resultat.anomalies.extend(collisions)
+        outcomes = match_operations(nouvelles, lecture.classeur.factures, references)
         resultat.affectations = [o for o in outcomes if isinstance(o, Affectation)]
         resultat.a_verifier = [o for o in outcomes if isinstance(o, AVerifier)]
         if readonly:
