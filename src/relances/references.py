@@ -50,8 +50,14 @@ def reference(numero: str, mode: str) -> str:
     return numero
 
 
+_SEPARATORS = str.maketrans("", "", "-/ ._")
+
+
 def rf_body(numero: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", numero.upper())[-21:] or "0"
+    body = numero.upper().translate(_SEPARATORS)  # fast for the usual numbers
+    if not (body.isascii() and body.isalnum()):
+        body = re.sub(r"[^A-Z0-9]", "", body)
+    return body[-21:] or "0"
 
 
 def ogm_body(numero: str) -> str:
