@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 
 from .errors import JournalError
 from .records import Action, Fait, client_key
+from .references import Attribution, Repertoire
 from .xlsx import Lien
 
 SCHEMA = """
@@ -85,6 +86,21 @@ SCHEMA = SCHEMA + FAITS + META + OPERATIONS
 # or a reversal with nothing left to undo; it counts no more. A reversal that undoes a payment
 # is an "affecte" line of negative amount, its `annule` naming the credit.
 STATUTS_OPERATION = ("affecte", "a_verifier", "ignore", "annule")
+
+# The payment references given (see references.py): once given, never changed.
+REFERENCES = """
+CREATE TABLE IF NOT EXISTS references_paiement (
+    client    TEXT NOT NULL,          -- client_key(client)
+    facture   TEXT NOT NULL,
+    sequence  INTEGER NOT NULL UNIQUE,
+    ogm       TEXT NOT NULL UNIQUE,   -- as printed: +++900/0000/00116+++
+    rf        TEXT NOT NULL UNIQUE,   -- as printed: RF68 REF0 0000 07
+    jour      TEXT NOT NULL,          -- the day they were first given (ISO)
+    anciennes TEXT NOT NULL DEFAULT '[]',  -- JSON: references printed before, shared
+    PRIMARY KEY (client, facture)
+);
+"""
+SCHEMA = SCHEMA + REFERENCES
 
 RESULTATS = {
     "en_cours": "en cours",
@@ -422,6 +438,32 @@ class Journal:
                 self.finish(entry.id, "incertain", "interrompu pendant l’envoi")
                 uncertain.append(entry)
         return uncertain
+
+    # -------------------------------------------------------------- payment references
+
+    def repertoire(self) -> Repertoire:
+        """The payment references given so far."""
+        try:
+            rows = self._rows("SELECT * FROM references_paiement ORDER BY sequence")
+        except JournalError as exc:
+            if "no such table" in str(exc):
+                return Repertoire()  # a read-only journal from before references were kept
+            raise
+        return Repertoire(Attribution(
+            client=r["client"], numero=r["facture"], sequence=r["sequence"], ogm=r["ogm"],
+            rf=r["rf"], jour=datetime.date.fromisoformat(r["jour"]),
+            anciennes=tuple(json.loads(r["anciennes"]))) for r in rows)
+
+    def give_references(self, attributions: list[Attribution]) -> None:
+        """Keep references just given, all or none; an invoice that has some keeps them."""
+        if not attributions:
+            return
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO references_paiement (client, facture, sequence, ogm, rf,"
+                " jour, anciennes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(a.client, a.numero, a.sequence, a.ogm, a.rf, a.jour.isoformat(),
+                  json.dumps(list(a.anciennes), ensure_ascii=False)) for a in attributions])
 
 
 class _Tx:

@@ -30,7 +30,7 @@ from .encaissements import FIN_RELEVE, Preparation, describe, prepare
 from .journal import Journal, Pointage
 from .reprise import taken_over
 from .records import Anomalie, normalise
-from .session import bind, refresh_workbook, workbook_lock
+from .session import bind, give_references, references_of, refresh_workbook, workbook_lock
 from .xlsx import read_classeur
 
 log = logging.getLogger("relances")
@@ -95,13 +95,17 @@ def import_read(config: Config, resultat: Pointe, today: datetime.date,
 
 def _import_locked(config: Config, resultat: Pointe, today: datetime.date,
                    now: datetime.datetime, readonly: bool) -> Pointe:
-    raw = read_classeur(config.classeur, config.colonnes, config.lignes_max)
+    raw = read_classeur(config.classeur, config.colonnes, config.lignes_max, references_of(config))
     journal = Journal.open(config.journal, readonly=readonly)
     try:
         identifiant = bind(journal, raw, config, readonly=readonly)
         lecture, resultat.preparation = prepare(raw, journal, readonly)
         resultat.anomalies.extend(resultat.preparation.anomalies)
-        import_lines(journal, lecture, resultat, now, readonly)
+        # The references given (and those printed before they were kept, given now).
+        references, collisions = give_references(journal, lecture.classeur, journal.history(),
+                                                 (), today, readonly)
+        resultat.anomalies.extend(collisions)
+        import_lines(journal, lecture, resultat, now, readonly, references)
         if readonly:
             return resultat
         # The Étape column's history, kept by hand before the first run, is taken over as a
@@ -125,7 +129,7 @@ def _import_locked(config: Config, resultat: Pointe, today: datetime.date,
 
 
 def import_lines(journal: Journal, lecture, resultat: Pointe, now: datetime.datetime,
-                 readonly: bool) -> None:
+                 readonly: bool, references=None) -> None:
     """The statements' lines sorted out and recorded in the journal (unless `readonly`): the
     lines already imported set aside, new credits matched, same-looking lines with another
     bank id sent to review, reversals put against the payment they cancel."""
@@ -145,7 +149,7 @@ def import_lines(journal: Journal, lecture, resultat: Pointe, now: datetime.date
     order = lambda o: (o.jour, o.fichier, o.ligne or 0)  # noqa: E731
     nouvelles.sort(key=order)
     factures = lecture.classeur.factures
-    outcomes = match_operations(nouvelles, factures)
+    outcomes = match_operations(nouvelles, factures, references)
     outcomes += [AVerifier(o, DOUBLON, _candidats(o, factures))
                  for o in sorted(doublons, key=order)]
     resultat.affectations = [o for o in outcomes if isinstance(o, Affectation)]

@@ -39,7 +39,7 @@ from .penalites import (Penalite, bareme_belge, debut_delai_consommateur_be,
 from .policy import promise_exchange
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
 from .references import compact as compact_reference
-from .references import reference
+from .references import Repertoire
 from .typographie import compose, elide, formules
 
 PARTS = (("sujet", "{}.sujet.txt"), ("texte", "{}.texte.txt"), ("html", "{}.html"))
@@ -207,7 +207,7 @@ class Renderer:
 
     def __init__(self, config: Config, classeur: Classeur, today: datetime.date,
                  history: list[Fait] | tuple[Fait, ...] = (), entrees: Sequence = (),
-                 livre: Livre | None = None):
+                 livre: Livre | None = None, references: Repertoire | None = None):
         # The client accounts (credits allocated, Échanges and plans taken into account).
         classeur = livre.classeur if livre is not None else as_seen(classeur, today)
         self.config, self.classeur, self.today = config, classeur, today
@@ -220,6 +220,8 @@ class Renderer:
         self.notes = {(client_key(f.client), f.numero): f for f in classeur.factures
                       if f.montant < 0}
         self.entrees = entrees  # the journal's entries: a hand-off dossier's chronology
+        # The payment references given to the invoices (derived from the number without).
+        self.references = references if references is not None else Repertoire()
         self.avertissements: list[Anomalie] = []
 
     def _warn_missing_rates(self, missing: tuple[str, ...]) -> None:
@@ -249,9 +251,11 @@ class Renderer:
         self._warn_missing_rates(calcul.taux_manquants)
         langue = client.langue if client.langue in LANGUES else "fr"
         mode = config.paiement.mode(config.entreprise.pays)
-        lignes = [_ligne(f, today, calcul.ligne(f.numero), reference(f.numero, mode))
+        reference = self.references.of
+        lignes = [_ligne(f, today, calcul.ligne(f.numero), reference(key, f.numero, mode))
                   for f in principales]
-        lignes_autres = [_ligne(f, today, None, reference(f.numero, mode)) for f in autres]
+        lignes_autres = [_ligne(f, today, None, reference(key, f.numero, mode))
+                         for f in autres]
         # Each credit note the account put on these invoices, shown once, with what it covers
         # here: the lines show what was owed before it, the total what is left.
         avoirs = self._avoirs(key, (*principales, *autres))

@@ -36,7 +36,8 @@ from .records import Action, Anomalie, Classeur, Client, Facture, Fait, Plan, cl
 from .render import LANGUES, Renderer, Rendu
 from .reprise import taken_over
 from .resultat import Execution, Resultat
-from .session import TacheSimulee, bind, bring_up_to_date, open_calls, workbook_lock
+from .session import (TacheSimulee, bind, bring_up_to_date, give_references, open_calls,
+                      references_of, workbook_lock)
 from .xlsx import read_classeur
 
 log = logging.getLogger("relances")
@@ -206,7 +207,8 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
 
 def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
                ) -> tuple[Resultat, list[Fait]]:
-    lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max)
+    lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max,
+                            references_of(config))
     journal = Journal.open(config.journal, readonly=True)
     try:
         bind(journal, lecture, config, readonly=True)
@@ -216,6 +218,8 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
         history += taken_over(lecture.classeur, journal.known_factures(), config)
         livre = tenir(lecture.classeur, history, today, config)  # the client accounts, once
         plan = decide(lecture.classeur, history, today, config, livre)
+        _, collisions = give_references(journal, lecture.classeur, history, plan.actions,
+                                        today, readonly=True)
         # The calls a real run would list: the open ones it would not close, and today's.
         taches = open_calls(journal)
         closed = {c.action_id for c in close_calls(taches, livre.classeur)}
@@ -225,8 +229,8 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
     finally:
         journal.close()
     resultat = Resultat(plan, lecture.classeur, dry_run=True,
-                        anomalies=[*lecture.classeur.anomalies, *plan.anomalies],
-                        preparation=preparation, gel=gel or "")
+                        anomalies=[*lecture.classeur.anomalies, *plan.anomalies,
+                                   *collisions], preparation=preparation, gel=gel or "")
     resultat.livre = livre
     resultat.appels, resultat.litiges = call_list(livre, taches, history, today, config.libelle,
                                                   config.regles.delai_paiement_annonce_jours)
@@ -257,10 +261,12 @@ def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
     journal = Journal.open(config.journal, readonly=True)
     try:
         entrees = journal.entries()
+        references, _ = give_references(journal, resultat.classeur, history,
+                                        resultat.plan.actions, today, readonly=True)
     finally:
         journal.close()
     rendus, avertissements = _render_all(config, resultat.livre, resultat.plan, today, history,
-                                         entrees)
+                                         entrees, references)
     resultat.avertissements = avertissements
     resultat.apercu_dossier = dossier
     expediteur = _expediteur(config, resultat.plan)
@@ -307,7 +313,7 @@ def _expediteur(config: Config, plan: Plan):
 
 def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
                 start_progress: Callable[[int], Progress] | None, delivery) -> Resultat:
-    lu = read_classeur(config.classeur, config.colonnes, config.lignes_max)
+    lu = read_classeur(config.classeur, config.colonnes, config.lignes_max, references_of(config))
     journal = Journal.open(config.journal)
     try:
         identifiant = bind(journal, lu, config)
@@ -333,8 +339,11 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
             log.warning("rien n’est envoyé : %s", gel)
             bring_up_to_date(config, lu, journal, today, resultat, identifiant)
             return resultat
+        references, collisions = give_references(journal, lecture.classeur, history,
+                                                 plan.actions, today)
+        resultat.anomalies.extend(collisions)
         rendus, resultat.avertissements = _render_all(config, livre, plan, today,
-                                                      history, journal.entries())
+                                                      history, journal.entries(), references)
         # A bad sender address stops the run here, before the first message goes out.
         expediteur = _expediteur(config, plan)
         if expediteur is not None and isinstance(delivery, SmtpDelivery):
@@ -365,11 +374,12 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
 
 
 def _render_all(config: Config, livre: Livre, plan: Plan, today: datetime.date,
-                history: list[Fait], entrees: list[Entree] | None = None
-                ) -> tuple[dict[Action, Rendu], list[Anomalie]]:
+                history: list[Fait], entrees: list[Entree] | None = None,
+                references=None) -> tuple[dict[Action, Rendu], list[Anomalie]]:
     """Every message, letter and hand-off dossier of the run, PDFs included, before anything
     is sent; every figure from the client accounts (`livre`)."""
-    renderer = Renderer(config, livre.classeur, today, history, entrees or [], livre=livre)
+    renderer = Renderer(config, livre.classeur, today, history, entrees or [], livre=livre,
+                        references=references)
     rendus = {action: renderer.render(action) for action in plan.actions
               if action.is_message or action.canal == "recouvrement"}
     with_letter = [action for action, rendu in rendus.items() if rendu.has_letter]

@@ -27,7 +27,8 @@ from .errors import WorkbookError, WorkbookLocked
 from .journal import Journal, iter_sheet_rows
 from .rapports import compute
 from .rapports.feuille import layout
-from .records import Anomalie, Plan
+from .records import Anomalie, Plan, client_key
+from .references import Repertoire, attribuer, printed
 from .resultat import Resultat
 from .suivi import follow_up
 from .xlsx import Lien, WorkbookChanged, check_not_open, read_classeur, write_back
@@ -115,6 +116,40 @@ def open_calls(journal: Journal) -> list:
     return [e for e in journal.entries("a_faire") if e.canal == "appel"]
 
 
+def give_references(journal: Journal, classeur, history, actions, today: datetime.date,
+                    readonly: bool = False) -> tuple[Repertoire, list[Anomalie]]:
+    """The payment references of the run: those given before, and new ones for the invoices
+    `actions` print (and those printed before references were kept), stored before anything is
+    printed so that a crash can never give another one. A dry run computes the same, stores
+    nothing. Also the references found printed for two invoices, to report."""
+    repertoire = journal.repertoire()
+    besoins = {(client_key(a.client), n) for a in actions
+               if a.is_message or a.canal == "recouvrement" for n in a.factures}
+    imprimees = printed(history)
+    if not (besoins - set(repertoire.by_cle)) and not (set(imprimees) - set(repertoire.by_cle)):
+        return repertoire, []
+    noms = {key: client.nom for key, client in classeur.clients.items()}
+    nouvelles, collisions = attribuer(besoins, repertoire, imprimees,
+                                      (f.numero for f in classeur.factures), noms, today)
+    if readonly:
+        for attribution in nouvelles:
+            repertoire.add(attribution)
+    else:
+        journal.give_references(nouvelles)
+        repertoire = journal.repertoire()
+    return repertoire, [Anomalie(None, None, c) for c in collisions]
+
+
+def references_of(config: Config) -> Repertoire:
+    """The payment references the journal gave, read before the workbook (its sheet Paiements
+    may quote them)."""
+    journal = Journal.open(config.journal, readonly=True)
+    try:
+        return journal.repertoire()
+    finally:
+        journal.close()
+
+
 DERNIERE_ECRITURE = "derniere_ecriture"  # journal meta: "<fingerprint>:<signature>"
 
 
@@ -180,7 +215,7 @@ def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
             log.info("classeur modifié pendant l’exécution : relecture")
             try:
                 lu = lecture = read_classeur(config.classeur, config.colonnes,
-                                             config.lignes_max)
+                                             config.lignes_max, journal.repertoire())
             except WorkbookError as exc:  # saved meanwhile into something we cannot read
                 resultat.ecriture_erreur = (f"{exc} ; classeur non mis à jour, la prochaine "
                                             "exécution le fera depuis le journal")

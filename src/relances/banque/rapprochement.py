@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Iterable, Sequence
 
 from ..records import Facture, client_key
-from ..references import compact, reference
+from ..references import Repertoire, compact, ogm_of, reference, rf_of
 from .noms import Nommes, Noms
 from .numeros import Libelle, number_pattern, prefix_of
 from .operations import Operation
@@ -69,11 +69,13 @@ class AVerifier:
     candidats: tuple[Candidat, ...] = ()
 
 
-def match_operations(operations: Sequence[Operation], factures: Iterable[Facture]
-                     ) -> list[Affectation | AVerifier]:
+def match_operations(operations: Sequence[Operation], factures: Iterable[Facture],
+                     references: Repertoire | None = None) -> list[Affectation | AVerifier]:
     """Each credit's outcome, in the order given. `factures` are the invoices as they stand
-    (payments already recorded included); each sure match lowers what remains for the next."""
-    registre = _Registre(list(factures))
+    (payments already recorded included); each sure match lowers what remains for the next.
+    `references`: the payment references given (the journal's); an invoice without one is
+    found by the references derived from its number."""
+    registre = _Registre(list(factures), references)
     outcomes: list[Affectation | AVerifier] = []
     for operation in operations:
         outcome = _match(operation, registre)
@@ -92,7 +94,7 @@ class _Registre:
     """The invoices as matching goes: what remains of each, found by client, amount,
     reference and number, built once so that a statement against 50,000 invoices is fast."""
 
-    def __init__(self, factures: list[Facture]):
+    def __init__(self, factures: list[Facture], references: Repertoire | None = None):
         # Invoices already paid stay known: a payment naming one is a double payment, or a
         # mistake, for a person to look at.
         self.payables = [f for f in factures if f.montant > 0]
@@ -118,7 +120,7 @@ class _Registre:
                 self.by_amount.setdefault(reste, []).append(facture)
                 self.clients.setdefault(client, facture.client)
         self.names = Noms({self.keys[id(f)][0]: f.client for f in self.payables})
-        self.index = _Index(self.payables)
+        self.index = _Index(self.payables, references)
 
     def key(self, facture: Facture) -> tuple[str, str]:
         return self.keys[id(facture)]
@@ -153,17 +155,25 @@ class _Registre:
 class _Index:
     """Each invoice's references and number, looked up by the pieces of a label."""
 
-    def __init__(self, payables: list[Facture]):
-        # The part of each reference that comes from the invoice number; the check digits
-        # are computed only for the few invoices a label points at.
+    def __init__(self, payables: list[Facture], references: Repertoire | None = None):
+        # The references given, by invoice; for an invoice without, the part of each derived
+        # reference that comes from its number (check digits computed only for the few
+        # invoices a label points at).
+        self.references = references if references is not None else Repertoire()
+        given = self.references.by_cle
+        self.by_cle: dict[tuple[str, str], Facture] = {}
         self.rf: dict[str, list[Facture]] = {}
         self.ogm: dict[str, list[Facture]] = {}
         self.numbers: dict[str, list[Facture]] = {}
         for facture in payables:
-            self.rf.setdefault(re.sub(r"[^A-Z0-9]", "", facture.numero.upper())[-21:] or "0",
-                               []).append(facture)
             digits = re.sub(r"\D", "", facture.numero)
-            self.ogm.setdefault(digits[-10:].rjust(10, "0"), []).append(facture)
+            cle = (client_key(facture.client), facture.numero)
+            if cle in given:
+                self.by_cle[cle] = facture
+            else:
+                self.rf.setdefault(re.sub(r"[^A-Z0-9]", "", facture.numero.upper())[-21:]
+                                   or "0", []).append(facture)
+                self.ogm.setdefault(digits[-10:].rjust(10, "0"), []).append(facture)
             if len(digits) >= 4:
                 self.numbers.setdefault(digits, []).append(facture)
         self.longest = max((len(k) for k in self.numbers), default=0)
@@ -171,29 +181,48 @@ class _Index:
         self.prefixes = frozenset(map(prefix_of, {_LEAD.match(f.numero).group(0)
                                                   for f in payables}))
 
-    def by_reference(self, flat: str) -> list[Facture]:
-        """Invoices whose RF or OGM reference stands in `flat` (the label, capitals and
-        digits only)."""
-        found: list[Facture] = []
+    def _pieces(self, flat: str):
+        """Each reference standing in `flat` (the label, capitals and digits only), with the
+        invoices it is the reference of."""
+        owners = self.references.owners
         for start in range(len(flat)):
             if flat.startswith("RF", start):
                 for end in range(start + 5, min(len(flat), start + 25) + 1):
                     piece = flat[start:end]
-                    found.extend(f for f in self.rf.get(piece[4:], ())
-                                 if compact(reference(f.numero, "rf")) == piece)
+                    found = [self.by_cle[c] for c in owners.get(piece, ()) if c in self.by_cle]
+                    found += [f for f in self.rf.get(piece[4:], ())
+                              if compact(reference(f.numero, "rf")) == piece]
+                    if found:
+                        yield piece, found
             piece = flat[start:start + 12]
             if len(piece) == 12 and piece.isdigit():
-                found.extend(f for f in self.ogm.get(piece[:10], ())
-                             if compact(reference(f.numero, "ogm")) == piece)
-        return found
+                found = [self.by_cle[c] for c in owners.get(piece, ()) if c in self.by_cle]
+                found += [f for f in self.ogm.get(piece[:10], ())
+                          if compact(reference(f.numero, "ogm")) == piece]
+                if found:
+                    yield piece, found
 
-    @staticmethod
-    def reference_in(facture: Facture, flat: str) -> str:
+    def by_reference(self, flat: str) -> list[Facture]:
+        """Invoices whose RF or OGM reference stands in `flat` (the label, capitals and
+        digits only): a few dictionary lookups per character, whatever the invoices."""
+        return [f for _, found in self._pieces(flat) for f in found]
+
+    def shared(self, flat: str) -> str:
+        """A reference in `flat` that is several invoices' (printed for two before references
+        were kept), formatted as printed; "" when none."""
+        for piece, found in self._pieces(flat):
+            if len({id(f) for f in found}) > 1:
+                return rf_of(piece[4:]) if piece.startswith("RF") else ogm_of(piece[:10])
+        return ""
+
+    def reference_in(self, facture: Facture, flat: str) -> str:
         """Which of the invoice's references the label carries, formatted as we print it."""
-        for mode in ("rf", "ogm"):
-            printed = reference(facture.numero, mode)
-            if compact(printed) in flat:
-                return printed
+        attribution = self.references.by_cle.get((client_key(facture.client), facture.numero))
+        printed = ((attribution.rf, attribution.ogm, *attribution.anciennes) if attribution
+                   else (reference(facture.numero, "rf"), reference(facture.numero, "ogm")))
+        for ref in printed:
+            if compact(ref) in flat:
+                return ref
         return ""
 
     def by_number(self, text: str) -> list[Facture]:
@@ -286,6 +315,11 @@ def _decide(operation: Operation, registre: _Registre, nommes: Nommes
             return AVerifier(operation, f"{how} : correspond à des factures de plusieurs "
                              "clients", candidats(found))
         (key, invoices), = by_client.items()
+        shared = registre.index.shared(flat) if how == "référence de paiement" else ""
+        if shared and len(invoices) > 1:
+            return AVerifier(operation, f"{how} : {shared}, imprimée pour plusieurs factures "
+                             f"({', '.join(f.numero for f in invoices)}) ; laquelle est payée ?",
+                             candidats(invoices))
         numeros = tuple(f.numero for f in invoices)
         if named - {key}:
             return AVerifier(operation, f"{how} : {', '.join(numeros)} de "

@@ -61,8 +61,9 @@ class Decision:
 
 
 def read_classeur(path: Path, colonnes: dict[str, str] | None = None,
-                  lignes_max: int = LIGNES_MAX) -> Lecture:
-    """Read sheets Factures and Clients into records; unreadable rows become anomalies."""
+                  lignes_max: int = LIGNES_MAX, references=None) -> Lecture:
+    """Read sheets Factures and Clients into records; unreadable rows become anomalies.
+    `references`: the payment references given (sheet Paiements' Référence column)."""
     import pandas as pd  # heavy import, paid only by the stage that needs it
 
     path = Path(path)
@@ -79,7 +80,7 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None,
     for _attempt in range(3):
         empreinte = fingerprint(path)
         try:
-            lecture = _read_once(pd, path, colonnes, lignes_max, empreinte)
+            lecture = _read_once(pd, path, colonnes, lignes_max, empreinte, references)
         except WorkbookError:
             if _fingerprint_or_none(path) == empreinte:
                 raise
@@ -98,7 +99,7 @@ def _fingerprint_or_none(path: Path) -> str | None:
 
 
 def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
-               empreinte: str) -> Lecture:
+               empreinte: str, references=None) -> Lecture:
     # Format, zip bounds, DOCTYPE, sheet length, patchability: refused up front. Unknown cells
     # (error values, formulas without a cached value) are found here, not read as empty.
     controle = check_workbook(path, lignes_max)
@@ -183,7 +184,7 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                                      clients, anomalies, retenues)
     factures = apply_payments(paid_name or PAIEMENTS, factures,
                               [r for r in reglements if r.row not in signales], clients,
-                              anomalies)
+                              anomalies, references)
     factures = retenues.apply(clients, factures)
     return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges),
                             tuple(versements), tuple(reglements)), empreinte, identifiant,

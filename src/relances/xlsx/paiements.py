@@ -121,20 +121,29 @@ def read_payments(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
 
 
 def apply_payments(sheet: str, factures: list[Facture], reglements: list[Reglement],
-                    clients: dict[str, Client], anomalies: list[Anomalie]) -> list[Facture]:
+                    clients: dict[str, Client], anomalies: list[Anomalie],
+                    references=None) -> list[Facture]:
     """An invoice's amount paid is its Payé plus its rows in Paiements (SPEC §5). A row names
     its invoices (Factures) or carries their payment reference; spread over several invoices,
-    it pays the oldest first. A payment that cannot be placed holds its client, and says so."""
-    from ..references import compact, reference
+    it pays the oldest first. A payment that cannot be placed holds its client, and says so.
+    `references`: the payment references the journal gave (a `Repertoire`)."""
+    from ..references import Repertoire, compact, reference
 
     if not reglements:
         return factures
     by_numero: dict[str, list[Facture]] = {}
-    by_reference: dict[str, list[Facture]] = {}
     for facture in factures:
         by_numero.setdefault(facture.numero, []).append(facture)
-        for mode in ("rf", "ogm"):
-            by_reference.setdefault(compact(reference(facture.numero, mode)), []).append(facture)
+    by_reference: dict[str, list[Facture]] = {}
+    if any(r.reference and not r.factures for r in reglements):
+        # The references given, and for an invoice without, those derived from its number.
+        given = (references or Repertoire()).by_cle
+        for facture in factures:
+            attribution = given.get((client_key(facture.client), facture.numero))
+            refs = ((attribution.ogm, attribution.rf, *attribution.anciennes) if attribution
+                    else (reference(facture.numero, "rf"), reference(facture.numero, "ogm")))
+            for ref in refs:
+                by_reference.setdefault(compact(ref), []).append(facture)
     extra: dict[tuple[str, str], Decimal] = {}
     owners = set(clients) | {client_key(f.client) for f in factures}
     for reglement in reglements:
