@@ -25,11 +25,14 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+import relances
 from relances.cli import rapport, relancer
 
 from conftest import ROOT, TODAY, copy_config
 from test_smtp import Recorder, smtp_config
 from test_smtp import smtp_server  # noqa: F401 (the fixture, used by name)
+
+SRC = Path(relances.__file__).resolve().parent.parent  # the relances under test
 
 
 @pytest.fixture
@@ -238,10 +241,11 @@ def test_a_file_size_limit_refuses_the_workbook_without_a_mount(tmp_path):
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
 
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "relancer.py"), "--config",
+    done = subprocess.run([sys.executable, "-c",
+                           "from relances.cli.relancer import main; main()", "--config",
                            str(folder / "config.toml"), "--date", TODAY.isoformat()],
                           capture_output=True, text=True, preexec_fn=limit,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+                          env=dict(os.environ, PYTHONPATH=str(SRC)))
     assert done.returncode == 1, done.stderr
     assert "EXÉCUTION INCOMPLÈTE : 7 envoi(s)" in done.stdout
     assert (f"classeur non mis à jour, écriture impossible dans {folder} (fichier trop gros "
