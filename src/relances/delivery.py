@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import DeliveryError
+from .pannes import write_failed
 from .journal import Entree
 from .render import Rendu
 
@@ -161,7 +162,7 @@ class DossierDelivery:
         try:
             write_atomic(eml, message.as_bytes(policy=message.policy))
         except OSError as exc:
-            raise DeliveryError(f"{eml} : écriture impossible ({exc.strerror or exc})") from None
+            raise DeliveryError(write_failed(eml, exc)) from None
 
     def delivered(self, entry: Entree) -> bool | None:
         # The file is written atomically: present means complete, absent means never written.
@@ -290,7 +291,7 @@ class SmtpDelivery:
         try:
             write_atomic(eml, data)  # the proof: exactly the bytes handed to the server
         except OSError as exc:
-            raise DeliveryError(f"{eml} : écriture impossible ({exc.strerror or exc})") from None
+            raise DeliveryError(write_failed(eml, exc)) from None
         sender = message["From"].addresses[0].addr_spec
         self._throttle()
         try:

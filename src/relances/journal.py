@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import JournalError
+from .pannes import sqlite_cause
 from .records import Action, Fait, client_key
 from .references import Attribution, Repertoire
 from .xlsx import Lien
@@ -190,7 +191,8 @@ class Journal:
                 _migrate(db)
                 db.executescript(SCHEMA)
         except sqlite3.Error as exc:
-            raise JournalError(f"{path.name} : journal illisible ({exc})") from None
+            raise JournalError(f"{path.name} : journal illisible "
+                               f"({sqlite_cause(exc)})") from None
         db.row_factory = sqlite3.Row
         return cls(db, path)
 
@@ -476,16 +478,21 @@ class _Tx:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise JournalError(f"{self.path.name} : écriture impossible ({exc})") from None
+            raise JournalError(f"{self.path.name} : écriture impossible "
+                               f"({sqlite_cause(exc)})") from None
         return self.db
 
     def __exit__(self, kind, value, traceback) -> bool:
         try:
             self.db.execute("ROLLBACK" if kind else "COMMIT")
         except sqlite3.Error as exc:
-            raise JournalError(f"{self.path.name} : écriture impossible ({exc})") from None
+            # A full disk rolls back by itself: its cause, not the refused ROLLBACK's.
+            first = value if isinstance(value, sqlite3.Error) else exc
+            raise JournalError(f"{self.path.name} : écriture impossible "
+                               f"({sqlite_cause(first)})") from None
         if isinstance(value, sqlite3.Error) and not isinstance(value, sqlite3.IntegrityError):
-            raise JournalError(f"{self.path.name} : écriture impossible ({value})") from None
+            raise JournalError(f"{self.path.name} : écriture impossible "
+                               f"({sqlite_cause(value)})") from None
         return False
 
 

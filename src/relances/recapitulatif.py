@@ -23,6 +23,7 @@ from .adresses import parse_expediteur
 from .config import Config
 from .delivery import POLICY, SmtpDelivery, one_line, read_password, write_atomic
 from .errors import RelancesError
+from .pannes import cause
 
 ATTACHMENTS_MAX = 10 * 1024 * 1024  # bytes; beyond, files are listed, not attached
 
@@ -109,5 +110,5 @@ def _write(target: Path, data: bytes, what: str) -> Envoye:
         write_atomic(target, data)
     except OSError as exc:
         return Envoye(False, f"{what} ; impossible aussi de l’écrire dans {target} "
-                             f"({exc.strerror or exc})")
+                             f"({cause(exc)})")
     return Envoye(what == "récapitulatif écrit", f"{what} : {target}", target)

@@ -48,9 +48,17 @@ class Resultat:
     gel: str = ""  # why nothing was sent: payment data too old (stale-data guard)
     tableau: Tableau | None = None  # the dashboard, as the write-back wrote it
     livre: Livre | None = None  # the client accounts the plan was made from
+    panne: str = ""  # the journal or the disk gave way mid-run: the rest was not done
+
+    @property
+    def partis(self) -> list[Execution]:
+        """What went out this run (emails sent or written, letters and dossiers written)."""
+        return [e for e in self.executions
+                if e.statut in ("envoye", "prepare") or (e.statut == "a_faire" and e.fichier)]
 
     @property
     def has_problems(self) -> bool:
         return bool(self.anomalies or self.incertains or self.ecriture_erreur or self.gel
+                    or self.panne
                     or any(e.statut in ("echec", "incertain") for e in self.executions))
 

@@ -25,11 +25,12 @@ from .config import Config
 from .delivery import (DossierDelivery, SmtpDelivery, SmtpUncertain, build_email,
                        read_password, slug, write_atomic)
 from .encaissements import FIN_RELEVE, prepare, stale
-from .errors import ConfigError, DeliveryError, RelancesError
+from .errors import ConfigError, DeliveryError, JournalError, RelancesError
 from .etapes import ECHEANCIER, FERME, INFO_AGENCE, PROMESSE, REMERCIEMENT, TRANSMISSION
 from .journal import AlreadyDone, Entree, Journal
 from .lettre import enclose, merge, render_pdfs
 from .montants import compute_demande
+from .pannes import write_failed
 from .policy import decide, missing_identity
 from .rapports import compute
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, Plan, client_key
@@ -106,8 +107,7 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
         checks.append(Verification(True, f"dossier de sortie accessible en écriture : "
                                          f"{config.envoi.dossier}"))
     except OSError as exc:
-        checks.append(Verification(False, f"{config.envoi.dossier} : écriture impossible "
-                                          f"({exc.strerror or exc})"))
+        checks.append(Verification(False, write_failed(config.envoi.dossier, exc)))
     if config.envoi.mode != "smtp":
         checks.append(Verification(True, "envoi en mode dossier : les e-mails sont écrits en .eml, "
                                          "rien ne part (pas de serveur à vérifier)"))
@@ -298,7 +298,7 @@ def _write(path: Path, data: bytes) -> Path:
     try:
         write_atomic(path, data)
     except OSError as exc:
-        raise DeliveryError(f"{path} : écriture impossible ({exc.strerror or exc})") from None
+        raise DeliveryError(write_failed(path, exc)) from None
     return path
 
 
@@ -351,8 +351,15 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         progress = start_progress(len(plan.actions)) if start_progress else None
         try:
             for action in plan.actions:
-                execution = _carry_out(action, rendus.get(action), expediteur, config, journal,
-                                       delivery, today, now)
+                try:
+                    execution = _carry_out(action, rendus.get(action), expediteur, config,
+                                           journal, delivery, today, now)
+                except (JournalError, OSError) as exc:
+                    # The journal (or the disk) gave way: what went out stays said, nothing
+                    # more is sent; the action under way is checked by the next run.
+                    resultat.panne = _stopped(action, exc)
+                    log.error("%s", resultat.panne)
+                    break
                 resultat.executions.append(execution)
                 if execution.statut in ("echec", "incertain"):
                     verb = "non fait" if execution.statut == "echec" else "incertain"
@@ -367,10 +374,26 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
             delivery.close()
         rendus.clear()  # every message is out: their texts need not outlive the sending
         _print_file(config, today, resultat)
-        bring_up_to_date(config, lu, journal, today, resultat, identifiant)
+        try:
+            bring_up_to_date(config, lu, journal, today, resultat, identifiant)
+        except (RelancesError, OSError) as exc:
+            if not (resultat.partis or resultat.panne):
+                raise  # nothing went out: the run could not be done, and says so
+            detail = write_failed(None, exc) if isinstance(exc, OSError) else str(exc)
+            resultat.ecriture_erreur = (f"{config.classeur.name} non mis à jour ({detail}) ; "
+                                        "la prochaine exécution le mettra à jour depuis le "
+                                        "journal")
         return resultat
     finally:
         journal.close()
+
+
+def _stopped(action: Action, exc: Exception) -> str:
+    detail = write_failed(None, exc) if isinstance(exc, OSError) else str(exc)
+    return (f"arrêt en cours de route : {detail} ; rien d’autre n’a été envoyé. "
+            f"« {action.etape} » à {action.client}, en cours à ce moment, est peut-être "
+            "partie : la prochaine exécution le vérifiera avant de la refaire (ou la "
+            "signalera incertaine)")
 
 
 def _render_all(config: Config, livre: Livre, plan: Plan, today: datetime.date,
@@ -486,7 +509,7 @@ def _write_journaled(action: Action, journal: Journal, today: datetime.date,
     try:
         write(base / fichier)
     except OSError as exc:
-        detail = f"{fichier} : écriture impossible ({exc.strerror or exc})"
+        detail = write_failed(fichier, exc)
         journal.fail(action_id, detail)
         return Execution(action, "echec", fichier, detail)
     journal.finish(action_id, "a_faire")

@@ -25,6 +25,7 @@ from .config import Config
 from .encaissements import a_verifier_rows, paiement_rows, prepare
 from .errors import WorkbookError, WorkbookLocked
 from .journal import Journal, iter_sheet_rows
+from .pannes import cause
 from .rapports import compute
 from .rapports.feuille import layout
 from .records import Anomalie, Plan, client_key
@@ -44,12 +45,17 @@ def workbook_lock(path: Path) -> Iterator[None]:
     """One run at a time on a workbook (daily run or statement import), and none while the
     workbook is open in Excel or LibreOffice."""
     check_not_open(path)
-    lock = FileLock(str(path.with_name(f".{path.name}.verrou")), timeout=0)
+    verrou = path.with_name(f".{path.name}.verrou")
+    lock = FileLock(str(verrou), timeout=0)
     try:
         lock.acquire()
     except Timeout:
         raise WorkbookLocked(f"{path.name} : une autre exécution de relances est en cours "
                              "sur ce classeur ; réessayez quand elle sera finie.") from None
+    except OSError as exc:  # a read-only folder: nothing can be recorded, so nothing is done
+        raise WorkbookError(f"{verrou} : écriture impossible ({cause(exc)}) ; relances écrit "
+                            "dans le dossier du classeur (verrou, journal, sauvegardes). Rien "
+                            "n’a été fait.") from None
     try:
         yield
     finally:

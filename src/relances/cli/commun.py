@@ -134,14 +134,17 @@ def crash(config: Config, dry_run: bool) -> None:
 
 def crash_message(config: Config, dry_run: bool) -> str:
     """A bug: its traceback kept in the log file, one line for the user."""
-    target = (Path(tempfile.gettempdir()) / "relances-erreur.log") if dry_run else config.log_file
-    try:
-        with open(target, "a", encoding="utf-8") as out:
-            out.write(f"--- {datetime.datetime.now().isoformat(timespec='seconds')}\n")
-            out.write(traceback.format_exc())
-        where = f"détails dans {target}"
-    except OSError:
-        where = "détails :\n" + traceback.format_exc()
+    fallback = Path(tempfile.gettempdir()) / "relances-erreur.log"
+    where = "détails non enregistrés (aucun fichier de log accessible en écriture)"
+    for target in ((fallback,) if dry_run else (config.log_file, fallback)):
+        try:  # a read-only folder: the next place; never a traceback on the user's screen
+            with open(target, "a", encoding="utf-8") as out:
+                out.write(f"--- {datetime.datetime.now().isoformat(timespec='seconds')}\n")
+                out.write(traceback.format_exc())
+            where = f"détails dans {target}"
+            break
+        except OSError:
+            continue
     return (f"erreur inattendue ({sys.exc_info()[1]!r}) — {where}. "
             "Rien n’a été envoyé deux fois : le journal garde trace de chaque action.")
 
@@ -152,8 +155,9 @@ def log_to(path: Path) -> None:
         old.close()
     try:
         handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        return  # a read-only folder must not stop the run
+    except OSError:  # a read-only folder must not stop the run (nor print the log lines)
+        log.addHandler(logging.NullHandler())
+        return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)

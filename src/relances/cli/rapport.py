@@ -15,9 +15,11 @@ from .. import formats
 from ..config import load_config
 from ..delivery import write_atomic
 from ..errors import RelancesError
+from ..pannes import cause, write_failed
 from ..rapports.pdf import render_pdf
 from ..run import report
 from .commun import EXIT_FAILED, EXIT_OK, common_options, companies, crash, fail, run_command
+from .entreprises import same_place
 from .resumes import columns, report_json, report_text
 
 
@@ -41,6 +43,9 @@ def rapport(config_path: Path, classeur: Path | None, date_: datetime.date | Non
         _report_all(dossier, date_, as_json)
     try:
         config = load_config(config_path, classeur)
+        if pdf_path is not None and (refus := _not_a_report(pdf_path, config)):
+            fail(f"{pdf_path} : {refus} ; rien n’a été écrit. Choisissez un autre nom, par "
+                 "exemple --pdf encours.pdf")
         tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
         today = date_ or datetime.datetime.now(tz).date()
         tableau = report(config, today)
@@ -48,8 +53,8 @@ def rapport(config_path: Path, classeur: Path | None, date_: datetime.date | Non
             write_atomic(pdf_path, render_pdf(tableau, config))
     except RelancesError as exc:
         fail(str(exc))
-    except OSError as exc:
-        fail(f"{pdf_path} : écriture impossible ({exc.strerror or exc})")
+    except OSError as exc:  # a full disk, a read-only folder: the temporary file is gone
+        fail(write_failed(pdf_path, exc))
     except Exception:
         crash(config, True)
     if as_json:
@@ -59,6 +64,34 @@ def rapport(config_path: Path, classeur: Path | None, date_: datetime.date | Non
         if pdf_path is not None:
             click.echo(f"\nRapport PDF : {pdf_path}")
     sys.exit(EXIT_OK)  # the report was made; today's problems are the daily run's to report
+
+
+def _not_a_report(target: Path, config) -> str | None:
+    """Why `target` must not be overwritten by the report: a file relances reads (config,
+    workbook, journal, log, a template, an invoice copy), a folder, or a file that is not a
+    PDF — the report only ever replaces a PDF."""
+    place = same_place(target)
+    named = {"la configuration": config.path, "le classeur": config.classeur,
+             "le journal": config.journal, "le fichier de log": config.log_file}
+    for what, path in named.items():
+        if same_place(path) == place:
+            return f"c’est {what} ({path.name}), que rapport.py lit : il ne l’écrase pas"
+    for folder, what in ((config.lettres, "un modèle du dossier des modèles"),
+                         (config.factures_dossier, "une copie de facture")):
+        if folder is not None and target.exists() and \
+                same_place(target.parent) == same_place(folder):
+            return f"c’est {what} ({folder}) : rapport.py ne l’écrase pas"
+    if target.is_dir():
+        return "c’est un dossier ; indiquez un nom de fichier .pdf"
+    if target.exists():
+        try:
+            with open(target, "rb") as existing:
+                head = existing.read(5)
+        except OSError as exc:
+            return f"lecture impossible ({cause(exc)})"
+        if head != b"%PDF-":
+            return "ce fichier existe et n’est pas un PDF : rapport.py ne remplace qu’un PDF"
+    return None
 
 
 def _report_all(dossier: Path, date_: datetime.date | None, as_json: bool) -> None:

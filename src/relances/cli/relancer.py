@@ -18,12 +18,14 @@ import click
 from .. import formats
 from ..config import Config, load_config
 from ..errors import RelancesError
+from ..pannes import write_failed
 from ..pointage import import_releves, simulated
 from ..recapitulatif import send_digest
 from ..resultat import Resultat
 from ..run import run_daily, run_preview, settle, verify
 from .commun import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, PROGRESS_FROM, common_options,
                      companies, crash_message, fail, log, log_to, run_command)
+from .entreprises import ARRETEE, DELAI_MAX, run_company, shared_paths
 from .resumes import import_json, import_summary, plan_json, problems, summary
 
 
@@ -52,10 +54,13 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
 @click.option("--tous", metavar="DOSSIER", type=click.Path(path_type=Path),
               help="Faire l’exécution du jour de chaque entreprise : chaque sous-dossier de "
                    "DOSSIER qui contient un config.toml, l’un après l’autre.")
+@click.option("--delai-max", "delai_max", type=int, metavar="SECONDES",
+              help=f"Avec --tous : arrêter une entreprise dont l’exécution dure plus de "
+                   f"SECONDES (par défaut {DELAI_MAX}) et passer aux suivantes.")
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
              store_password: bool, confirm_id: int | None, resend_id: int | None,
-             releves: tuple[Path, ...], tous: Path | None) -> None:
+             releves: tuple[Path, ...], tous: Path | None, delai_max: int | None) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
@@ -63,7 +68,10 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
     """
     if tous is not None:
         _run_all(tous, date_, dry_run, as_json, bool(classeur or apercu or verifier or releves
-                                                    or confirm_id or resend_id or store_password))
+                                                    or confirm_id or resend_id or store_password),
+                 DELAI_MAX if delai_max is None else delai_max)
+    if delai_max is not None:
+        fail("--delai-max ne sert qu’avec --tous (le délai accordé à chaque entreprise)")
     try:
         config = load_config(config_path, classeur)
     except RelancesError as exc:
@@ -124,6 +132,10 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
         except RelancesError as exc:
             log.error("%s", exc)
             return _failed(config, today, now, str(exc), real, pointe), None
+        except OSError as exc:  # a full disk, a read-only folder, before anything went out
+            log.error("%s", exc)
+            return _failed(config, today, now, write_failed(None, exc) + " ; rien n’a été "
+                           "envoyé", real, pointe), None
         except Exception:  # a bug: keep the traceback for us, one clear line for the user
             return _failed(config, today, now, crash_message(config, not real), real,
                            pointe), None
@@ -176,7 +188,9 @@ def _digest_subject(resultat: Resultat, config: Config, today: datetime.date) ->
     parts = [f"{by_canal['email']} e-mail(s)", f"{by_canal['courrier']} courrier(s)",
              f"{len(resultat.appels)} appel(s)"]
     found = len(problems(resultat, config))
-    head = "RIEN ENVOYÉ — " if resultat.gel else ""
+    head = ("RIEN ENVOYÉ — " if resultat.gel else
+            "INCOMPLET — " if resultat.panne or (resultat.ecriture_erreur and resultat.partis)
+            else "")
     return (f"{head}Relances du {formats.date_courte(today)} — {config.entreprise.nom} : "
             + ", ".join(parts) + (f" — {found} problème(s) à corriger" if found else ""))
 
@@ -200,29 +214,38 @@ def _digest_text(resultat: Resultat, text: str, today: datetime.date) -> str:
 
 
 def _run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json: bool,
-             other_options: bool) -> None:
-    """--tous: the daily run of every company below `dossier`, one after the other; one
-    combined summary, and the worst exit status."""
+             other_options: bool, delai: int) -> None:
+    """--tous: the daily run of every company below `dossier`, one after the other, each in a
+    process of its own stopped after `delai` seconds; one combined summary, and the worst
+    exit status. Companies sharing a workbook, journal or output folder: nothing is run."""
     if other_options:
-        fail("--tous ne se combine qu’avec --date, --dry-run et --json ; chaque entreprise "
-              "prend son classeur et ses relevés dans sa propre config.toml")
-    results = []
+        fail("--tous ne se combine qu’avec --date, --dry-run, --json et --delai-max ; chaque "
+              "entreprise prend son classeur et ses relevés dans sa propre config.toml")
+    if delai < 1:
+        fail("--delai-max : un nombre de secondes d’au moins 1 est attendu ; voir --help")
+    results, configs = [], {}
     for path in companies(dossier):
         name = path.parent.name
         try:
-            config = load_config(path)
+            configs[name] = load_config(path)
         except RelancesError as exc:
             click.echo(f"Erreur : {name} : {exc}", err=True)
             results.append((name, EXIT_FAILED, None, str(exc)))
-            continue
-        now = datetime.datetime.now(zoneinfo.ZoneInfo(config.fuseau_horaire))
+    if clashes := shared_paths(configs):
+        for clash in clashes:
+            click.echo(f"Erreur : {clash}", err=True)
+        fail("chaque entreprise doit avoir son propre classeur (donc son journal) et son "
+              "propre dossier de sortie : rien n’a été fait (voir le README, « Plusieurs "
+              "entreprises »)")
+    for name, config in configs.items():
         if not as_json:
             click.echo(f"=== {name} ===")
-        code, output = _daily(config, date_ or now.date(), now, dry_run, as_json)
+        code, output, error = run_company(config.path, date_, dry_run, as_json, delai)
         if output is not None and not as_json:
             click.echo(output)
             click.echo("")
-        results.append((name, code, output, None))
+        results.append((name, code, output, error))
+    results.sort(key=lambda r: r[0])
     worst = max(code for _, code, _, _ in results)
     if as_json:
         click.echo(json.dumps({"companies": [
@@ -235,6 +258,9 @@ def _run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json:
              EXIT_FAILED: "RIEN N’A PU ÊTRE FAIT"}
     click.echo(f"Ensemble — {len(results)} entreprise(s), statut de sortie {worst} :")
     for name, code, _, error in results:
+        if error and error.startswith(ARRETEE):
+            click.echo(f"  - {name} : {error}")
+            continue
         click.echo(f"  - {name} : {words[code]}" + (f" ({error})" if error else ""))
     sys.exit(worst)
 

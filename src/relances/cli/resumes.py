@@ -238,6 +238,8 @@ def problems(resultat: Resultat, config: Config | None = None) -> list[Anomalie]
                               f"d’envoi, puis --confirmer-envoi {entry.id} ou --renvoyer {entry.id}"))
     if resultat.ecriture_erreur:
         found.append(Anomalie(None, None, resultat.ecriture_erreur))
+    if resultat.panne:
+        found.insert(0, Anomalie(None, None, resultat.panne))
     if resultat.gel:
         found.insert(0, Anomalie(None, None, resultat.gel))
     return found
@@ -254,7 +256,25 @@ def plan_json(resultat: Resultat) -> dict:
         # long overdue held for a reason.
         "notices": [{"sheet": a.sheet, "row": a.row, "message": a.message}
                     for a in map(as_anomalie, resultat.plan.signalements)],
+        # What went out before a fault (disk full, journal unwritable) stopped the run or the
+        # write-back: the journal has it, the next run does not send it again.
+        "sent": len(resultat.partis),
+        "stopped": resultat.panne or None,
+        "workbook_error": resultat.ecriture_erreur or None,
     }
+
+
+def incomplete(resultat: Resultat) -> list[str]:
+    """A fault after messages went out: how many, and that nothing will be sent twice."""
+    if not (resultat.panne or (resultat.ecriture_erreur and resultat.partis)):
+        return []
+    lines = ["", f"EXÉCUTION INCOMPLÈTE : {len(resultat.partis)} envoi(s) fait(s) avant "
+                 "l’incident (e-mails, courriers), inscrit(s) au journal : la prochaine "
+                 "exécution ne les refera pas."]
+    if resultat.ecriture_erreur:
+        lines.append("Le classeur N’A PAS PU ÊTRE MIS À JOUR : la prochaine exécution le fera "
+                     "depuis le journal.")
+    return lines
 
 
 def _action_json(action: Action) -> dict:
@@ -369,6 +389,7 @@ def summary(resultat: Resultat, config: Config) -> str:
                          f"{formats.montant(litige.reste_du)}, {since} ({litige.jours} jours, "
                          f"{litige.source})")
     block("Dossiers à transmettre au recouvrement", by_canal["recouvrement"], message)
+    lines += incomplete(resultat)
     if resultat.gel:
         lines.append("")
         lines.append("RIEN N’A ÉTÉ ENVOYÉ : " + resultat.gel + ".")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import WorkbookError, WorkbookLocked
+from ..pannes import cause, is_fault
 from ..cells import quote
 from ..records import RESULTATS_ECHANGE, Anomalie, Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
@@ -141,7 +142,10 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
 
     # The patched sheet goes to a temporary file, not to memory: the old and the new sheet of
     # a 50,000-row workbook would otherwise be held at once. Deleted when closed.
-    body = tempfile.TemporaryFile(prefix=".relances-", dir=path.parent)
+    try:
+        body = tempfile.TemporaryFile(prefix=".relances-", dir=path.parent)
+    except OSError as exc:
+        raise WorkbookError(_not_saved(path, exc)) from None
     appended = False
     try:
         if factures_a_jour:
@@ -189,8 +193,15 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                                 sauvegardes or path.parent / "sauvegardes")
         return Ecriture(path, backup, lignes, formules=formules, ignorees=ignorees,
                         paiements=len(paiements) if appended else 0, empreinte=written)
+    except OSError as exc:
+        if not is_fault(exc):
+            raise
+        raise WorkbookError(_not_saved(path, exc)) from None  # the sheet's temporary file
     finally:
-        body.close()
+        try:
+            body.close()
+        except OSError:
+            pass  # a full disk again: the file was never more than temporary
 
 
 def _patch_sheet(package: Package, sheet, shared, styles: Styles, date1904: bool,
@@ -459,14 +470,22 @@ def _ask_recalculation(package: Package) -> None:
 
 def _save(package: Package, path: Path, empreinte: str, folder: Path) -> tuple[Path, str]:
     """Replace the workbook atomically; (the backup of the old one, the new one's
-    fingerprint)."""
-    handle, temporary = tempfile.mkstemp(prefix=".relances-", suffix=path.suffix, dir=path.parent)
+    fingerprint). A full disk or a read-only folder leaves the workbook as it was, no
+    temporary file behind, and says so (`WorkbookError`)."""
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".relances-", suffix=path.suffix,
+                                             dir=path.parent)
+    except OSError as exc:
+        raise WorkbookError(_not_saved(path, exc)) from None
     os.close(handle)
     temporary = Path(temporary)
     try:
-        package.write(temporary)
-        with open(temporary, "rb") as saved:
-            os.fsync(saved.fileno())
+        try:
+            package.write(temporary)
+            with open(temporary, "rb") as saved:
+                os.fsync(saved.fileno())
+        except OSError as exc:
+            raise WorkbookError(_not_saved(path, exc)) from None
         written = fingerprint(temporary)
         # A save by the user since we read the file wins: looked for before the backup, and
         # again just before the replace (a save landing while the backup is copied).
@@ -483,10 +502,18 @@ def _save(package: Package, path: Path, empreinte: str, folder: Path) -> tuple[P
             raise WorkbookLocked(f"{path.name} : écriture refusée, le classeur est sans doute "
                                  "ouvert dans Excel. Fermez-le : la prochaine exécution le "
                                  "mettra à jour depuis le journal.") from None
+        except OSError as exc:
+            raise WorkbookError(_not_saved(path, exc)) from None
         _fsync_folder(path.parent)
     finally:
         temporary.unlink(missing_ok=True)
     return backup, written
+
+
+def _not_saved(path: Path, exc: OSError) -> str:
+    return (f"{path.name} : classeur non mis à jour, écriture impossible dans {path.parent} "
+            f"({cause(exc)}) ; le classeur est resté tel quel et le journal garde tout : "
+            "la prochaine exécution le mettra à jour")
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -503,11 +530,21 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def _backup(path: Path, folder: Path) -> Path:
-    """Copy the current workbook aside before replacing it; keep the newest few."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Copy the current workbook aside before replacing it; keep the newest few. The copy is
+    whole or absent: a full disk leaves no half backup to be taken for a whole one."""
     stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
     target = folder / f"{path.stem}-{stamp}{path.suffix}"
-    shutil.copy2(path, target)
+    partial = folder / f".{target.name}.partiel"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, partial)
+        os.replace(partial, target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise WorkbookError(f"{path.name} : classeur non mis à jour, sauvegarde impossible dans "
+                            f"{folder} ({cause(exc)}) ; le classeur est resté tel quel et le "
+                            "journal garde tout : la prochaine exécution le mettra à jour"
+                            ) from None
     backups = sorted(folder.glob(f"{path.stem}-*{path.suffix}"), key=lambda p: p.name)
     for old in backups[:-BACKUPS_KEPT]:
         old.unlink(missing_ok=True)

@@ -28,6 +28,7 @@ from xml.sax.saxutils import escape, quoteattr
 from lxml import etree
 
 from ..errors import WorkbookError, WorkbookLocked
+from ..pannes import is_fault
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -361,6 +362,8 @@ class Package:
         try:
             self._write(target)
         except ZIP_ERRORS as exc:
+            if is_fault(exc):  # a full disk, a read-only folder: the copy's, not the parts'
+                raise
             self.parts.check_state()
             raise WorkbookError(f"{self.path.name} : partie illisible ({exc}). "
                                 f"{_SAVE_WHAT_TO_DO}") from None
