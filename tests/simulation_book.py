@@ -304,7 +304,10 @@ class Book:
         if not plan or plan[-1].jour < self.today:
             return False
         compte = self.allocate()[client_key(ligne.client)]
-        paid = compte.paye_hors_avoirs.get(ligne.numero, ZERO)
+        # The plan spreads what remained when it was agreed: what was paid before pays no
+        # instalment.
+        before = max(ligne.montant - sum((v.montant for v in plan), ZERO), ZERO)
+        paid = compte.paye_hors_avoirs.get(ligne.numero, ZERO) - before
         due = sum((v.montant for v in plan if v.jour < self.today), ZERO)
         return paid >= due
 

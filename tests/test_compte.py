@@ -252,6 +252,20 @@ def test_a_missed_instalment_deadline_is_kept_to_the_day():
     assert plan_of(book, history, today=action.date_limite).actions == ()
 
 
+def test_a_plan_spreads_what_remained_what_was_paid_before_pays_no_instalment():
+    """Half paid, then a plan in three for the other half: the first instalment missed is
+    chased (the half paid before does not cover it), never a hand-off of the whole."""
+    invoice = facture("F-1", echeance=TODAY - days(80), montant="1180", paye="590")
+    plan = (Versement("F-1", TODAY - days(5), D("196.67")),
+            Versement("F-1", TODAY + days(25), D("196.67")),
+            Versement("F-1", TODAY + days(55), D("196.66")))
+    book = replace(classeur([invoice]), versements=plan)
+    [action] = plan_of(book).actions
+    assert action.etape == "echeance_manquee" and action.montant_du == D("196.67")
+    paid = replace(book, factures=(replace(invoice, paye=D("786.67")),))
+    assert plan_of(paid).actions == ()  # the instalment paid: the plan is kept
+
+
 # ------------------------------------------------------------ Échanges
 
 

@@ -302,8 +302,9 @@ class ClientBook(RuleBasedStateMachine):
         ligne = self.book.ligne(data.draw(st.sampled_from(numeros)))
         plan = sorted((v for v in self.book.versements if v.numero == ligne.numero),
                       key=lambda v: v.jour)
+        # (what was paid before the plan pays no instalment: the plan spreads the rest)
         paid = self.book.allocate()[client_key(ligne.client)].paye_hors_avoirs[ligne.numero]
-        running = ZERO
+        running = max(ligne.montant - sum((v.montant for v in plan), ZERO), ZERO)
         for versement in plan:
             running += versement.montant
             if running > paid:

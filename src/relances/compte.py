@@ -313,7 +313,8 @@ def _credits_left(classeur: Classeur) -> dict[str, Decimal]:
 
 def with_plans(classeur: Classeur, today: datetime.date) -> Classeur:
     """Invoices with a payment plan (sheet Échéanciers) are chased on their instalments: what
-    was paid or credited covers them oldest first; what is due today is the instalments fallen
+    was paid or credited beyond the part of the invoice the plan does not spread covers them
+    oldest first; what is due today is the instalments fallen
     due and not covered (everything left, once the last instalment's date has passed)."""
     if not classeur.versements:
         return classeur
@@ -326,7 +327,10 @@ def with_plans(classeur: Classeur, today: datetime.date) -> Classeur:
         if not plan or facture.montant <= 0:
             factures.append(facture)
             continue
-        left = max(facture.paye + facture.impute, ZERO)
+        # A plan spreads what remained when it was agreed: what was paid before it (the
+        # invoice's amount beyond the instalments) pays no instalment.
+        before = max(facture.montant - sum((v.montant for v in plan), ZERO), ZERO)
+        left = max(facture.paye + facture.impute - before, ZERO)
         covered = []
         for versement in plan:
             part = min(versement.montant, left)
