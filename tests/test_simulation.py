@@ -1,7 +1,7 @@
 """Simulation: a client book lived day by day through the real decision, rendering and journal,
 with the invariants of issue 18 checked after every day (see simulation_book.py).
 
-CI runs a few examples (`RELANCES_SIMULATION_EXEMPLES`, default 20), the same ones every time;
+CI runs a few examples (`RELANCES_SIMULATION_EXEMPLES`, default 12), the same ones every time;
 hunt for new books with many more, drawn at random:
 
     RELANCES_SIMULATION_ALEATOIRE=1 RELANCES_SIMULATION_EXEMPLES=300 pytest tests/test_simulation.py
@@ -34,7 +34,7 @@ from conftest import client_row, copy_config, invoice_row
 from simulation_book import (INVARIANTS, Book, Dates, Harness, Ledger, days, money, plain,
                              montant_text)
 
-EXEMPLES = int(os.environ.get("RELANCES_SIMULATION_EXEMPLES", "20"))
+EXEMPLES = int(os.environ.get("RELANCES_SIMULATION_EXEMPLES", "12"))
 PAS = int(os.environ.get("RELANCES_SIMULATION_PAS", "40"))
 CHECKED = [n.strip() for n in os.environ.get("RELANCES_SIMULATION_INVARIANTS",
                                              ",".join(INVARIANTS)).split(",") if n.strip()]
