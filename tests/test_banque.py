@@ -456,7 +456,7 @@ def test_a_dry_run_import_writes_nothing_and_json_says_it_all(project):
     assert report["dry_run"] is True and report["total_matched"] == 2904.6
     assert [(m["client"], m["invoices"], m["rule"]) for m in report["matched"]] == [
         ("Julie Rousseau", ["F-2026-027"], "référence de paiement ; avoir AV-2026-002 déduit "
-                                           "par le client : imputez-le (colonne Payé)"),
+                                           "par le client (imputé d’office : rien à saisir)"),
         ("Boulangerie Martin", ["F-2026-031", "F-2026-044"], "n° de facture dans le libellé"),
         ("Imprimerie Blanc", ["F-2026-029"], "n° de facture dans le libellé"),
     ]

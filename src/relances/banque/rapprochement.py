@@ -148,7 +148,7 @@ class _Registre:
         notes = self.avoirs.get(client, [])
         total = -sum((f.reste_du for f in notes), ZERO)
         shown = ", ".join(f.numero for f in notes)
-        return total, (f" ; avoir {shown} déduit par le client : imputez-le (colonne Payé)"
+        return total, (f" ; avoir {shown} déduit par le client (imputé d’office : rien à saisir)"
                        if notes else "")
 
 
