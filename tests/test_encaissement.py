@@ -344,3 +344,15 @@ def test_one_unreadable_statement_never_cancels_the_days_reminders(project):
     assert "Relances du 22 novembre 2026" in result.output
     assert (project / "sortie").exists()
     assert len(sheet_rows(project / "relances.xlsx", "Paiements")) == 2
+
+
+def test_the_summary_shows_the_first_lines_waiting_and_counts_the_rest(project, monkeypatch):
+    from relances.cli import commun
+
+    run_pointer(project, str(RELEVES / "credit-agricole.csv"))
+    monkeypatch.setattr(commun, "RESUME_A_VERIFIER_MAX", 1)
+    result = run_relancer(project)
+    assert "Paiements à vérifier (feuille À vérifier, colonne Décision) — 2 :" in result.output
+    assert "« REMISE CHEQUE 1234567 »" in result.output  # the oldest, shown
+    assert "« VIR SEPA GARAGE LEROY ACOMPTE »" not in result.output
+    assert "… et 1 autre(s), 2 000,00 € en tout : voir la feuille À vérifier" in result.output

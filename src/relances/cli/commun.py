@@ -9,6 +9,7 @@ import re
 import sys
 import tempfile
 import traceback
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -103,6 +104,9 @@ def listed(title: str, anomalies: list[Anomalie], classeur: str = "") -> list[st
     return lines
 
 
+RESUME_A_VERIFIER_MAX = 50  # lines waiting shown one by one in the summary; the sheet has all
+
+
 def bank_lines(preparation) -> list[str]:
     """Decisions taken in À vérifier, and the statement lines still waiting there."""
     lines = []
@@ -114,12 +118,18 @@ def bank_lines(preparation) -> list[str]:
         lines.append("")
         lines.append(f"Paiements à vérifier (feuille À vérifier, colonne Décision) — "
                      f"{len(preparation.a_verifier)} :")
-        for p in preparation.a_verifier:
+        waiting = sorted(preparation.a_verifier, key=lambda p: (p.jour, p.cle))
+        for p in waiting[:RESUME_A_VERIFIER_MAX]:
             lines.append(f"  - {formats.date_courte(p.jour)} {formats.montant(p.montant)} "
                          f"{cells_quote(p.libelle or p.contrepartie)} : {p.motif}")
             if p.candidats:
                 shown = ", ".join(f"{numero} ({client})" for client, numero, _ in p.candidats)
                 lines.append(f"    factures possibles : {shown} — clients non relancés d’ici là")
+        if len(waiting) > RESUME_A_VERIFIER_MAX:
+            rest = waiting[RESUME_A_VERIFIER_MAX:]
+            total = sum((p.montant for p in rest), Decimal("0.00"))
+            lines.append(f"  … et {len(rest)} autre(s), {formats.montant(total)} en tout : "
+                         "voir la feuille À vérifier")
     return lines
 
 
