@@ -2,7 +2,7 @@
 """Benchmark of the daily run: wall time and peak memory, on the example and on large workbooks.
 
     python scripts/benchmark.py [--tailles 1000,10000,50000] [--repetitions 3] [--actions 200]
-                                [--courriers 100] [--smtp 200]
+                                [--courriers 100] [--smtp 200] [--releve-lignes 20000]
 
 For each size, a generated workbook (with `--actions` first reminders due, whatever the size)
 is measured, each measure in its own process so that the peak resident memory is that
@@ -13,6 +13,13 @@ rewrite the file), emails built per second; then letters per second and the SMTP
 prints ratios tool / baseline against the aims: plan ≤ 1.5 × the calamine read; full run ≤
 0.5 × openpyxl load + save plus the rendering of its messages; peak memory ≤ 1.0 × openpyxl's
 load. Figures go to the issue notes, not to tests.
+
+Then bank statements (`--releve-lignes`, 0 to skip): a generated statement of that many lines,
+as a French bank's CSV (cp1252, `;`, decimal comma, Débit and Crédit) and as OFX 1.x, read by
+`read_releve` against the bare library read of the same file (csv.reader over the decoded
+text; ofxtools' TreeBuilder, the reader's own library path), and a plan-only import of the CSV
+(`pointer.py --dry-run --json`) against a workbook of 1,000 invoices, against the CSV read plus
+the calamine read of that workbook: seconds, lines per second, peak memory, with the ratios.
 """
 
 from __future__ import annotations
@@ -271,6 +278,9 @@ def main() -> None:
                         help="e-mails dus le jour de l'exécution, quelle que soit la taille")
     parser.add_argument("--courriers", type=int, default=100)
     parser.add_argument("--smtp", type=int, default=200)
+    parser.add_argument("--releve-lignes", type=int, default=20000,
+                        help="lignes du relevé généré (CSV et OFX) ; 0 : pas de mesure "
+                             "des relevés")
     parser.add_argument("--ecriture", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.ecriture:
@@ -287,6 +297,8 @@ def main() -> None:
                 options.actions)
     bench_letters(options.courriers)
     bench_smtp(options.smtp)
+    if options.releve_lignes > 0:
+        bench_releves(options.releve_lignes, options.repetitions, options.actions)
 
 
 def bench_smtp(count: int) -> None:
@@ -399,6 +411,194 @@ def bench_letters(count: int) -> None:
         print(f"{len(pdfs)} courriers PDF : {seconds:.2f} s ({len(pdfs) / seconds:.1f} par "
               f"seconde ; modèles {rendered:.2f} s), {sum(map(len, pdfs)) / len(pdfs) / 1024:.0f} Kio "
               "par courrier")
+
+
+# ------------------------------------------------------------------ bank statements
+
+# The bare library operations on a statement file: Python's csv module reading every row of the
+# decoded CSV into lists; ofxtools' tag parser building the element tree of the OFX body, the
+# library path the project's reader takes (banque/format_ofx.py: TreeBuilder, not OFXTree's
+# typed models, which refuse French banks' long names and decimal commas).
+CSV_ROWS = ("import csv, io, sys; "
+            "text = open(sys.argv[1], 'rb').read().decode('cp1252'); "
+            "rows = list(csv.reader(io.StringIO(text, newline=''), delimiter=';'))")
+OFX_TREE = ("import sys; from ofxtools.Parser import TreeBuilder; "
+            "data = open(sys.argv[1], 'rb').read(); "
+            "builder = TreeBuilder(); builder.feed(data[data.index(b'<OFX>'):].decode('cp1252')); "
+            "builder.close()")
+OFX_MODELS = ("import sys, warnings; warnings.simplefilter('ignore'); "
+              "from ofxtools.Parser import OFXTree; tree = OFXTree(); tree.parse(sys.argv[1]); "
+              "tree.convert()")
+READ_RELEVE = ("import datetime, sys; sys.path.insert(0, sys.argv[1]); "
+               "from pathlib import Path; from relances.banque.releves import read_releve; "
+               "r = read_releve(Path(sys.argv[2]), None, "
+               "datetime.date.fromisoformat(sys.argv[3])); "
+               "print(len(r.operations), r.debits, len(r.anomalies))")
+
+DEBITS = ("PRLV SEPA EDF", "PRLV SEPA URSSAF RHONE ALPES", "PRLV SEPA ORANGE SA",
+          "CB CARREFOUR LYON 7 {d}", "CB STATION TOTAL VENISSIEUX {d}", "CB AMAZON EU SARL {d}",
+          "FRAIS TENUE DE COMPTE", "VIR SEPA LOYER BUREAUX SCI DU PARC", "COTISATION CARTE PRO",
+          "CHQ N° {n}", "PRLV SEPA DGFIP TVA", "CB SNCF INTERNET {d}")
+
+
+def statement_lines(count: int, invoices: int) -> list[tuple]:
+    """`count` (day, debit, credit, name, memo, fitid) lines over the year before the
+    reference day, newest first as banks list them: three debits for one credit; credits
+    name a client of the generated workbook or another payer, most with an invoice number
+    of the workbook (`invoices` of them) or of nobody, a few with a long label."""
+    import datetime
+    import random
+    from decimal import Decimal
+
+    rng = random.Random(2027)
+    lines = []
+    for i in range(count):
+        day = REFERENCE - datetime.timedelta(days=1 + i * 365 // max(count, 1))
+        amount = Decimal(rng.randint(500, 900000)) / 100
+        kind = rng.random()
+        if kind < 0.75:
+            name = rng.choice(DEBITS).format(d=f"{day:%d%m}", n=rng.randint(1000000, 9999999))
+            lines.append((day, amount, None, name, "", f"{day:%Y%m%d}{i:07d}"))
+            continue
+        client = rng.randint(0, max(invoices // 5, 1) * 2)   # half of them are in the workbook
+        invoice = rng.randint(0, invoices * 2)
+        if kind < 0.93:
+            name, memo = f"VIR SEPA CLIENT {client:05d}", f"FACT F-{invoice:06d}"
+        elif kind < 0.97:
+            name, memo = f"VIR INST CLIENT {client:05d}", f"REGLEMENT F-{invoice:06d} ET SOLDE"
+        elif kind < 0.995:
+            name, memo = f"REMISE CHEQUE {rng.randint(1000000, 9999999)}", ""
+        else:
+            name = f"VIR SEPA SOCIETE CLIENTE {client:05d} DE LYON ET DE LA REGION RHONE-ALPES"
+            memo = " ".join(f"FACT F-{rng.randint(0, invoices * 2):06d}" for _ in range(20)) \
+                + " REGLEMENT GROUPE SUITE A VOTRE RELANCE DU MOIS DERNIER, MERCI"
+        lines.append((day, None, amount, name, memo, f"{day:%Y%m%d}{i:07d}"))
+    return lines
+
+
+def french_amount(amount) -> str:
+    """1 534,60: a space between thousands, a decimal comma."""
+    return f"{amount:,.2f}".replace(",", " ").replace(".", ",") if amount is not None else ""
+
+
+def write_csv_statement(path: Path, lines: list[tuple]) -> Path:
+    """As the Crédit Agricole exports it: cp1252, `;`, a few lines about the account above
+    the table, Débit and Crédit apart, labels quoted and on two lines when they have a memo."""
+    out = ["Téléchargement du 21/11/2026;;;;", "Compte courant n° 12345678901;;;;",
+           "Solde au 21/11/2026 : 12 345,67 €;;;;", ";;;;",
+           "Date;Libellé;Débit euros;Crédit euros;"]
+    for day, debit, credit, name, memo, _ in lines:
+        label = f"{name}\n{memo}" if memo else name
+        out.append(f'{day:%d/%m/%Y};"{label}";{french_amount(debit)};{french_amount(credit)};')
+    path.write_bytes(("\r\n".join(out) + "\r\n").encode("cp1252"))
+    return path
+
+
+def write_ofx_statement(path: Path, lines: list[tuple]) -> Path:
+    """The same transactions as OFX 1.x SGML, the way French banks write it (no closing tags
+    on values, decimal comma, names longer than the standard's 32 characters)."""
+    header = ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\n"
+              "CHARSET:1252\nCOMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n")
+    start, end = min(line[0] for line in lines), max(line[0] for line in lines)
+    out = [header, "<OFX>\n<SIGNONMSGSRSV1><SONRS><STATUS><CODE>0<SEVERITY>INFO</STATUS>"
+           f"<DTSERVER>{REFERENCE:%Y%m%d}<LANGUAGE>FRA</SONRS></SIGNONMSGSRSV1>\n"
+           "<BANKMSGSRSV1><STMTTRNRS><TRNUID>00000000<STATUS><CODE>0<SEVERITY>INFO</STATUS>\n"
+           "<STMTRS><CURDEF>EUR<BANKACCTFROM><BANKID>30002<BRANCHID>00550<ACCTID>0000123456F"
+           "<ACCTTYPE>CHECKING</BANKACCTFROM>\n"
+           f"<BANKTRANLIST><DTSTART>{start:%Y%m%d}<DTEND>{end:%Y%m%d}\n"]
+    for day, debit, credit, name, memo, fitid in lines:
+        kind, amount = ("DEBIT", f"-{french_amount(debit)}") if debit is not None \
+            else ("CREDIT", french_amount(credit))
+        out.append(f"<STMTTRN><TRNTYPE>{kind}<DTPOSTED>{day:%Y%m%d}<TRNAMT>"
+                   f"{amount.replace(' ', '')}<FITID>{fitid}<NAME>{name}"
+                   + (f"<MEMO>{memo}" if memo else "") + "\n</STMTTRN>\n")
+    out.append("</BANKTRANLIST><LEDGERBAL><BALAMT>12345,67<DTASOF>"
+               f"{REFERENCE:%Y%m%d}</LEDGERBAL></STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n")
+    path.write_bytes("".join(out).encode("cp1252"))
+    return path
+
+
+def per_second(count: int, seconds: float) -> str:
+    """Lines per second, thousands apart: 12 345."""
+    return format(round(count / seconds), ",").replace(",", " ") if seconds else "—"
+
+
+def bench_releves(count: int, repeats: int, actions: int) -> None:
+    """A statement of `count` lines, as CSV and as OFX: the bare library read of the same file
+    against `read_releve`, then a plan-only import (`pointer.py --dry-run --json`) of the CSV
+    against a workbook of 1,000 invoices, whose baseline is the CSV read plus the calamine
+    read of that workbook. Medians of `repeats` runs, each a process of its own."""
+    import json
+
+    invoices = 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        prepare(folder)
+        lines = statement_lines(count, invoices)
+        files = {"CSV": (write_csv_statement(folder / "releve.csv", lines), CSV_ROWS),
+                 "OFX": (write_ofx_statement(folder / "releve.ofx", lines), OFX_TREE)}
+        del lines
+        print(f"\nRelevés de {count} lignes (un quart de crédits), médianes de {repeats} "
+              "exécutions ; chaque mesure est un processus entier.")
+        print("| relevé | taille | lecture nue | read_releve | lignes par seconde | "
+              "pic mémoire : lecture nue / read_releve |")
+        print("|---|---|---|---|---|---|")
+        bare = {}
+        for kind, (path, library) in files.items():
+            base, base_peak, _ = median_of(repeats, lambda: measured(
+                [sys.executable, "-c", library, str(path)])[:3])
+            bare[kind] = base, base_peak
+
+            def read():
+                seconds, peak, status, out = measured(
+                    [sys.executable, "-c", READ_RELEVE, str(ROOT / "src"), str(path),
+                     REFERENCE.isoformat()])
+                return seconds, peak, (status, out.split())
+
+            tool, tool_peak, (status, counts) = median_of(repeats, read)
+            library_name = "csv.reader" if kind == "CSV" else "ofxtools TreeBuilder"
+            credits, debits, anomalies = counts if len(counts) == 3 else ("?", "?", "?")
+            print(f"| {kind} | {path.stat().st_size / 2**20:.1f} Mio | {base:.2f} s "
+                  f"({library_name}) | {tool:.2f} s ({tool / base:.2f} × ; statut {status}, "
+                  f"{credits} crédits, {debits} débits, {anomalies} anomalies) | "
+                  f"{per_second(count, tool)} | {base_peak:.0f} / {tool_peak:.0f} Mio "
+                  f"({tool_peak / base_peak:.2f} ×) |", flush=True)
+
+        models, models_peak, status = median_of(repeats, lambda: measured(
+            [sys.executable, "-c", OFX_MODELS, str(files["OFX"][0])])[:3])
+        verdict = ("" if status == 0 else " ; échoue : ses modèles refusent un MEMO de plus "
+                   "de 255 caractères, comme les libellés longs de ce relevé")
+        print(f"    pour comparaison, ofxtools complet sur l’OFX (OFXTree.parse + convert, les "
+              f"modèles typés que le lecteur évite) : {models:.2f} s, statut {status}, pic "
+              f"mémoire {models_peak:.0f} Mio{verdict}", flush=True)
+        workbook = folder / "relances.xlsx"
+        build_due(workbook, invoices, actions)
+        calamine, calamine_peak, _ = median_of(repeats, lambda: measured(
+            [sys.executable, "-c", CALAMINE_READ, str(workbook)])[:3])
+        csv_path = files["CSV"][0]
+
+        def dry_run():
+            seconds, peak, status, out = measured(
+                [sys.executable, str(ROOT / "scripts" / "pointer.py"), "--config",
+                 str(folder / "config.toml"), "--date", REFERENCE.isoformat(), "--dry-run",
+                 "--json", str(csv_path)])
+            return seconds, peak, (status, out)
+
+        tool, tool_peak, (status, out) = median_of(repeats, dry_run)
+        try:
+            result = json.loads(out)
+            found = (f"{len(result['matched'])} rapprochés, {len(result['to_review'])} à "
+                     "vérifier")
+        except ValueError:
+            found = "sortie JSON illisible"
+        base = bare["CSV"][0] + calamine
+        base_peak = max(bare["CSV"][1], calamine_peak)
+        print(f"Import du CSV contre {invoices} factures (pointer.py --dry-run --json) : "
+              f"{tool:.2f} s, statut {status}, {found} ; {tool / base:.2f} × [lecture csv "
+              f"{bare['CSV'][0]:.2f} s + lecture calamine du classeur {calamine:.2f} s] ; "
+              f"{per_second(count, tool)} lignes par seconde ; pic mémoire {tool_peak:.0f} Mio "
+              f"({tool_peak / base_peak:.2f} × le plus haut des deux, {base_peak:.0f} Mio)",
+              flush=True)
 
 
 if __name__ == "__main__":
