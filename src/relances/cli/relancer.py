@@ -1,4 +1,4 @@
-"""`relancer.py`: the daily run (and --verifier, --tous, passwords, uncertain sends).
+"""`relancer.py`: the daily run (and --verifier, --tous, --planifier, passwords, uncertain sends).
 
 The command line is the only part of relances that prints, reads the clock or exits. Exit
 statuses (SPEC §6): 0 all done; 1 done, but some rows or actions failed (listed); 2 nothing
@@ -26,6 +26,7 @@ from ..run import run_daily, run_preview, settle, verify
 from .commun import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, PROGRESS_FROM, common_options,
                      companies, crash_message, fail, log, log_to, run_command)
 from .entreprises import ARRETEE, DELAI_MAX, run_company, shared_paths
+from .planifier import schedule
 from .resumes import import_json, import_summary, plan_json, problems, summary
 
 
@@ -57,15 +58,26 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
 @click.option("--delai-max", "delai_max", type=int, metavar="SECONDES",
               help=f"Avec --tous : arrêter une entreprise dont l’exécution dure plus de "
                    f"SECONDES (par défaut {DELAI_MAX}) et passer aux suivantes.")
+@click.option("--planifier", is_flag=False, flag_value="afficher", metavar="[ACTION]",
+              help="Tâche quotidienne de cette configuration (Planificateur de tâches sous "
+                   "Windows, cron ailleurs) : afficher (par défaut), installer ou retirer.")
+@click.option("--heure", metavar="HH:MM",
+              help="Avec --planifier : l’heure de la tâche, les jours ouvrés (par défaut 07:30).")
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
              store_password: bool, confirm_id: int | None, resend_id: int | None,
-             releves: tuple[Path, ...], tous: Path | None, delai_max: int | None) -> None:
+             releves: tuple[Path, ...], tous: Path | None, delai_max: int | None,
+             planifier: str | None, heure: str | None) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
     et écrit l'état de chaque facture dans le classeur.
     """
+    if planifier is not None or heure is not None:
+        schedule(planifier, heure, config_path, bool(
+            classeur or date_ or dry_run or as_json or apercu or verifier or store_password
+            or releves or tous or {confirm_id, resend_id, delai_max} != {None}),
+            datetime.date.today())
     if tous is not None:
         _run_all(tous, date_, dry_run, as_json, bool(classeur or apercu or verifier or releves
                                                     or confirm_id or resend_id or store_password),
