@@ -31,7 +31,7 @@ DUREE_MAX = "PT1H"  # a run stuck on a frozen network share is stopped after an 
 
 
 def parse_heure(texte: str) -> datetime.time:
-    """« 07:30 », « 7:30 », « 7h30 » or « 7h » -> 07:30; anything else: PlanificationError."""
+    """« 07:30 », « 7:30 », « 7h30 », « 7h » -> a time; anything else: PlanificationError."""
     found = re.fullmatch(r"\s*(\d{1,2})\s*(?::|h|H)\s*(\d{2})?\s*", texte or "")
     if found and (found.group(2) or "h" in texte.lower()):
         heure, minute = int(found.group(1)), int(found.group(2) or 0)

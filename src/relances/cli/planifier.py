@@ -105,7 +105,8 @@ def _windows(action: str, tache: p.Tache, today: datetime.date) -> None:
     if action == "retirer":
         message = p.run_schtasks(p.schtasks_supprimer(tache))
         (tache.dossier / p.TACHE_XML).unlink(missing_ok=True)
-        click.echo(f"Tâche « {tache.nom} » retirée du Planificateur de tâches. {message}".strip())
+        click.echo(f"Tâche « {tache.nom} » retirée du Planificateur de tâches. "
+                   f"{message}".strip())
         return
     xml = p.write_tache_xml(tache, today)
     creer = p.schtasks_creer(tache, xml)

@@ -62,7 +62,8 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
               help="Tâche quotidienne de cette configuration (Planificateur de tâches sous "
                    "Windows, cron ailleurs) : afficher (par défaut), installer ou retirer.")
 @click.option("--heure", metavar="HH:MM",
-              help="Avec --planifier : l’heure de la tâche, les jours ouvrés (par défaut 07:30).")
+              help="Avec --planifier : l’heure de la tâche, les jours ouvrés (par défaut "
+                   "07:30).")
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
              store_password: bool, confirm_id: int | None, resend_id: int | None,
