@@ -444,7 +444,8 @@ def test_the_journal_sheet_is_readable_proof(project):
     assert all(c.data_type != "f" for c in files)  # a cell hyperlink, not a HYPERLINK formula
     letter = next(r for r in rows if r[4].value == "Mise en demeure" and r[8].value)
     assert letter[7].value == 2677.22  # the amount the letter claims
-    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.scale >= 85
+    assert not sheet.sheet_properties.pageSetUpPr.fitToPage  # never shrunk to a page's width
     assert sheet.print_title_rows == "$1:$1" and sheet.auto_filter.ref.startswith("A1:J")
     # The link opens the file: its target is relative to the workbook.
     assert all((project / c.value).exists() for c in files)  # a file, or a hand-off folder

@@ -39,19 +39,22 @@ from .styles import Styles
 from .tableau import write_dashboard
 from ..rapports.feuille import TABLEAU_DE_BORD
 
+# The tool sheets' widths hold a landscape A4 page at 85 % or more (impression.print_scale):
+# long text wraps in its column rather than widening it, and the row grows. A file path breaks
+# only after its hyphens: Fichier holds « sortie/2026-11-22/courriers/00011- » on one line.
 JOURNAL_COLONNES = (
-    Colonne("N°", 7), Colonne("Date", 16, "DD/MM/YYYY HH:MM"), Colonne("Client", 28),
-    Colonne("Factures", 26), Colonne("Étape", 20), Colonne("Canal", 13),
-    Colonne("Destinataire", 30), Colonne("Montant", 14, EURO_FORMAT), Colonne("Fichier", 50),
-    Colonne("Résultat", 40),
+    Colonne("N°", 5), Colonne("Date", 16, "DD/MM/YYYY HH:MM"), Colonne("Client", 16),
+    Colonne("Factures", 12), Colonne("Étape", 14), Colonne("Canal", 12),
+    Colonne("Destinataire", 18), Colonne("Montant", 12, EURO_FORMAT), Colonne("Fichier", 32),
+    Colonne("Résultat", 15),
 )
 A_APPELER_COLONNES = (
-    Colonne("Priorité", 9), Colonne("Client", 26), Colonne("Contact", 18),
-    Colonne("Téléphone", 16), Colonne("Montant dû", 14, EURO_FORMAT), Colonne("Factures", 24),
-    Colonne("Plus ancienne échéance", 13, DATE_FORMAT), Colonne("Jours de retard", 10),
-    Colonne("À appeler depuis", 13, DATE_FORMAT), Colonne("Motif", 34),
-    Colonne("Dernières actions", 44), Colonne("Promesses", 24), Colonne("Litiges", 18),
-    Colonne("À demander", 60),
+    Colonne("Priorité", 7), Colonne("Client", 13), Colonne("Contact", 11),
+    Colonne("Téléphone", 13), Colonne("Montant dû", 12, EURO_FORMAT), Colonne("Factures", 10),
+    Colonne("Plus ancienne échéance", 10, DATE_FORMAT), Colonne("Jours de retard", 7),
+    Colonne("À appeler depuis", 10, DATE_FORMAT), Colonne("Motif", 14),
+    Colonne("Dernières actions", 13), Colonne("Promesses", 10), Colonne("Litiges", 10),
+    Colonne("À demander", 19),
 )
 ECHANGES_COLONNES = (
     Colonne("Date", 12, DATE_FORMAT), Colonne("Client", 26), Colonne("Factures", 20),
@@ -71,14 +74,25 @@ PAIEMENTS_COLONNES = (
 )
 # The decision to take sits next to what it is about: the line and its candidate invoices.
 A_VERIFIER_COLONNES = (
-    Colonne(OPERATION_HEADER, 18), Colonne("Date", 11, DATE_FORMAT),
-    Colonne("Montant", 12, EURO_FORMAT), Colonne("Libellé", 36),
-    Colonne("Factures possibles", 40),
-    Colonne(f"{DECISION_HEADER} (n° de facture, ou « ignorer »)", 32),
-    Colonne("Pourquoi", 40), Colonne("Payeur", 20), Colonne("Référence", 16),
-    Colonne("Fichier", 18),
+    Colonne(OPERATION_HEADER, 12), Colonne("Date", 10, DATE_FORMAT),
+    Colonne("Montant", 12, EURO_FORMAT), Colonne("Libellé", 20),
+    Colonne("Factures possibles", 22),
+    Colonne(f"{DECISION_HEADER} (n° de facture, ou « ignorer »)", 18),
+    Colonne("Pourquoi", 22), Colonne("Payeur", 13), Colonne("Référence", 13),
+    Colonne("Fichier", 12),
 )
-NEW_COLUMN_WIDTHS = {"prochaine_action": 34, "etape": 26, "date_prochaine_action": 14}
+# The widths the tool sheets had before they were made to print (one tuple a sheet, in column
+# order): a column still this wide was sized by the tool, not by the user, and gets its new
+# width; any other width is the user's and is kept.
+FORMER_WIDTHS = {
+    JOURNAL: (7, 16, 28, 26, 20, 13, 30, 14, 50, 40),
+    A_APPELER: (9, 26, 18, 16, 14, 24, 13, 10, 13, 34, 44, 24, 18, 60),
+    A_VERIFIER: (18, 11, 12, 36, 40, 32, 40, 20, 16, 18),
+}
+# Factures' tool columns, when the tool adds them: wide enough for their usual content
+# (« Promesse non tenue (22/11/2026) », « Mise en demeure le 30/11/2026 ») and their header.
+NEW_COLUMN_WIDTHS = {"etape": 30, "relances_envoyees": 17, "derniere_relance": 16,
+                     "prochaine_action": 45, "date_prochaine_action": 21}
 
 
 @dataclass(frozen=True)
@@ -289,7 +303,10 @@ def _write_tool_sheet(package: Package, styles: Styles, name: str,
     old = package.parts.get(existing.part) if existing else None
     # The user's widths are kept, when the sheet has our columns (not an older layout's).
     same_layout = old is not None and xml_text(colonnes[1].titre).encode() in old[:20000]
-    widths = read_widths(old) if same_layout else None
+    widths = read_widths(old) if same_layout else {}
+    former = FORMER_WIDTHS.get(name, ())
+    widths = {column: width for column, width in widths.items()
+              if not (column <= len(former) and abs(width - former[column - 1]) < 1)}
     data, links = build_sheet(colonnes, rows, styles, date1904, widths)
     if existing is not None:
         part = existing.part

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import BinaryIO, Iterable, Sequence
 
 from ..errors import WorkbookError
+from .impression import print_scale, row_height
 from .package import MAIN_NS, PKG_REL_NS, REL_NS, xml_attr, xml_text
 from .styles import Styles, attributes
 
@@ -770,22 +771,33 @@ def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], st
                 date1904: bool = False, widths: dict[int, float] | None = None
                 ) -> tuple[bytes, list[tuple[str, str]]]:
     """A whole worksheet part: bold header, frozen first row, a filter on the header, text kept
-    as text, printed landscape on one page's width with the header row on every page.
+    as text and wrapped inside its column (rows grow in height; no row height is fixed),
+    printed on A4 landscape at a readable scale (`print_scale`) with the header row on every
+    page (the caller adds the print title) and the sheet's name and page number below.
 
     Returns the part and its hyperlinks as (cell, target): the caller gives each a
     relationship `rId1`, `rId2`… in that order.
     """
     epoch = EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH
-    header = styles.header()
-    formats = [styles.with_format(0, c.format) if c.format else 0 for c in colonnes]
+    header = styles.wrapped(styles.header(), "center")
+    formats = [styles.wrapped(styles.with_format(0, c.format) if c.format else 0)
+               for c in colonnes]
+    widths = {i: (widths or {}).get(i, c.largeur) for i, c in enumerate(colonnes, start=1)}
     links: list[tuple[str, str]] = []
-    out = ['<row r="1">']
+
+    def start(number: int, values: Sequence[Value], bold: bool = False) -> str:
+        height = row_height(((v.texte if isinstance(v, Lien) else v, widths.get(i, 10))
+                             for i, v in enumerate(values, start=1) if isinstance(v, (str, Lien))),
+                            bold)
+        return f'<row r="{number}"' + (f' ht="{height:g}">' if height else ">")
+
+    out = [start(1, [c.titre for c in colonnes], bold=True)]
     out.extend(encode_cell(f"{column_letter(column)}1", colonne.titre, header, epoch)
                for column, colonne in enumerate(colonnes, start=1))
     out.append("</row>")
     count = 1
     for count, row in enumerate(rows, start=2):
-        out.append(f'<row r="{count}">')
+        out.append(start(count, row))
         for column, value in enumerate(row, start=1):
             if value is None or value == "":
                 continue
@@ -796,16 +808,13 @@ def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], st
                                    else 0, epoch))
         out.append("</row>")
     last = f"{column_letter(len(colonnes))}{count}"
-    widths = widths or {}
-    cols = "".join(
-        f'<col min="{i}" max="{i}" width="{widths.get(i, c.largeur):g}" customWidth="1"/>'
-        for i, c in enumerate(colonnes, start=1))
+    cols = "".join(f'<col min="{i}" max="{i}" width="{width:g}" customWidth="1"/>'
+                   for i, width in widths.items())
     hyperlinks = "".join(f'<hyperlink ref="{ref}" r:id="rId{n}"/>'
                          for n, (ref, _) in enumerate(links, start=1))
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
-        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
         f'<dimension ref="A1:{last}"/>'
         '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
         'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="A2" '
@@ -813,9 +822,10 @@ def build_sheet(colonnes: Sequence[Colonne], rows: Iterable[Sequence[Value]], st
         f'<cols>{cols}</cols><sheetData>{"".join(out)}</sheetData>'
         f'<autoFilter ref="A1:{last}"/>'
         + (f"<hyperlinks>{hyperlinks}</hyperlinks>" if links else "") +
-        '<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" '
-        'footer="0.3"/><pageSetup paperSize="9" orientation="landscape" fitToWidth="1" '
-        'fitToHeight="0"/><headerFooter><oddFooter>&amp;L&amp;A&amp;RPage &amp;P / &amp;N'
+        '<pageMargins left="0.3" right="0.3" top="0.6" bottom="0.6" header="0.3" '
+        'footer="0.3"/><pageSetup paperSize="9" '
+        f'scale="{print_scale(widths.values())}" orientation="landscape"/>'
+        '<headerFooter><oddFooter>&amp;L&amp;A&amp;RPage &amp;P / &amp;N'
         '</oddFooter></headerFooter></worksheet>'
     ).encode("utf-8"), links
 

@@ -78,6 +78,7 @@ class Styles:
         self.xfs = self._read(b"cellXfs", b"xf")
         self._general: dict[int, bool] = {}
         self._with_format: dict[tuple[int, str], int] = {}
+        self._wrapped: dict[tuple[int, str], int] = {}
         self.fonts = self._read(b"fonts", b"font")
         self.fills = self._read(b"fills", b"fill")
         if not self.xfs:
@@ -154,6 +155,30 @@ class Styles:
         xf = (b"<" + p + b'xf numFmtId="0" fontId="' + str(font_id).encode() + b'" fillId="'
               + str(fill_id).encode() + b'" borderId="0" xfId="0" applyFont="1" applyFill="1"/>')
         return self._add(b"cellXfs", self.xfs, xf)
+
+    def wrapped(self, xf: int, vertical: str = "top") -> int:
+        """The index of a format like `xf` whose text wraps inside the column (the row grows
+        in height when the workbook is opened), aligned to `vertical`; appended if new."""
+        if not 0 <= xf < len(self.xfs):
+            xf = 0
+        known = self._wrapped.get((xf, vertical))
+        if known is not None:
+            return known
+        entry = self.xfs[xf]
+        start = re.match(rb"<[^>]*?(/?)>", entry)
+        attrs = attributes(start.group(0))
+        attrs["applyAlignment"] = "1"
+        p = self.prefix
+        new_start = b"<" + p + b"xf" + b"".join(
+            b" " + k.encode() + b"=" + xml_attr(v).encode() for k, v in attrs.items()) + b">"
+        inner = b"" if start.group(1) else re.sub(rb"</(?:\w+:)?xf\s*>$", b"", entry[start.end():])
+        # <alignment> comes first among an xf's children (then protection, extLst).
+        inner = re.sub(rb"<(?:\w+:)?alignment\b[^>]*?(?:/>|>.*?</(?:\w+:)?alignment\s*>)", b"",
+                       inner, flags=re.S)
+        alignment = b"<" + p + b'alignment vertical="' + vertical.encode() + b'" wrapText="1"/>'
+        new = new_start + alignment + inner + b"</" + p + b"xf>"
+        self._wrapped[(xf, vertical)] = index = self._add(b"cellXfs", self.xfs, new)
+        return index
 
     def text(self, bold: bool = False, italic: bool = False, size: float | None = None,
              color: str | None = None) -> int:
