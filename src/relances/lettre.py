@@ -73,6 +73,19 @@ class Imprimeur:
 
     def pdf(self, lettre_: str, where: str = "") -> bytes:
         """One letter (`lettre()`'s JSON) as PDF/A bytes."""
+        return self._compile(lettre_, "pdf")
+
+    def texte(self, lettre_: str) -> str:
+        """The letter's words exactly as printed, no-break spaces included (a PDF's text cannot
+        tell them from spaces): Typst's HTML export, tags taken out. For tests and checks."""
+        import html
+
+        out = self._compile(lettre_, "html").decode("utf-8")
+        out = re.sub(r"<(title|head)\b.*?</\1>", " ", out, flags=re.S)
+        out = re.sub(r"</?(?:span|strong|em|b)\b[^>]*>", "", out)
+        return re.sub(r"[ \t\r\n]+", " ", html.unescape(re.sub(r"<[^>]+>", " ", out))).strip()
+
+    def _compile(self, lettre_: str, format: str) -> bytes:
         document = json.loads(lettre_)
         modele, langue = document["modele"], document["langue"]
         templates = self.templates(langue)
@@ -85,9 +98,11 @@ class Imprimeur:
         stamp = (datetime.datetime.combine(datetime.date.fromisoformat(day), datetime.time(12),
                                            datetime.timezone.utc) if day else None)
         try:
+            options = {"pdf_standards": [PDF_STANDARD]} if format == "pdf" else {}
             return self._compiler.compile(
-                input=files, root=document.get("racine"), format="pdf", pdf_standards=[PDF_STANDARD], timestamp=stamp,
-                sys_inputs={"donnees": json.dumps(document["donnees"], ensure_ascii=False)})
+                input=files, root=document.get("racine"), format=format, timestamp=stamp,
+                sys_inputs={"donnees": json.dumps(document["donnees"], ensure_ascii=False)},
+                **options)
         except Exception as exc:  # TypstError: the message names the file and the line
             raise TemplateError(f"{self.where(modele, langue)} : mise en page PDF impossible "
                                 f"({_message(exc, modele)})") from None
