@@ -97,12 +97,21 @@ class Imprimeur:
         day = document.get("date")
         stamp = (datetime.datetime.combine(datetime.date.fromisoformat(day), datetime.time(12),
                                            datetime.timezone.utc) if day else None)
+        arguments = dict(input=files, root=document.get("racine"), format=format, timestamp=stamp,
+                         sys_inputs={"donnees": json.dumps(document["donnees"],
+                                                           ensure_ascii=False)})
         try:
-            options = {"pdf_standards": [PDF_STANDARD]} if format == "pdf" else {}
-            return self._compiler.compile(
-                input=files, root=document.get("racine"), format=format, timestamp=stamp,
-                sys_inputs={"donnees": json.dumps(document["donnees"], ensure_ascii=False)},
-                **options)
+            try:
+                options = {"pdf_standards": [PDF_STANDARD]} if format == "pdf" else {}
+                return self._compiler.compile(**arguments, **options)
+            except Exception as exc:
+                if "could not be displayed" not in str(exc):
+                    raise
+                # A character no shipped font draws (an emoji in a name): PDF/A forbids it,
+                # the letter is still made, as a plain PDF.
+                log.warning("%s : %s ; courrier en PDF simple (pas PDF/A)", modele,
+                            _message(exc, modele))
+                return self._compiler.compile(**arguments)
         except Exception as exc:  # TypstError: the message names the file and the line
             raise TemplateError(f"{self.where(modele, langue)} : mise en page PDF impossible "
                                 f"({_message(exc, modele)})") from None
