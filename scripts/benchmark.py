@@ -376,7 +376,7 @@ def bench_smtp(count: int) -> None:
 
 
 def bench_letters(count: int) -> None:
-    """Letters per second: `count` formal notices, rendered then laid out as PDF in one batch."""
+    """Letters per second: `count` letters, rendered then laid out by Typst in one batch."""
     import datetime
 
     from relances.config import load_config
@@ -404,9 +404,9 @@ def bench_letters(count: int) -> None:
         plan = decide(classeur, history, REFERENCE, config)
         start = time.perf_counter()
         renderer = Renderer(config, classeur, REFERENCE, history)
-        html = [(renderer.render(a).lettre, a.modele) for a in plan.actions]
+        lettres = [(renderer.render(a).lettre, a.modele) for a in plan.actions]
         rendered = time.perf_counter() - start
-        pdfs = render_pdfs(config.lettres, html)
+        pdfs = render_pdfs(config.lettres, lettres)
         seconds = time.perf_counter() - start
         print(f"{len(pdfs)} courriers PDF : {seconds:.2f} s ({len(pdfs) / seconds:.1f} par "
               f"seconde ; modèles {rendered:.2f} s), {sum(map(len, pdfs)) / len(pdfs) / 1024:.0f} Kio "

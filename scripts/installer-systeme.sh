@@ -1,12 +1,11 @@
 #!/bin/sh
-# Bibliothèques système dont WeasyPrint a besoin pour les courriers PDF (Debian, Ubuntu) :
-# Pango, et libharfbuzz-subset0 qui rend la création des PDF environ 3,5 fois plus rapide.
-# Avec --tests : LibreOffice Calc en plus (sans interface), pour les tests qui vérifient que
-# les classeurs écrits par relances s'ouvrent dans LibreOffice.
-# Ne fait rien si tout est déjà là, ou si le système n'est pas de la famille Debian
-# (Windows, macOS : voir le README, section « Installation »).
-PAQUETS="libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
-if [ "$1" = "--tests" ]; then PAQUETS="$PAQUETS libreoffice-calc-nogui"; fi
+# Pour les tests seulement : LibreOffice Calc (sans interface), qui vérifie que les classeurs
+# écrits par relances s'ouvrent dans LibreOffice. relances lui-même n'a besoin d'aucun paquet
+# système (les courriers PDF sont faits par Typst, installé par pip).
+# Sans --tests : ne fait rien. Ne fait rien non plus si LibreOffice est déjà là, ou si le
+# système n'est pas de la famille Debian (Windows, macOS : voir le README, section « Tests »).
+[ "$1" = "--tests" ] || exit 0
+PAQUETS="libreoffice-calc-nogui"
 command -v apt-get >/dev/null 2>&1 || exit 0
 dpkg -s $PAQUETS >/dev/null 2>&1 && exit 0
 SUDO=""

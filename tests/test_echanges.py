@@ -275,8 +275,13 @@ def test_the_formal_notice_recalls_what_the_client_said():
     plan = decide(book, history, TODAY, config())
     (notice,) = [a for a in plan.actions if a.canal == "courrier"]
     import re
-    html = Renderer(config(), book, TODAY, history).render(notice).lettre
-    text = re.sub(r"<[^>]+>", "", html).replace("\u00a0", " ").replace("\u202f", " ")
+    import io
+    from pypdf import PdfReader
+    from relances.lettre import render_pdfs
+    lettre = Renderer(config(), book, TODAY, history).render(notice).lettre
+    pdf = render_pdfs(config().lettres, [(lettre, "t")])[0]
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    text = re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " "))
     assert ("le 24 octobre 2026 : échange (téléphone) avec Paul Alpha, comptable : promesse de "
             "paiement pour le 28/10/2026 (1 000,00 €) ;") in text
     assert "Nos relances et nos échanges précédents" in text

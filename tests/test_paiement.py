@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import json
 from dataclasses import replace
 from decimal import Decimal
 
@@ -106,7 +107,7 @@ def test_a_formal_notice_carries_the_code_with_its_penalties():
     book = classeur([facture("F-1", echeance=TODAY - days(45))])
     (notice,) = [a for a in decide(book, history, TODAY, cfg).actions if a.canal == "courrier"]
     rendu = Renderer(cfg, book, TODAY, history).render(notice)
-    assert 'src="data:image/svg+xml' in rendu.lettre
+    assert "<svg" in json.loads(rendu.lettre)["donnees"]["qr"]  # the code, as data
     pdf = render_pdfs(cfg.lettres, [(rendu.lettre, "t")])[0]
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "Scannez pour payer" in text and "RF98 F1" in text

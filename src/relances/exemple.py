@@ -222,44 +222,54 @@ def _defined_name(reference: str):
 
 
 def write_invoices(dossier: Path, today: datetime.date = REFERENCE) -> list[Path]:
-    """One small PDF per example invoice, named after its number, as an accounting tool would."""
-    import weasyprint
+    """One small PDF per example invoice, named after its number, as an accounting tool would
+    (laid out by Typst, the letters' fonts)."""
+    import json
+
+    import typst
 
     from . import formats
+    from .render import PACKAGE_LETTRES
 
     dossier.mkdir(parents=True, exist_ok=True)
+    compiler = typst.Compiler(font_paths=[str(PACKAGE_LETTRES / "polices")],
+                              ignore_system_fonts=True)
     written = []
     addresses = {c[0]: c[4] for c in CLIENTS}
     for client, numero, issued, due, amount, *_ in FACTURES:
         if Decimal(amount) <= 0:
             continue
-        html = INVOICE_HTML.format(
-            numero=numero, client=client, adresse=addresses[client].replace("\n", "<br>"),
+        data = dict(
+            numero=numero, client=client, adresse=addresses[client].splitlines(),
             date=formats.date_courte(today + datetime.timedelta(days=issued)),
             echeance=formats.date_courte(today + datetime.timedelta(days=due)),
             ht=formats.montant(Decimal(amount) / Decimal("1.2")),
             tva=formats.montant(Decimal(amount) - Decimal(amount) / Decimal("1.2")),
             ttc=formats.montant(Decimal(amount)))
         path = dossier / f"{numero}.pdf"
-        weasyprint.HTML(string=html).write_pdf(path)
+        path.write_bytes(compiler.compile(input=INVOICE_TYP.encode("utf-8"),
+                                          sys_inputs={"donnees": json.dumps(data)}))
         written.append(path)
     return written
 
 
-INVOICE_HTML = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><style>
-@page {{ size: A4; margin: 20mm; }} body {{ font: 10pt "DejaVu Sans", sans-serif; }}
-h1 {{ color: #305496; }} table {{ width: 100%; border-collapse: collapse; margin-top: 10mm; }}
-td, th {{ border-bottom: 1px solid #ccc; padding: 2mm; text-align: left; }} .n {{ text-align: right; }}
-</style></head><body>
-<p><strong>Atelier Dupont SARL</strong><br>12 rue des Lilas<br>69003 Lyon<br>SIRET 123 456 782 00002</p>
-<p style="margin-left:95mm"><strong>{client}</strong><br>{adresse}</p>
-<h1>Facture {numero}</h1><p>Date : {date} — Échéance : {echeance}</p>
-<table><tr><th>Désignation</th><th class="n">Montant</th></tr>
-<tr><td>Travaux de menuiserie et fournitures</td><td class="n">{ht}</td></tr>
-<tr><td>TVA 20 %</td><td class="n">{tva}</td></tr>
-<tr><th>Total TTC</th><th class="n">{ttc}</th></tr></table>
-<p style="margin-top:10mm;font-size:8pt">Pénalités de retard : 12,15 % l'an ; indemnité forfaitaire
-pour frais de recouvrement : 40 € (art. L441-10 du Code de commerce).</p></body></html>"""
+INVOICE_TYP = r"""#let d = json(bytes(sys.inputs.donnees))
+#set page(paper: "a4", margin: 20mm)
+#set text(font: "Lato", size: 10pt, lang: "fr")
+*Atelier Dupont SARL* \ 12 rue des Lilas \ 69003 Lyon \ SIRET 123 456 782 00002
+#pad(left: 95mm)[*#d.client* #for l in d.adresse [\ #l]]
+#text(size: 18pt, fill: rgb("#305496"), weight: "bold")[Facture #d.numero]
+
+Date~: #d.date — Échéance~: #d.echeance
+#v(6mm)
+#table(columns: (1fr, auto), stroke: (bottom: 0.5pt + rgb("#cccccc")), inset: 2mm,
+  align: (left, right), [*Désignation*], [*Montant*],
+  [Travaux de menuiserie et fournitures], d.ht, [TVA 20\u{202f}%], d.tva,
+  [*Total TTC*], strong(d.ttc))
+#v(6mm)
+#text(size: 8pt)[Pénalités de retard~: 12,15\u{202f}% l’an~; indemnité forfaitaire pour frais de
+recouvrement~: 40~€ (art. L441-10 du Code de commerce).]
+"""
 
 
 def main(argv: list[str]) -> int:

@@ -1,59 +1,133 @@
-"""Letters: rendered HTML -> PDF with WeasyPrint; the day's letters -> one file to print.
+"""Letters: a Typst template and the letter's data -> PDF/A; the day's letters -> one file.
 
-WeasyPrint is imported only when a run has a letter to make: it is the slowest import of the
-project. Fonts are the ones shipped in lettres/polices/ (declared with @font-face in
-_lettre.css), so a letter looks the same on every machine.
+A letter is a `.typ` template (shipped in `relances/lettres/`, overridden file by file by the
+user's `lettres/` folder, `en/` first for an English client) and its data: one JSON document
+the template reads with `json(bytes(sys.inputs.donnees))`. User text is always data, never
+markup: a client named `#import "x"` or `*$]` prints as itself. Fonts are the ones in
+`lettres/polices/` (system fonts ignored), so a letter looks the same on every machine.
 """
 
 from __future__ import annotations
 
+import datetime
 import io
+import json
 import logging
-import os
-from concurrent.futures import ProcessPoolExecutor
+import re
 from pathlib import Path
 
 from .errors import TemplateError
 
 log = logging.getLogger("relances")
 
+PDF_STANDARD = "a-2b"  # PDF/A-2b: the archival format; Typst writes its XMP identification
+
+
+def lettre(modele: str, langue: str, donnees: dict, racine: Path | None = None,
+           date: datetime.date | None = None) -> str:
+    """A letter as `Rendu.lettre` holds it: the template's name, the language, the data, the
+    folder whose files the template may read (the logo's: `image("/logo.png")`), and the date
+    written in the PDF's metadata, as one JSON text."""
+    return json.dumps({"modele": modele, "langue": langue, "donnees": donnees,
+                       "racine": str(racine) if racine else None,
+                       "date": date.isoformat() if date else None}, ensure_ascii=False)
+
 
 class Imprimeur:
-    """Turns letters' HTML into PDF bytes; one per run, so fonts are loaded once."""
+    """Compiles letters with Typst; one per run, so templates and fonts are read once."""
 
     def __init__(self, lettres: Path):
         try:
-            import weasyprint
-            from weasyprint.text.fonts import FontConfiguration
-        except (ImportError, OSError) as exc:  # OSError: Pango missing from the system
-            raise TemplateError(
-                "courriers PDF impossibles : WeasyPrint ne se charge pas "
-                f"({exc}). Sous Debian/Ubuntu : sudo apt install libpango-1.0-0 "
-                "libpangoft2-1.0-0 libharfbuzz-subset0 ; voir le README, section Installation."
-            ) from None
-        from .render import template_folders
+            import typst
+        except ImportError as exc:  # a broken install: pip install relances brings it
+            raise TemplateError(f"courriers PDF impossibles : le module typst ne se charge pas "
+                                f"({exc}) ; réinstallez relances avec pip") from None
+        from .render import fonts_folder
 
-        self._weasyprint = weasyprint
-        self.fonts = FontConfiguration()
-        # Relative links (an image beside the templates) resolve in the first templates folder.
-        self.base_url = template_folders(lettres)[0].as_uri() + "/"
+        self.lettres = lettres
+        self._typst = typst
+        self._compiler = typst.Compiler(font_paths=[str(fonts_folder(lettres))],
+                                        ignore_system_fonts=True)
+        self._templates: dict[str, dict[str, bytes]] = {}
 
-    def pdf(self, html: str, where: str) -> bytes:
-        """One letter as PDF bytes. `where` names the template in messages."""
+    def templates(self, langue: str) -> dict[str, bytes]:
+        """Every `.typ` template by name, the first found winning (user's, then shipped)."""
+        if langue not in self._templates:
+            from .render import template_folders
+
+            found: dict[str, bytes] = {}
+            for folder in template_folders(self.lettres, langue):
+                for path in sorted(folder.glob("*.typ")):
+                    found.setdefault(path.name, path.read_bytes())
+            self._templates[langue] = found
+        return self._templates[langue]
+
+    def where(self, name: str, langue: str = "fr") -> str:
+        """`lettres/mise_en_demeure.lettre.typ`: the file that was used, to name in messages."""
+        from .render import relative_name, template_folders
+
+        for folder in template_folders(self.lettres, langue):
+            if (folder / name).is_file():
+                return relative_name(folder / name)
+        return f"lettres/{name}"
+
+    def pdf(self, lettre_: str, where: str = "") -> bytes:
+        """One letter (`lettre()`'s JSON) as PDF/A bytes."""
+        return self._compile(lettre_, "pdf")
+
+    def texte(self, lettre_: str) -> str:
+        """The letter's words exactly as printed, no-break spaces included (a PDF's text cannot
+        tell them from spaces): Typst's HTML export, tags taken out. For tests and checks."""
+        import html
+
+        out = self._compile(lettre_, "html").decode("utf-8")
+        out = re.sub(r"<(title|head)\b.*?</\1>", " ", out, flags=re.S)
+        out = re.sub(r"</?(?:span|strong|em|b)\b[^>]*>", "", out)
+        return re.sub(r"[ \t\r\n]+", " ", html.unescape(re.sub(r"<[^>]+>", " ", out))).strip()
+
+    def _compile(self, lettre_: str, format: str) -> bytes:
+        document = json.loads(lettre_)
+        modele, langue = document["modele"], document["langue"]
+        templates = self.templates(langue)
+        if modele not in templates:
+            raise TemplateError(f"{self.where(modele, langue)} : modèle introuvable (ni dans "
+                                f"{self.lettres}, ni parmi les modèles livrés)")
+        files = dict(templates)
+        files["main.typ"] = f'#include "{modele}"\n'.encode()
+        day = document.get("date")
+        stamp = (datetime.datetime.combine(datetime.date.fromisoformat(day), datetime.time(12),
+                                           datetime.timezone.utc) if day else None)
+        arguments = dict(input=files, root=document.get("racine"), format=format, timestamp=stamp,
+                         sys_inputs={"donnees": json.dumps(document["donnees"],
+                                                           ensure_ascii=False)})
         try:
-            document = self._weasyprint.HTML(string=html, base_url=self.base_url)
-            return document.write_pdf(font_config=self.fonts)
-        except Exception as exc:  # WeasyPrint raises many kinds; the user needs the template
-            raise TemplateError(f"{where} : mise en page PDF impossible ({exc})") from None
+            try:
+                options = {"pdf_standards": [PDF_STANDARD]} if format == "pdf" else {}
+                return self._compiler.compile(**arguments, **options)
+            except Exception as exc:
+                if "could not be displayed" not in str(exc):
+                    raise
+                # A character no shipped font draws (an emoji in a name): PDF/A forbids it,
+                # the letter is still made, as a plain PDF.
+                log.warning("%s : %s ; courrier en PDF simple (pas PDF/A)", modele,
+                            _message(exc, modele))
+                return self._compiler.compile(**arguments)
+        except Exception as exc:  # TypstError: the message names the file and the line
+            raise TemplateError(f"{self.where(modele, langue)} : mise en page PDF impossible "
+                                f"({_message(exc, modele)})") from None
+
+
+def _message(exc: Exception, modele: str) -> str:
+    """Typst's diagnostic, on one line, without the internal entry point."""
+    text = " ".join(str(exc).split())
+    return re.sub(r"\bmain\.typ\b", modele, text)[:600]
 
 
 def enclose(pdf: bytes, copies: tuple[Path, ...] | list[Path]) -> bytes:
     """The letter followed by the invoice copies it encloses, as one PDF."""
     if not copies:
         return pdf
-    from pypdf import PdfWriter
-
-    from pypdf import PdfReader
+    from pypdf import PdfReader, PdfWriter
 
     letter = PdfReader(io.BytesIO(pdf))
     writer = PdfWriter()
@@ -83,26 +157,10 @@ def merge(pdfs: list[Path]) -> bytes:
     return out.getvalue()
 
 
-PARALLEL_FROM = 12  # below this many letters, starting worker processes costs more than it saves
-_worker: Imprimeur | None = None
-
-
 def render_pdfs(lettres: Path, items: list[tuple[str, str]]) -> list[bytes]:
-    """PDF bytes of each (html, where), in order; on several cores when there are many."""
+    """PDF bytes of each (letter, where), in order. Typst compiles a letter in a few
+    milliseconds: no worker processes."""
     if not items:
         return []
-    imprimeur = Imprimeur(lettres)  # fails here, clearly, if WeasyPrint cannot load
-    workers = min(os.cpu_count() or 1, 4)
-    if len(items) < PARALLEL_FROM or workers < 2:
-        return [imprimeur.pdf(html, where) for html, where in items]
-    with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(lettres,)) as pool:
-        return list(pool.map(_worker_pdf, items, chunksize=max(1, len(items) // (workers * 4))))
-
-
-def _start_worker(lettres: Path) -> None:
-    global _worker
-    _worker = Imprimeur(lettres)
-
-
-def _worker_pdf(item: tuple[str, str]) -> bytes:
-    return _worker.pdf(*item)
+    imprimeur = Imprimeur(lettres)
+    return [imprimeur.pdf(lettre_, where) for lettre_, where in items]

@@ -12,8 +12,8 @@ overrides them file by file. A client whose Langue is `en` gets the `en/` templa
 missing one falling back to the French one.
 
 An email uses `NAME.sujet.txt`, `NAME.texte.txt` and `NAME.html`; a letter (canal courrier, or
-an email step with `joindre_courrier = true`) uses `NAME.lettre.html`, turned into a PDF by
-`lettre.py`.
+an email step with `joindre_courrier = true`) uses the Typst template `NAME.lettre.typ`, fed
+with the letter's data (`lettre_donnees.py`) and turned into a PDF by `lettre.py`.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from .references import Repertoire
 from .typographie import compose, elide, formules
 
 PARTS = (("sujet", "{}.sujet.txt"), ("texte", "{}.texte.txt"), ("html", "{}.html"))
-LETTRE = "{}.lettre.html"
-DOSSIER = "dossier_recouvrement.html"
+LETTRE = "{}.lettre.typ"
+DOSSIER = "dossier_recouvrement.typ"
 LANGUES = ("fr", "en")
 PACKAGE_LETTRES = Path(__file__).with_name("lettres")
 LIBELLES_EN = {"rappel": "First reminder", "appel": "Phone call", "dernier_rappel": "Final reminder",
@@ -153,7 +153,7 @@ class Rendu:
     sujet: str = ""
     texte: str = ""
     html: str = ""
-    lettre: str = ""  # the letter's HTML, when the action has one
+    lettre: str = ""  # the letter (template, language, data: lettre.lettre()), when there is one
     pieces: tuple[Path, ...] = ()  # invoice copies to attach to the email
     pdf: bytes = b""  # the letter as PDF, made from `lettre` by lettre.render_pdfs
     chronologie: tuple[Evenement, ...] = ()  # a hand-off dossier's: every step, every exchange
@@ -431,8 +431,7 @@ class Renderer:
         context["pieces"] = [p.stem for p in pieces]
         lettre = ""
         if action.canal == "courrier" or action.joindre_courrier:
-            lettre = compose(self._render(env, LETTRE.format(action.modele), context), langue,
-                             html=True)
+            lettre = self._lettre(env, LETTRE.format(action.modele), context)
         if action.canal == "courrier":
             return Rendu(action, context["client"], lettre=lettre, pieces=pieces)
         parts = {name: self._render(env, pattern.format(action.modele), context)
@@ -456,8 +455,8 @@ class Renderer:
         context["langue"] = "fr"
         context["formules"] = formules(context["client"].civilite, context["client"].contact,
                                        "fr")
-        html = compose(self._render(env, DOSSIER, context), "fr", html=True)
-        return Rendu(action, context["client"], lettre=html, pieces=pieces,
+        return Rendu(action, context["client"], lettre=self._lettre(env, DOSSIER, context),
+                     pieces=pieces,
                      chronologie=tuple(context["chronologie"]))
 
     def _render_transmission(self, action: Action) -> Rendu:
@@ -542,6 +541,16 @@ class Renderer:
                 continue
             copies[path.name.casefold()] = real
         return copies
+
+    def _lettre(self, env: jinja2.Environment, modele: str, context: dict) -> str:
+        """A letter to compile: its Typst template, and its data with the legal paragraphs it
+        shares with the emails rendered from their `.txt` templates."""
+        from .lettre import lettre
+        from .lettre_donnees import TEXTES, donnees
+
+        textes = {name: self._render(env, f"_{name}.txt", context) for name in TEXTES}
+        data, racine = donnees(context, textes)
+        return lettre(modele, context["langue"], data, racine, self.today)
 
     def _where(self, name: str) -> str:
         for folder in template_folders(self.config.lettres, "fr"):

@@ -178,7 +178,7 @@ def _verify_templates(config: Config, today: datetime.date) -> list[Verification
                 checks.append(Verification(False, f"modèle {etape.modele} ({langue}) : {exc}"))
                 continue
             if rendu.has_letter:
-                letters.append((rendu.lettre, f"lettres/{etape.modele}.lettre.html"))
+                letters.append((rendu.lettre, f"lettres/{etape.modele}.lettre.typ"))
             checks.append(Verification(True, f"modèle {etape.modele} ({langue}) : rendu sans "
                                              "erreur"))
     try:
@@ -254,8 +254,7 @@ def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
     """--apercu: write what today's run would send and print into `dossier`, and nothing else.
 
     No journal entry, no workbook write, no message sent: for proofreading templates. Emails
-    are .eml files (attachments included); letters are .pdf, with their .html beside them to
-    open in a browser while restyling.
+    are .eml files (attachments included); letters are .pdf.
     """
     resultat, history = _plan_only(config, today, extra)
     journal = Journal.open(config.journal, readonly=True)
@@ -290,7 +289,6 @@ def run_preview(config: Config, today: datetime.date, now: datetime.datetime,
             resultat.apercu.append(_write(dossier / f"{stem}.eml", message.as_bytes()))
         if rendu.has_letter:
             resultat.apercu.append(_write(dossier / f"{stem}.pdf", rendu.pdf))
-            resultat.apercu.append(_write(dossier / f"{stem}.html", rendu.lettre.encode("utf-8")))
     return resultat
 
 
@@ -407,7 +405,7 @@ def _render_all(config: Config, livre: Livre, plan: Plan, today: datetime.date,
               if action.is_message or action.canal == "recouvrement"}
     with_letter = [action for action, rendu in rendus.items() if rendu.has_letter]
     pdfs = render_pdfs(config.lettres, [
-        (rendus[a].lettre, f"lettres/{a.modele or 'dossier_recouvrement'}.lettre.html")
+        (rendus[a].lettre, f"lettres/{a.modele or 'dossier_recouvrement'}.lettre.typ")
         for a in with_letter])
     for action, pdf in zip(with_letter, pdfs):
         # A posted letter encloses the invoice copies, appended to its PDF (an email carries

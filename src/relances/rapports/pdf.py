@@ -1,11 +1,10 @@
 """The one-page PDF report: the dashboard's figures and its two charts, to send to an
 accountant or a banker. Charts are drawn by matplotlib as SVG (text as paths: the same on every
-machine), the page by a Jinja2 template (`rapport.html`, overridable in your lettres/ folder)
-and WeasyPrint, like the letters."""
+machine), the page by a Typst template (`rapport.typ`, overridable in your lettres/ folder),
+like the letters: the figures go to it as data, already written out in French."""
 
 from __future__ import annotations
 
-import base64
 import io
 from decimal import Decimal
 
@@ -17,23 +16,54 @@ BLUE, ORANGE = "#305496", "#ED7D31"
 
 
 def render_pdf(tableau: Tableau, config, nom: str = "") -> bytes:
-    from markupsafe import Markup
+    from ..lettre import Imprimeur, lettre
 
-    from ..lettre import Imprimeur
-    from ..render import fonts_folder, make_environment
+    t, montant = tableau, formats.montant
+    somme = lambda items, attr: montant(sum((getattr(i, attr) for i in items),  # noqa: E731
+                                            Decimal("0")))
+    donnees = {
+        "nom": nom or config.entreprise.nom,
+        "date": formats.date_longue(t.date), "date_courte": formats.date_courte(t.date),
+        "factures_ouvertes": str(t.factures_ouvertes),
+        "clients_debiteurs": str(t.clients_debiteurs),
+        "chiffres": [
+            {"libelle": "Encours", "valeur": montant(t.encours)},
+            {"libelle": "Dont échu", "valeur": montant(t.echu)},
+            {"libelle": "DSO (90 jours)", "valeur": f"{formats.nombre(t.dso)} jours"
+             if t.dso is not None else "non calculable"},
+            {"libelle": "En litige", "valeur": montant(t.litiges)},
+            {"libelle": "Avoirs ouverts", "valeur": montant(t.avoirs)}],
+        "methode_dso": t.methode_dso,
+        "balance_lignes": [[r.libelle, montant(r.montant), str(r.nombre)] for r in t.balance],
+        "etapes": [[r.libelle, montant(r.montant), str(r.nombre)] for r in t.par_etape],
+        "debiteurs": [[d.client, montant(d.montant), formats.pourcent(d.part),
+                       formats.pourcent(d.cumul)] for d in t.debiteurs[:10]],
+        "pareto_lignes": [i for i, d in enumerate(t.debiteurs[:10]) if d.pareto],
+        "nombre_debiteurs": str(len(t.debiteurs)),
+        "promesses": [
+            ["Promesses attendues sous 7 jours", str(len(t.promesses_a_venir)),
+             somme(t.promesses_a_venir, "montant")],
+            ["Promesses non tenues", str(len(t.promesses_non_tenues)),
+             somme(t.promesses_non_tenues, "montant")],
+            ["Litiges en cours", str(t.litiges_nombre), montant(t.litiges)],
+            ["Échéanciers en cours", str(len(t.echeanciers)), somme(t.echeanciers, "reste")],
+            ["Appels à passer", str(t.appels), montant(t.appels_montant)]],
+    }
+    donnees = _composed(donnees)
+    donnees["balance"] = _balance_svg(tableau).decode("utf-8")
+    donnees["pareto"] = _pareto_svg(tableau).decode("utf-8") if tableau.debiteurs else ""
+    return Imprimeur(config.lettres).pdf(lettre("rapport.typ", "fr", donnees, date=t.date))
 
-    env = make_environment(config.lettres)
-    env.filters.update(montant_arrondi=formats.montant_arrondi, pourcent=formats.pourcent)
-    html = env.get_template("rapport.html").render(
-        t=tableau, nom=nom or config.entreprise.nom, entreprise=config.entreprise,
-        polices=fonts_folder(config.lettres).as_uri(),
-        balance=Markup(_data_uri(_balance_svg(tableau))),
-        pareto=Markup(_data_uri(_pareto_svg(tableau))) if tableau.debiteurs else "")
-    return Imprimeur(config.lettres).pdf(compose(html, "fr", html=True), "rapport.html")
 
-
-def _data_uri(svg: bytes) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+def _composed(value):
+    """French typography on every string (the charts stay as drawn)."""
+    if isinstance(value, str):
+        return compose(value, "fr")
+    if isinstance(value, dict):
+        return {k: _composed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_composed(v) for v in value]
+    return value
 
 
 def _figure(width: float, height: float):
