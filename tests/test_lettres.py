@@ -80,7 +80,7 @@ def test_the_formal_notice_carries_every_mention_the_law_expects(project):
         "LETTRE RECOMMANDÉE AVEC ACCUSÉ DE RÉCEPTION",
         NOM_TEST, "SCI Les Tilleuls", "17 rue Garibaldi",  # both parties
         "À l’attention de Mme Anne Girard", "Madame,",  # to whom, civility
-        "SCI Les Tilleuls (SCI, SIREN 512 348 764)",  # the debtor's legal identity
+        "SCI Les Tilleuls (SIREN 512 348 764)",  # the debtor's legal identity
         "Lyon, le 22 novembre 2026",  # place and date
         "mise en demeure", "F-2026-003",
         f"3{NNBSP}600,00 €", f"1{NNBSP}000,00 €", f"2{NNBSP}600,00 €",  # amount, paid, remaining

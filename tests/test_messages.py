@@ -259,7 +259,9 @@ def test_the_credit_note_is_shown_and_deducted():
     action, rendu, _ = case("FR pro", "rappel", avoir=True)
     assert action.avoirs == ("AV-2026-002",)
     assert action.montant_reclame == Decimal("880.00")  # 1,000 - 120
-    assert "Avoir AV-2026-002" in rendu.texte and "-120,00" in rendu.texte
+    # Under « À déduire », the credit note without its minus sign.
+    assert "Avoir AV-2026-002" in rendu.texte and "-120,00" not in rendu.texte
+    assert f"Avoir déduit{NBSP}: 120,00{NBSP}€" in rendu.texte
     assert f"Montant à régler{NBSP}: 880,00{NBSP}€" in rendu.texte
 
 

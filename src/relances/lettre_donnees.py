@@ -29,6 +29,18 @@ def donnees(context: dict, textes: dict[str, str]) -> tuple[dict, Path | None]:
     longue = lambda day: formats.date_longue(day, langue) if day else ""  # noqa: E731
     courte = lambda day: formats.date_courte(day, langue) if day else ""  # noqa: E731
     entreprise, client, calcul = context["entreprise"], context["client"], context["penalites"]
+    retard = (lambda n: f"{n} day" + ("s" if n != 1 else "")) if langue == "en" else (  # noqa: E731
+        lambda n: f"{n} j")
+    # A private individual who is his own contact is named once, with his civility, and no
+    # « À l'attention de » line repeats him.
+    lui_meme = client.type == "particulier" and (
+        not client.contact.strip() or _same(client.contact, client.nom))
+    destinataire = client.nom
+    attention = context["formules"].attention
+    if lui_meme:
+        titre = {"en": {"Madame": "Ms", "Monsieur": "Mr"}}.get(langue, {
+            "Madame": "Mme", "Monsieur": "M."}).get(client.civilite, "")
+        destinataire, attention = (f"{titre} {client.nom}" if titre else client.nom), ""
     racine, logo = None, ""
     if getattr(entreprise, "logo", None):
         racine, logo = Path(entreprise.logo).parent, "/" + Path(entreprise.logo).name
@@ -38,7 +50,7 @@ def donnees(context: dict, textes: dict[str, str]) -> tuple[dict, Path | None]:
                 "reference": f.reference if f.reference and f.reference != f.numero else "",
                 "date": courte(f.date_facture), "echeance": courte(f.echeance),
                 "montant": montant(f.montant), "paye": montant(f.paye),
-                "reste": montant(f.reste_du), "retard": f"{f.jours_retard} j",
+                "reste": montant(f.reste_du), "retard": retard(f.jours_retard),
                 "interets": montant(f.interets) if penalites else "",
                 "indemnite": montant(f.indemnite) if penalites else ""}
 
@@ -62,14 +74,15 @@ def donnees(context: dict, textes: dict[str, str]) -> tuple[dict, Path | None]:
             "a_l_ordre": elide("de", entreprise.nom),
         },
         "client": {
-            "nom": client.nom, "forme": client.forme, "siren": client.siren,
+            "nom": client.nom, "forme": client.forme,
+            "siren": client.siren, "destinataire": destinataire,
             "adresse": [l.strip() for l in client.adresse.splitlines() if l.strip()],
-            "contact": client.contact, "civilite": client.civilite,
+            "contact": "" if lui_meme else client.contact, "civilite": client.civilite,
             "telephone": getattr(client, "telephone", ""), "emails": list(client.emails),
         },
         "formules": {"salutation": context["formules"].salutation,
                      "politesse": context["formules"].politesse,
-                     "attention": context["formules"].attention},
+                     "attention": attention},
         "particulier": context["particulier"],
         "pays": context["pays"],
         "factures": [ligne(f, True) for f in context["factures"]],
@@ -82,8 +95,11 @@ def donnees(context: dict, textes: dict[str, str]) -> tuple[dict, Path | None]:
         "principal": montant(context["principal"]),
         "interets": montant(calcul.interets) if calcul.interets > 0 else "",
         "indemnites": montant(calcul.indemnites) if calcul.indemnites > 0 else "",
+        # « Indemnité » for one invoice, « Indemnités » for several.
+        "nombre_indemnites": sum(1 for f in context["factures"] if f.indemnite > 0),
         "penalites": montant(calcul.total) if calcul.total > 0 else "",
-        "montant_avoirs": montant(context["montant_avoirs"]) if context["avoirs"] else "",
+        # Under « À déduire » / « Avoirs déduits »: the amount without its minus sign.
+        "montant_avoirs": montant(abs(context["montant_avoirs"])) if context["avoirs"] else "",
         "montant_demande": montant(context["montant_demande"]),
         "date_limite": longue(context["date_limite"]),
         "delai_jours": formats.en_lettres(context["delai_jours"] or 8, langue),
@@ -105,6 +121,52 @@ def donnees(context: dict, textes: dict[str, str]) -> tuple[dict, Path | None]:
              "fichier": e.fichier.split("/")[-1] if e.fichier else "", "resultat": e.resultat}
             for e in context["chronologie"]]
     return _composed(data, langue), racine
+
+
+def forme_distincte(nom: str, forme: str) -> str:
+    """The legal form, or '' when the name already says it (« SCI Les Tilleuls », « SCI »)."""
+    mots = re.findall(r"\w+", nom.casefold())
+    cle = re.findall(r"\w+", forme.casefold())
+    if cle and any(mots[i:i + len(cle)] == cle for i in range(len(mots))):
+        return ""
+    return forme
+
+
+CIVILITES = {"m", "mme", "mlle", "monsieur", "madame", "mr", "mrs", "ms", "miss"}
+
+
+def meme_personne(nom: str, contact: str) -> bool:
+    """Whether `nom` (who said something: « M. Dupuis », « Éric ») is the client's contact
+    (« Éric Dupuis »), whom the message speaks to."""
+    def mots(texte: str) -> set[str]:
+        return set(re.findall(r"\w+", texte.casefold())) - CIVILITES
+    return bool(mots(nom)) and mots(nom) <= mots(contact)
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def telephone_international(numero: str, pays: str) -> str:
+    """« 04 72 00 00 00 » (FR) -> « +33 4 72 00 00 00 »; « 02 123 45 67 » (BE) -> « +32 2 123 45 67 ».
+    A number already international, or of another country, is left as written."""
+    brut = numero.strip()
+    chiffres = re.sub(r"[^\d]", "", brut)
+    indicatif = {"FR": "33", "BE": "32"}.get(pays)
+    if not indicatif or brut.startswith("+") or brut.startswith("00"):
+        return brut
+    if not (chiffres.startswith("0") and len(chiffres) in (9, 10)):
+        return brut
+    national = chiffres[1:]
+    if pays == "FR":  # 4 72 00 00 00
+        groupes = [national[0]] + [national[i:i + 2] for i in range(1, len(national), 2)]
+    elif len(national) == 9:  # Belgian mobile: 470 12 34 56
+        groupes = [national[:3], national[3:5], national[5:7], national[7:]]
+    elif national[0] in "2349":  # Brussels, Antwerp, Liège, Ghent: 2 123 45 67
+        groupes = [national[0], national[1:4], national[4:6], national[6:]]
+    else:  # other zones: 10 12 34 56
+        groupes = [national[:2], national[2:4], national[4:6], national[6:]]
+    return "+" + indicatif + " " + " ".join(groupes)
 
 
 def _svg(data_uri: str) -> str:

@@ -551,9 +551,10 @@ def _transmissions(classeur: Classeur, livre: Livre, past: _History, today: date
         sent_days = {f.jour for facture in classeur.factures
                      if client_key(facture.client) == key
                      for f in past.of(facture) if f.cle == TRANSMISSION.nom}
-        demande = compute_demande(factures, [], TRANSMISSION, client,
-                                  [f for facture in factures for f in past.of(facture)],
-                                  today, config)
+        faits = [f for facture in factures for f in past.of(facture)]
+        remis = max(f.jour for f in faits if f.canal == "recouvrement" and f.jour < today)
+        # The dossier's amount, on the dossier's day: the email and the PDF say one figure.
+        demande = compute_demande(factures, [], TRANSMISSION, client, faits, remis, config)
         actions.append(Action(
             client=client.nom, factures=tuple(f.numero for f in factures),
             etape=TRANSMISSION.nom, canal="email", destinataires=(config.recouvrement_email,),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from . import formats
 from .config import Config
 from .errors import TemplateError
 from .compte import Livre, as_seen
+from .lettre_donnees import forme_distincte, meme_personne, telephone_international
 from .etapes import INFO_AGENCE, REMERCIEMENT, TRANSMISSION, date_limite, etape_named, is_notice
 from .montants import compute_demande
 from .penalites import (Penalite, bareme_belge, debut_delai_consommateur_be,
@@ -186,6 +188,7 @@ def make_environment(lettres: Path, langue: str = "fr") -> jinja2.Environment:
         que=lambda nom: elide("que", nom),
     )
     env.globals["elide"] = elide
+    env.tests["meme_personne"] = meme_personne  # « Éric Dupuis » is the contact: « vous »
     return env
 
 
@@ -242,7 +245,10 @@ class Renderer:
         principales = [self.factures[(key, n)] for n in action.principales]
         autres = [self.factures[(key, n)] for n in action.autres]
         faits = [f for n in action.factures for f in self.history.get((key, n), ())]
-        demande = compute_demande(principales, autres, etape, client, faits, today, config)
+        # The agency's email states the figures of the dossier it sends, on the dossier's day.
+        jour = max((f.jour for f in faits if f.canal == "recouvrement" and f.jour < today),
+                   default=today) if action.etape == TRANSMISSION.nom else today
+        demande = compute_demande(principales, autres, etape, client, faits, jour, config)
         asks = action.etape not in (REMERCIEMENT.nom, INFO_AGENCE.nom)
         if asks and demande.total != action.montant_reclame:  # one amount story, or nothing
             raise TemplateError(f"{action.client} : montant incohérent ({demande.total} rendu, "
@@ -273,8 +279,12 @@ class Renderer:
         debut_be = debut_delai_consommateur_be(today, canal_rappel, calendrier_be)
         fin_be = fin_delai_consommateur_be(today, canal_rappel, calendrier_be)
         return {
-            "entreprise": config.entreprise,
-            "client": client,
+            # In English, the phone number as a caller abroad dials it.
+            "entreprise": config.entreprise if langue != "en" else dataclasses.replace(
+                config.entreprise, telephone=telephone_international(
+                    config.entreprise.telephone, config.entreprise.pays)),
+            # The legal form once: never « SCI Les Tilleuls (SCI) ».
+            "client": dataclasses.replace(client, forme=forme_distincte(client.nom, client.forme)),
             "factures": lignes,
             "facture": lignes[0] if lignes else lignes_autres[0],
             "autres": lignes_autres,
@@ -291,6 +301,7 @@ class Renderer:
             "libelle": action.titre,
             "canal": action.canal,
             "date": today,
+            "jour_creance": jour,
             "date_limite": (action.date_limite if action.date_limite is not None
                             else date_limite(etape, today, config)),
             "complement": action.complement,
