@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -105,3 +106,21 @@ def test_the_payment_block_is_never_split_and_carries_its_qr_code():
     pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
     (page,) = [t for t in pages if "Règlement par virement" in t]
     assert "Scannez pour payer" in page and "Référence à indiquer" in page
+
+
+def test_nothing_needs_weasyprint_or_pango():
+    """Letters need pip alone (issue 20): no module of the product imports WeasyPrint, and
+    the project does not depend on it (the test environment is installed from pyproject)."""
+    import importlib.util
+    import tomllib
+
+    source = Path(__file__).resolve().parent.parent / "src" / "relances"
+    importing = [p.name for p in source.rglob("*.py")
+                 if re.search(r"^\s*(import|from)\s+weasyprint", p.read_text(encoding="utf-8"),
+                              re.MULTILINE)]
+    assert importing == []
+    project = tomllib.loads((source.parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = project["project"]["dependencies"] + project["project"]["optional-dependencies"]["test"]
+    assert not [d for d in wanted if d.lower().startswith(("weasyprint", "pango", "cairo"))]
+    assert any(d.startswith("typst") for d in project["project"]["dependencies"])
+    assert importlib.util.find_spec("typst") is not None
