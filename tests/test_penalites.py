@@ -41,15 +41,16 @@ def test_partial_payment_interest_on_what_remains():
 
 def test_legal_rate_is_computed_piecewise_across_a_half_year_boundary():
     # 2,500 € due 31/05/2026, letter 15/08/2026.
-    # June: 30 days at 2.15 + 10 = 12.15 % -> 24.965753…; 1 July-15 August: 46 days at
-    # 2.40 + 10 = 12.40 % -> 39.068493…; total 64.034246… -> 64.03
+    # June: 30 days at 2.15 + 10 = 12.15 % -> 24.965753… -> 24.97; 1 July-15 August: 46 days
+    # at 2.40 + 10 = 12.40 % -> 39.068493… -> 39.07; each line rounded, the total their sum:
+    # 64.04 (rounding once would give 64.03, a figure the letter's lines do not add up to).
     regime = Regime("FR", False, None, D("40"))
     p = compute("F1", D("2500"), date(2026, 5, 31), date(2026, 8, 15), regime, TABLE)
-    assert [(x.debut, x.fin, x.jours, x.taux) for x in p.periodes] == [
-        (date(2026, 6, 1), date(2026, 6, 30), 30, D("12.15")),
-        (date(2026, 7, 1), date(2026, 8, 15), 46, D("12.40")),
+    assert [(x.debut, x.fin, x.jours, x.taux, x.base, x.montant) for x in p.periodes] == [
+        (date(2026, 6, 1), date(2026, 6, 30), 30, D("12.15"), D("2500"), D("24.97")),
+        (date(2026, 7, 1), date(2026, 8, 15), 46, D("12.40"), D("2500"), D("39.07")),
     ]
-    assert p.interets == D("64.03")
+    assert p.interets == D("64.04")
 
 
 def test_contract_rate_below_three_times_the_legal_rate_is_raised_to_that_floor():

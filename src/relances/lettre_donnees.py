@@ -94,6 +94,14 @@ def donnees(context: dict, textes: dict[str, str]) -> tuple[dict, Path | None]:
         "avec_penalites": bool(context["reclame_penalites"]),
         "principal": montant(context["principal"]),
         "interets": montant(calcul.interets) if calcul.interets > 0 else "",
+        # Computed with more than one rate: one line per period, adding up to `interets`.
+        "detail_interets": [
+            {"numero": numero, "debut": courte(p.debut), "fin": courte(p.fin),
+             "jours": str(p.jours),
+             "taux": formats.nombre(p.taux, langue) + ("%" if langue == "en" else " %"),
+             "base": montant(p.base), "montant": montant(p.montant)}
+            for numero, p in calcul.periodes]
+        if context["reclame_penalites"] and calcul.plusieurs_taux else [],
         "indemnites": montant(calcul.indemnites) if calcul.indemnites > 0 else "",
         # « Indemnité » for one invoice, « Indemnités » for several.
         "nombre_indemnites": sum(1 for f in context["factures"] if f.indemnite > 0),

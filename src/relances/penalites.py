@@ -27,8 +27,13 @@ country he lives in (`pays_de_la_loi`), whatever the creditor's; a professional 
 creditor's country's law.
 
 Interest is computed on the amount still due today: payment dates are not known, so a partial
-payment is treated as if made on the due date, which is in the debtor's favour. Each invoice's
-interest is rounded half-up to the cent; totals add the rounded figures, as the letter shows.
+payment is treated as if made on the due date, which is in the debtor's favour.
+
+Rounding, so that a letter's figures can be redone by hand: an invoice's days are cut into
+periods of one rate (consecutive half-years at the same rate make one period); each period's
+interest, `base × rate × days / 365`, is rounded half-up to the cent; the invoice's interest is
+the sum of its periods, the letter's the sum of its invoices. Every line printed adds up to
+the total printed.
 """
 
 from __future__ import annotations
@@ -158,13 +163,16 @@ class Regime:
 
 @dataclass(frozen=True)
 class Periode:
-    """Days of one half-year at one rate: `debut` and `fin` both counted."""
+    """Days at one rate (one half-year, or consecutive ones at the same rate): `debut` and
+    `fin` both counted; `montant` = base × taux / 100 × jours / 365, rounded to the cent."""
 
     debut: datetime.date
     fin: datetime.date
     jours: int
     taux: Decimal
     plancher: bool = False  # the contract rate was raised to 3 × the legal interest rate
+    base: Decimal = ZERO
+    montant: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -207,9 +215,8 @@ def compute(numero: str, reste_du: Decimal, echeance: datetime.date, date: datet
         if fin_delai is None or not regime.clause_consommateur:
             return Penalite(numero, reste_du, None, (), ZERO, ZERO)
     start = _last_day_without_interest(echeance, regime, mise_en_demeure, fin_delai)
-    periodes: list[Periode] = []
+    spans: list[tuple[datetime.date, datetime.date, Decimal, bool]] = []
     missing: list[str] = []
-    interets = ZERO
     if start is not None and date > start:
         day = start + datetime.timedelta(days=1)
         while day <= date:
@@ -217,13 +224,32 @@ def compute(numero: str, reste_du: Decimal, echeance: datetime.date, date: datet
             fin = min(semestre.fin, date)
             taux, plancher, missing_here = _rate(semestre, regime, table)
             missing += [m for m in missing_here if m not in missing]
-            jours = (fin - day).days + 1
-            periodes.append(Periode(day, fin, jours, taux, plancher))
-            interets += reste_du * taux / 100 * jours / DAYS_A_YEAR
+            if spans and spans[-1][2:] == (taux, plancher):
+                spans[-1] = (spans[-1][0], fin, taux, plancher)  # the same rate goes on
+            else:
+                spans.append((day, fin, taux, plancher))
             day = fin + datetime.timedelta(days=1)
+    periodes = tuple(periode(reste_du, debut, fin, taux, plancher)
+                     for debut, fin, taux, plancher in spans)
     indemnite = _indemnite(reste_du, date, regime, fin_delai)
-    return Penalite(numero, reste_du, periodes[0].debut if periodes else None, tuple(periodes),
-                    interets.quantize(CENT, ROUND_HALF_UP), indemnite, tuple(missing))
+    return Penalite(numero, reste_du, periodes[0].debut if periodes else None, periodes,
+                    sum((p.montant for p in periodes), ZERO), indemnite, tuple(missing))
+
+
+def periode(base: Decimal, debut: datetime.date, fin: datetime.date, taux: Decimal,
+            plancher: bool = False) -> Periode:
+    """One line of interest: its days (both ends counted) and its amount to the cent."""
+    jours = (fin - debut).days + 1
+    montant = (base * taux / 100 * jours / DAYS_A_YEAR).quantize(CENT, ROUND_HALF_UP)
+    return Periode(debut, fin, jours, taux, plancher, base, montant)
+
+
+def plancher_legal(table: TableTaux, semestre: Semestre) -> tuple[Decimal, Decimal, bool]:
+    """(floor, legal interest rate, that rate is in the table) of a half-year: a French
+    professional's contract rate may not be below three times the legal interest rate
+    (art. L441-10 C. com.)."""
+    legal, known = table.rate("interet_legal", semestre)
+    return 3 * legal, legal, known
 
 
 def _last_day_without_interest(echeance, regime, mise_en_demeure, fin_delai):
@@ -254,7 +280,7 @@ def _rate(semestre: Semestre, regime: Regime, table: TableTaux) -> tuple[Decimal
     if regime.taux_fixe is None:
         return lookup("bce") + 10, False, missing
     plancher = 3 * lookup("interet_legal")
-    if regime.taux_fixe < plancher:
+    if regime.taux_fixe < plancher:  # the clause is unlawful (L441-16): the law's rate applies
         return plancher, True, missing
     return regime.taux_fixe, False, missing
 
@@ -331,6 +357,24 @@ class Calcul:
 
     def ligne(self, numero: str) -> Penalite | None:
         return next((p for p in self.lignes if p.numero == numero), None)
+
+    # The interest line by line, so that the figure can be redone from the letter.
+    @property
+    def periodes(self) -> tuple[tuple[str, Periode], ...]:
+        """(invoice number, period) of every period that bears interest, invoice by invoice."""
+        return tuple((p.numero, periode) for p in self.lignes for periode in p.periodes)
+
+    @property
+    def taux_appliques(self) -> tuple[Decimal, ...]:
+        """The rates the interest was computed with, in the order of their first day."""
+        ordered = sorted((periode for _, periode in self.periodes), key=lambda p: p.debut)
+        return tuple(dict.fromkeys(p.taux for p in ordered))
+
+    @property
+    def plusieurs_taux(self) -> bool:
+        """The interest was computed with more than one rate: no sentence may quote just one,
+        the letter shows its periods."""
+        return len(self.taux_appliques) > 1
 
 
 def compute_all(factures, date: datetime.date, regime: Regime, table: TableTaux,

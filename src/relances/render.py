@@ -36,7 +36,7 @@ from .compte import Livre, as_seen
 from .lettre_donnees import forme_distincte, meme_personne, telephone_international
 from .etapes import INFO_AGENCE, REMERCIEMENT, TRANSMISSION, date_limite, etape_named, is_notice
 from .montants import compute_demande
-from .penalites import (Penalite, bareme_belge, debut_delai_consommateur_be,
+from .penalites import (Penalite, Semestre, bareme_belge, debut_delai_consommateur_be,
                         fin_delai_consommateur_be)
 from .policy import promise_exchange
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
@@ -226,6 +226,16 @@ class Renderer:
         # The payment references given to the invoices (derived from the number without).
         self.references = references if references is not None else Repertoire()
         self.avertissements: list[Anomalie] = []
+        self._warn_floor(Semestre.of(today))
+
+    def _warn_floor(self, semestre: Semestre) -> None:
+        """A contract rate below the legal floor: said once a run, with its figures."""
+        if any("[penalites] taux_annuel" in a.message for a in self.avertissements):
+            return
+        message = self.config.penalites.clause_illicite(self.config.entreprise.pays, semestre,
+                                                        self.config.path.name)
+        if message:
+            self.avertissements.append(Anomalie(None, None, message))
 
     def _warn_missing_rates(self, missing: tuple[str, ...]) -> None:
         for manquant in missing:
@@ -255,6 +265,9 @@ class Renderer:
                                 f"{action.montant_reclame} décidé) ; signalez ce bug")
         calcul = demande.penalites
         self._warn_missing_rates(calcul.taux_manquants)
+        for _, periode in calcul.periodes:  # raised in an earlier half-year only
+            if periode.plancher:
+                self._warn_floor(Semestre.of(periode.debut))
         langue = client.langue if client.langue in LANGUES else "fr"
         mode = config.paiement.mode(config.entreprise.pays)
         reference = self.references.of

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from .. import formats
 from ..banque.operations import OptionsReleve
 from ..calendrier import Calendrier
-from ..penalites import Regime, TableTaux, calendrier_de, pays_de_la_loi, read_table
+from ..penalites import (Regime, Semestre, TableTaux, calendrier_de, pays_de_la_loi,
+                         plancher_legal, read_table)
 from ..records import PROMESSE_NON_TENUE, Client, Etape, normalise
 
 CANAUX = ("email", "courrier", "appel", "recouvrement")
@@ -90,6 +92,23 @@ class Penalites:
                       taux_fixe=None if self.taux_legal else self.taux_annuel,
                       indemnite=self.indemnite_forfaitaire,
                       clause_consommateur=self.clause_consommateur)
+
+    def clause_illicite(self, pays_creancier: str, semestre: Semestre, fichier: str) -> str:
+        """The warning every run gives while `taux_annuel` is below the French legal floor of
+        `semestre` (3 × the legal interest rate, art. L441-10 C. com.): such a clause is
+        unlawful and fined (art. L441-16); "" when the rate is lawful or not a French one."""
+        if pays_creancier != "FR" or self.taux_legal or self.taux_annuel is None:
+            return ""
+        plancher, legal, connu = plancher_legal(self.table, semestre)
+        if self.taux_annuel >= plancher:
+            return ""
+        taux = lambda value: f"{formats.nombre(value)}\u202f%"  # noqa: E731
+        return (f"{fichier} : [penalites] taux_annuel = {taux(self.taux_annuel)} est inférieur "
+                f"au minimum légal de {taux(plancher)} (trois fois le taux de l’intérêt légal, "
+                f"{taux(legal)} en {semestre}{'' if connu else ', dernier taux connu'}) : les "
+                f"pénalités de retard sont calculées à {taux(plancher)}. Un taux inférieur dans vos conditions générales est illicite "
+                "(article L441-10 du Code de commerce) et passible d’une amende administrative "
+                "(article L441-16) : corrigez vos conditions générales, puis taux_annuel")
 
     def regime_for(self, pays_creancier: str, client: Client) -> Regime:
         """The law for this client (its Type and Pays), the creditor being in `pays_creancier`."""
