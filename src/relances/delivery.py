@@ -94,7 +94,7 @@ def build_email(rendu: Rendu, expediteur: Address, now: datetime.datetime,
     message.add_alternative(rendu.html, subtype="html", charset="utf-8")
     if rendu.qr_png:
         # The payment QR code, shown inside the HTML part (cid:), not as an attachment.
-        from .render import QR_CID
+        from .qr_paiement import QR_CID
         html_part = message.get_body(("html",))
         html_part.add_related(rendu.qr_png, maintype="image", subtype="png",
                               cid=f"<{QR_CID}>", filename="paiement-qr.png")
