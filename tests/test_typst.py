@@ -68,7 +68,7 @@ def test_the_letter_is_pdf_a_with_its_title_and_author_even_with_invoice_copies(
 
 def test_a_template_in_the_users_folder_changes_the_wording_of_the_notice(tmp_path):
     """The README's worked example: the demand paragraph rewritten, the rest shipped."""
-    from relances.render import PACKAGE_LETTRES
+    from relances.emplacements import PACKAGE_LETTRES
 
     (tmp_path / "lettres").mkdir()
     shipped = (PACKAGE_LETTRES / "mise_en_demeure.lettre.typ").read_text("utf-8")

@@ -229,7 +229,7 @@ def write_invoices(dossier: Path, today: datetime.date = REFERENCE) -> list[Path
     import typst
 
     from . import formats
-    from .render import PACKAGE_LETTRES
+    from .emplacements import PACKAGE_LETTRES
 
     dossier.mkdir(parents=True, exist_ok=True)
     compiler = typst.Compiler(font_paths=[str(PACKAGE_LETTRES / "polices")],

@@ -42,7 +42,7 @@ class Imprimeur:
         except ImportError as exc:  # a broken install: pip install relances brings it
             raise TemplateError(f"courriers PDF impossibles : le module typst ne se charge pas "
                                 f"({exc}) ; réinstallez relances avec pip") from None
-        from .render import fonts_folder
+        from .emplacements import fonts_folder
 
         self.lettres = lettres
         self._typst = typst
@@ -53,7 +53,7 @@ class Imprimeur:
     def templates(self, langue: str) -> dict[str, bytes]:
         """Every `.typ` template by name, the first found winning (user's, then shipped)."""
         if langue not in self._templates:
-            from .render import template_folders
+            from .emplacements import template_folders
 
             found: dict[str, bytes] = {}
             for folder in template_folders(self.lettres, langue):
@@ -64,7 +64,7 @@ class Imprimeur:
 
     def where(self, name: str, langue: str = "fr") -> str:
         """`lettres/mise_en_demeure.lettre.typ`: the file that was used, to name in messages."""
-        from .render import relative_name, template_folders
+        from .emplacements import relative_name, template_folders
 
         for folder in template_folders(self.lettres, langue):
             if (folder / name).is_file():

@@ -40,6 +40,7 @@ from .penalites import (Penalite, Semestre, bareme_belge, debut_delai_consommate
                         fin_delai_consommateur_be)
 from .policy import promise_exchange
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
+from .emplacements import PACKAGE_LETTRES, fonts_folder, relative_name, template_folders
 from .qr_paiement import QR_CID, payment_qr
 from .references import Repertoire
 from .typographie import compose, elide, formules
@@ -48,7 +49,6 @@ PARTS = (("sujet", "{}.sujet.txt"), ("texte", "{}.texte.txt"), ("html", "{}.html
 LETTRE = "{}.lettre.typ"
 DOSSIER = "dossier_recouvrement.typ"
 LANGUES = ("fr", "en")
-PACKAGE_LETTRES = Path(__file__).with_name("lettres")
 LIBELLES_EN = {"rappel": "First reminder", "appel": "Phone call", "dernier_rappel": "Final reminder",
                "mise_en_demeure": "Formal notice", "recouvrement": "Collection",
                "promesse_non_tenue": "Broken-promise reminder"}
@@ -56,22 +56,6 @@ CANAUX = {"fr": {"email": "e-mail", "courrier": "courrier", "appel": "appel tél
                  "recouvrement": "recouvrement"},
           "en": {"email": "email", "courrier": "letter", "appel": "phone call",
                  "recouvrement": "collection"}}
-
-
-def template_folders(lettres: Path, langue: str = "fr") -> list[Path]:
-    """Where templates are looked for, first found wins: the user's `lettres/` (its language
-    folder first), then the package's. A language's own templates come before French ones."""
-    bases = [lettres, PACKAGE_LETTRES] if lettres.resolve() != PACKAGE_LETTRES.resolve() \
-        else [PACKAGE_LETTRES]
-    folders = [base / langue for base in bases] if langue != "fr" else []
-    folders += bases
-    return [folder for folder in folders if folder.is_dir()]
-
-
-def fonts_folder(lettres: Path) -> Path:
-    """The letters' fonts: the user's lettres/polices/ when there is one, else the package's."""
-    own = lettres / "polices"
-    return own if own.is_dir() else PACKAGE_LETTRES / "polices"
 
 
 @dataclass(frozen=True)
@@ -629,11 +613,6 @@ def _exchange_text(echange, langue: str) -> str:
     elif echange.resultat:
         text += f": {echange.resultat}" if en else f" : {echange.resultat}"
     return text
-
-
-def relative_name(path: Path) -> str:
-    """`lettres/rappel.texte.txt`: the template's folder and name, enough to find it."""
-    return f"{path.parent.name}/{path.name}"
 
 
 def _claims_penalties(nom: str, config: Config, profil: str) -> bool:
