@@ -236,7 +236,8 @@ def test_a_call_stays_on_the_list_until_the_conversation_is_written_down(small_p
     (eml,) = (folder / "sortie" / "2026-11-28" / "emails").glob("*.eml")
     text = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default) \
         .get_body(("plain",)).get_content()
-    assert ("Le 21 novembre 2026, Paul Alpha (comptable) nous a annoncé (téléphone) le "
+    # Paul Alpha is the client's contact, the reader: the message speaks to him (issue 20).
+    assert ("Le 21 novembre 2026, vous nous aviez annoncé (téléphone) le "
             "règlement de la facture F-1, soit 1\u202f200,00\u00a0€, pour le 27 novembre 2026."
             in text)
     assert "au plus tard le 3 décembre 2026" in text  # a new, short deadline (5 days)
