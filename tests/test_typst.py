@@ -124,3 +124,18 @@ def test_nothing_needs_weasyprint_or_pango():
     assert not [d for d in wanted if d.lower().startswith(("weasyprint", "pango", "cairo"))]
     assert any(d.startswith("typst") for d in project["project"]["dependencies"])
     assert importlib.util.find_spec("typst") is not None
+
+
+def test_a_batch_is_laid_out_in_parallel_each_letter_in_its_place():
+    """A day's letters are compiled by several threads (Typst releases the GIL): each PDF is
+    its own letter, in the order given, the same as one by one."""
+    from relances.lettre import PARALLELE_A_PARTIR_DE, Imprimeur
+
+    noms = [f"Client {i:02d}" for i in range(2 * PARALLELE_A_PARTIR_DE + 3)]
+    rendus = [notice(nom) for nom in noms]
+    cfg = rendus[0][1]
+    pdfs = render_pdfs(cfg.lettres, [(rendu.lettre, nom) for (rendu, _), nom in zip(rendus, noms)])
+    assert [PdfReader(io.BytesIO(p)).metadata.title for p in pdfs] == \
+        [f"Mise en demeure — {nom}" for nom in noms]
+    alone = Imprimeur(cfg.lettres).pdf(rendus[5][0].lettre)
+    assert text_of(pdfs[5]) == text_of(alone)
