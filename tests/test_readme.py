@@ -38,6 +38,12 @@ def test_the_readmes_first_command_runs_the_example_in_its_own_folder(tmp_path):
     assert "Café du Commerce : aucune adresse e-mail utilisable" in done.stdout
     assert len(list((tmp_path / "exemple" / "sortie").rglob("*.eml"))) == 5
     assert (tmp_path / "exemple" / "sortie" / "2026-11-22" / "2026-11-22-a-imprimer.pdf").exists()
+    # The formal notice holds on one page, signature included; the invoice copy follows it.
+    from pypdf import PdfReader
+
+    (notice,) = (tmp_path / "exemple" / "sortie").rglob("*mise_en_demeure.pdf")
+    pages = [page.extract_text() for page in PdfReader(notice).pages]
+    assert len(pages) == 2 and "Marie Dupont" in pages[0] and "Pièce jointe" in pages[0]
     assert (tmp_path / "exemple" / "relances.journal.sqlite").exists()
     assert not (tmp_path / "relances.journal.sqlite").exists()  # the root stays the user's
 

@@ -139,3 +139,4 @@ def test_a_batch_is_laid_out_in_parallel_each_letter_in_its_place():
         [f"Mise en demeure — {nom}" for nom in noms]
     alone = Imprimeur(cfg.lettres).pdf(rendus[5][0].lettre)
     assert text_of(pdfs[5]) == text_of(alone)
+
