@@ -40,7 +40,7 @@ from .penalites import (Penalite, Semestre, bareme_belge, debut_delai_consommate
                         fin_delai_consommateur_be)
 from .policy import promise_exchange
 from .records import Action, Anomalie, Classeur, Client, Facture, Fait, client_key
-from .emplacements import PACKAGE_LETTRES, fonts_folder, relative_name, template_folders
+from .emplacements import fonts_folder, relative_name, template_folders
 from .qr_paiement import QR_CID, payment_qr
 from .references import Repertoire
 from .typographie import compose, elide, formules

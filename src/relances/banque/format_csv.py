@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import io
 import re
 import unicodedata
 from collections import Counter
@@ -23,7 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 from ..cells import quote
 from ..records import CENT, Anomalie, normalise
-from .operations import (TEXTE_MAX, Operation, OptionsReleve, Releve, after_end, capped,
+from .operations import (Operation, OptionsReleve, Releve, after_end, capped,
                          fingerprints, hashed_key, rank_identical, says_reversal,
                          statement_end)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime
 import re
 import warnings
-from decimal import Decimal
 
 from ..cells import quote
 from ..records import Anomalie

@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..records import Anomalie
+from ..records import Anomalie, normalise
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ def hashed_key(compte: str, jour: datetime.date, montant: Decimal, libelle: str,
 
 
 def _comparable(libelle: str) -> str:
-    """A label without case, accents, punctuation or spacing."""
-    return "".join(filter(str.isalnum, unicodedata.normalize("NFKD", libelle))).casefold()
+    """A label without case, accents, punctuation or spacing (`records.normalise`)."""
+    return normalise(libelle)
 
 
 def fingerprints(lines: list[tuple[datetime.date, Decimal, str]]) -> list[str]:
