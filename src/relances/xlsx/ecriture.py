@@ -27,10 +27,11 @@ from ..records import RESULTATS_ECHANGE, Anomalie, Suivi, normalise
 from .colonnes import (BACKUPS_KEPT, DATE_FORMAT, EURO_FORMAT, FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, JOURNAL, REQUIRED, TOOL_FIELDS, find_header,
                        A_APPELER, A_VERIFIER, DECISION_HEADER, ECHANGES, ECHEANCIERS,
-                       OPERATION_HEADER, PAIEMENT_FIELD_BY_HEADER, PAIEMENTS)
+                       OPERATION_HEADER, PAIEMENTS)
 from .package import (MAIN_NS, REL_NS, SHARED_STRINGS_REL, STYLES_CT, STYLES_REL, WORKSHEET_CT,
                       WORKSHEET_REL, Package, WorkbookChanged, check_not_open, file_state,
                       fingerprint, rels_name, xml_attr, xml_text)
+from .ajout import Ajout, append_rows, rows_of
 from .proprietes import write_identifiant
 from .sheet import (Colonne, SheetPatch, build_sheet, column_letter, count_cells,
                     build_user_sheet, count_cells_in, hyperlink_rels, read_shared_strings,
@@ -72,6 +73,7 @@ PAIEMENTS_COLONNES = (
     Colonne("Client", 26), Colonne("Factures", 22), Colonne("Libellé", 40),
     Colonne("Source", 14), Colonne("Référence", 24),
 )
+PAIEMENT_FIELDS = ("date", "montant", "client", "factures", "libelle", "source", "reference")
 # The decision to take sits next to what it is about: the line and its candidate invoices.
 A_VERIFIER_COLONNES = (
     Colonne(OPERATION_HEADER, 12), Colonne("Date", 10, DATE_FORMAT),
@@ -108,6 +110,7 @@ class Ecriture:
     ignorees: tuple[Anomalie, ...] = field(default=())
     paiements: int = 0  # rows appended to sheet Paiements
     empreinte: str = ""  # the fingerprint of the workbook as this write left it
+    ajoutes: dict[str, int] = field(default_factory=dict)  # sheet -> rows appended (ajouts)
 
 
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
@@ -116,7 +119,8 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                a_appeler: Sequence[tuple] | None = None, paiements: Sequence[tuple] = (),
                a_verifier: Sequence[tuple] = (), tableau=None,
                factures_a_jour: bool = False,
-               feuilles: Sequence[tuple[str, str | None]] = ()) -> Ecriture:
+               feuilles: Sequence[tuple[str, str | None]] = (),
+               ajouts: Sequence[Ajout] = ()) -> Ecriture:
     """Patch tool-owned cells and sheets (Journal, À appeler, À vérifier) into the workbook,
     atomically; add the user's sheets Échanges, Échéanciers and Paiements, with their headers,
     when they are missing; append `paiements` (imported bank lines, in PAIEMENTS_COLONNES'
@@ -127,6 +131,8 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
     `feuilles`: user sheets the reader found under another name ((user sheet, its name), or
     None when several sheets could be it): none of them is created, payments go to the one
     found.
+    `ajouts`: rows appended to user sheets (Échanges, Factures, Clients…, see `ajout`); how
+    many went in, per sheet, is in `Ecriture.ajoutes` (0: the sheet could not take them).
     `factures_a_jour`: the caller knows Factures' tool cells already hold `suivis` (the file is
     the one its last write left, and the cells to write are the same): that sheet is not
     patched again.
@@ -161,7 +167,13 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
     except OSError as exc:
         raise WorkbookError(_not_saved(path, exc)) from None
     appended = False
+    ajoutes: dict[str, int] = {}
     try:
+        # New invoices go in before the tool's cells are patched: Factures is written once.
+        for ajout in (a for a in ajouts if a.feuille == FACTURES and a.lignes):
+            ajoutes[FACTURES] = len(ajout.lignes) if append_rows(
+                package, shared_part, styles, date1904, ajout, where, sheet.name,
+                colonnes) else 0
         if factures_a_jour:
             head, lignes, formules, ignorees = None, 0, (), ()
         else:
@@ -183,8 +195,14 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                             _add_sheet_entry)
         if paiements:
             _ensure_user_sheets(package, styles, dict(feuilles))
-            appended = _append_paiements(package, shared_part, styles, date1904, paiements,
-                                         where, dict(feuilles).get(PAIEMENTS, PAIEMENTS))
+            appended = append_rows(package, shared_part, styles, date1904,
+                                   Ajout(PAIEMENTS, rows_of(PAIEMENT_FIELDS, paiements)),
+                                   where, dict(feuilles).get(PAIEMENTS, PAIEMENTS))
+        for ajout in (a for a in ajouts if a.feuille != FACTURES and a.lignes):
+            _ensure_user_sheets(package, styles, dict(feuilles))
+            ajoutes[ajout.feuille] = len(ajout.lignes) if append_rows(
+                package, shared_part, styles, date1904, ajout, where,
+                dict(feuilles).get(ajout.feuille, ajout.feuille)) else 0
         if identifiant:
             write_identifiant(package, identifiant)
         if styles.changed:
@@ -206,7 +224,8 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
         backup, written = _save(package, path, empreinte,
                                 sauvegardes or path.parent / "sauvegardes")
         return Ecriture(path, backup, lignes, formules=formules, ignorees=ignorees,
-                        paiements=len(paiements) if appended else 0, empreinte=written)
+                        paiements=len(paiements) if appended else 0, empreinte=written,
+                        ajoutes=ajoutes)
     except OSError as exc:
         if not is_fault(exc):
             raise
@@ -326,46 +345,6 @@ def _write_tool_sheet(package: Package, styles: Styles, name: str,
     elif rels_part in package.parts:
         package.remove(rels_part)
     _repeat_header_when_printed(package, name)
-
-
-def _append_paiements(package: Package, shared_part: str | None, styles: Styles,
-                      date1904: bool, rows: Sequence[tuple], where: str,
-                      name: str | None = PAIEMENTS) -> bool:
-    """Append rows below the last row holding a value in the user's sheet Paiements, each
-    value under its header wherever the user moved it; a header missing for one of our values
-    is added at the end of the header row. No other cell of the sheet changes."""
-    sheet = package.sheet(name, normalise) if name else None
-    if sheet is None:
-        return False  # several sheets could be Paiements: the journal keeps the lines
-    data = package.parts[sheet.part]
-    shared = read_shared_strings(package.parts.get(shared_part) if shared_part else None)
-    patch = SheetPatch(data, shared, styles, date1904, f"{where}:{sheet.name}")
-    header_index, found = find_header(patch.values(1, 10), PAIEMENT_FIELD_BY_HEADER, {},
-                                      ("date", "montant"))
-    if "date" not in found or "montant" not in found:
-        return False  # not a ledger we can read back: nothing appended, the journal keeps it
-    header_row = header_index + 1
-    columns = {name: position + 1 for name, position in found.items()}
-    fields = ("date", "montant", "client", "factures", "libelle", "source", "reference")
-    last = max([patch.last_column(), *columns.values(),
-                *(c.column for c in patch.cells(header_row))])
-    for name, colonne in zip(fields, PAIEMENTS_COLONNES):
-        if name not in columns:
-            last += 1
-            columns[name] = last
-            patch.set(header_row, last, colonne.titre)
-            patch.width(last, colonne.largeur)
-    row = max((n for n in reversed(patch.order) if any(
-        c.value not in (None, "") or c.formula for c in patch.cells(n))), default=header_row)
-    for values in rows:
-        row += 1
-        for name, colonne, value in zip(fields, PAIEMENTS_COLONNES, values):
-            if value is not None and value != "":
-                patch.set(row, columns[name], value, colonne.format)
-    patched = patch.bytes()
-    if patched is not None:
-        package.replace(sheet.part, patched)
-    return True
 
 
 def _ensure_user_sheets(package: Package, styles: Styles,
