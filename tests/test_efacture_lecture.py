@@ -17,7 +17,7 @@ from relances.efacture.lecture import EfactureError, lire_efacture, nature
 from relances.errors import RelancesError
 from relances.formats import montant
 
-from efactures import (ACHETEUR_BE, PROFILS_CII, ajouter_piece, cii_xml, facturx_pdf,
+from efactures import (ACHETEUR_BE, ajouter_piece, cii_xml, facturx_pdf,
                        pdf_simple, ubl_xml)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "efactures"
@@ -187,6 +187,13 @@ def test_unreadable_date_and_missing_names_are_refused(tmp_path):
     xml = cii_xml().replace(b"<ram:Name>Boulangerie Martin SAS</ram:Name>", b"<ram:Name/>")
     assert "BR-07" in refus(tmp_path / "n.xml", xml)
     assert "BR-02" in refus(tmp_path / "v.xml", cii_xml(numero=""))
+
+
+def test_absurd_amounts_are_refused_not_computed(tmp_path):
+    xml = cii_xml().replace(b"<ram:BasisAmount>1000.00", b"<ram:BasisAmount>" + b"9" * 40)
+    assert "hors limites" in refus(tmp_path / "a.xml", xml)
+    xml = cii_xml().replace(b"<ram:GrandTotalAmount>1200.00", b"<ram:GrandTotalAmount>1,2E3")
+    assert "montant illisible « 1,2E3 » (GrandTotalAmount, BT-112)" in refus(tmp_path / "b.xml", xml)
 
 
 def test_negative_invoice_and_unknown_type_are_refused(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Decimal
 
 from ..errors import RelancesError
 from .modeles import FactureElectronique
@@ -39,10 +39,9 @@ def montant(texte: str | None, element: str, requis: bool = True) -> Decimal | N
     texte = texte.strip()
     if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", texte):
         raise Invalide(f"montant illisible « {texte[:40]} » ({element})")
-    try:
-        return Decimal(texte)
-    except InvalidOperation:  # pragma: no cover - the pattern above admits only numbers
-        raise Invalide(f"montant illisible « {texte[:40]} » ({element})") from None
+    if len(texte.lstrip("+-").split(".")[0].lstrip("0")) > 15 or len(texte) > 40:
+        raise Invalide(f"montant hors limites « {texte[:40]} » ({element})")
+    return Decimal(texte)
 
 
 def date_cii(texte: str | None, format: str | None, element: str) -> datetime.date | None:
