@@ -184,7 +184,8 @@ def with_statuts(classeur: Classeur) -> Classeur:
             changes["statut"] = facture.statut or "plateforme"
         elif latest.code == EN_LITIGE and not facture.litige:
             motif = f" ({since.motif})" if since.motif else ""
-            changes["litige"] = f"en litige sur la plateforme depuis le {since.jour:%d/%m/%Y}{motif}"
+            changes["litige"] = (f"en litige sur la plateforme depuis le "
+                                 f"{since.jour:%d/%m/%Y}{motif}")
         elif latest.code == PAIEMENT_TRANSMIS:
             if facture.annonce is None or since.jour > facture.annonce:
                 changes["annonce"] = since.jour

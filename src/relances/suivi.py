@@ -30,7 +30,8 @@ def motif_text(motif: Motif) -> str:
     if code in ("refusee", "rejetee", "suspendue"):
         motif_donne = f" (motif : {motif.detail})" if motif.detail else ""
         if code == "suspendue":
-            return f"aucune : suspendue sur la plateforme depuis le {date_courte(jour)}{motif_donne}"
+            return (f"aucune : suspendue sur la plateforme depuis le {date_courte(jour)}"
+                    f"{motif_donne}")
         qui = "refusée par le client" if code == "refusee" else "rejetée par la plateforme"
         return f"{qui} le {date_courte(jour)}{motif_donne} : à régulariser (avoir ?)"
     if code == "soldee_avoir":
@@ -103,7 +104,8 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         latest = max(done, key=lambda fj: (fj[1], names.index(fj[0].etape)
                                            if fj[0].etape in names else -1), default=None)
         texte, jour = _describe(situation, today, config)
-        encaissee = situation.suivant.motif is not None and situation.suivant.motif.code == "encaissee"
+        motif = situation.suivant.motif
+        encaissee = motif is not None and motif.code == "encaissee"
         suivis[facture.numero] = Suivi(
             etape=(f"{_label_of(latest[0], config, client.profil)} ({date_courte(latest[1])})"
                    if latest else ""),

@@ -238,7 +238,8 @@ def _lire_xml(donnees: bytes, nom: str) -> tuple[list[StatutFacture], list[Anoma
         return [], [Anomalie(nom, None, f"{why} ; fichier ignoré")]
     if _local(racine.tag) != "CrossDomainAcknowledgementAndResponse":
         return [], [Anomalie(nom, None, (
-            f"ce n’est pas un message de statuts CDAR (élément racine « {_local(racine.tag)} »)"
+            "ce n’est pas un message de statuts CDAR (élément racine "
+            f"« {_local(racine.tag)} »)"
             " ; fichier ignoré"))]
     statuts: list[StatutFacture] = []
     anomalies: list[Anomalie] = []
