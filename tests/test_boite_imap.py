@@ -309,3 +309,17 @@ def test_storing_passwords_covers_smtp_and_imap(project):
             "relances", "imap:compta@atelier-dupont.fr@imap.atelier-dupont.fr") == "imap-pw"
     finally:
         keyring.set_keyring(previous)
+
+
+def test_verifier_on_the_command_line_reads_the_mailbox(project, boite_imap, monkeypatch):
+    serveur, user = boite_imap
+    serveur.deliver(user, [fixture("rebond-postfix.eml"), fixture("absence-fr.eml")])
+    monkeypatch.setenv("SSL_CERT_FILE", str(serveur.ca_file))  # the system trusts the test CA
+    with (project / "config.toml").open("a", encoding="utf-8") as config:
+        config.write(f'\n[boite]\nhote = "127.0.0.1"\nport = {serveur.port_ssl}\n'
+                     f'utilisateur = "{user}"\n')
+    result = CliRunner().invoke(relancer, ["--config", str(project / "config.toml"), "--verifier"],
+                                env={"RELANCES_IMAP_MOT_DE_PASSE": PASSWORD})
+    assert "en trierait 2 (1 message(s) non remis, 1 réponse(s) automatique(s))" in result.output, \
+        result.output
+    assert result.exit_code == 0, result.output

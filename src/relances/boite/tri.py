@@ -353,7 +353,9 @@ def html_texte(html: str) -> str:
         parser.close()
     except Exception:
         return re.sub(r"<[^>]*>", " ", html)
-    lines = [" ".join(line.split()) for line in "".join(parser.morceaux).splitlines()]
+    # Spaces collapsed, but a no-break space (French « ! ») is kept.
+    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip(" \t") for line in
+             "".join(parser.morceaux).splitlines()]
     return "\n".join(lines)
 
 

@@ -40,8 +40,8 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
               help="Écrire dans DOSSIER les e-mails (.eml) et courriers (.pdf) que l’exécution "
                    "produirait, et rien d’autre : pour relire les modèles.")
 @click.option("--verifier", is_flag=True,
-              help="Vérifier la configuration, le classeur, les modèles et la connexion SMTP, "
-                   "sans rien envoyer.")
+              help="Vérifier la configuration, le classeur, les modèles, la connexion SMTP et "
+                   "la boîte aux lettres, sans rien envoyer.")
 @click.option("--enregistrer-mot-de-passe", "store_password", is_flag=True,
               help="Enregistrer le mot de passe SMTP (et IMAP, avec [boite]) dans le trousseau "
                    "du système.")
