@@ -9,6 +9,7 @@ The folder is world-traversable for the same reason (pytest's tmp_path is privat
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -46,9 +47,11 @@ class Dovecot:
         self.port_ssl, self.port_starttls = free_port(), free_port()
         if os.geteuid() == 0:
             internal, login, mail = "dovecot", "dovenull", pwd.getpwnam("nobody")
+            group = "dovecot"
         else:
             mail = pwd.getpwuid(os.getuid())
             internal = login = mail.pw_name
+            group = grp.getgrgid(os.getgid()).gr_name
         self.mail_uid, self.mail_gid = mail.pw_uid, mail.pw_gid
         self.users = self.base / "users"
         # Users made up front: Dovecot may not see a line added within the same second.
@@ -67,6 +70,7 @@ log_path = {self.base}/dovecot.log
 info_log_path = {self.base}/dovecot.log
 default_internal_user = {internal}
 default_login_user = {login}
+default_internal_group = {group}
 first_valid_uid = 1
 ssl = required
 ssl_cert = <{self.base}/server.pem
