@@ -107,15 +107,19 @@ service imap-login {{
 """)
         self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.conf)],
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self._wait()
         self.count = 0
+        try:
+            self._wait()
+        except RuntimeError:
+            self.stop()
+            raise
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Dovecot stopped: {self.process.stdout.read().decode()}"
-                                   f"{self.log()}")
+                                   f"{self.log()}")  # the log is read before stop() removes it
             try:
                 socket.create_connection(("127.0.0.1", self.port_ssl), timeout=1).close()
                 socket.create_connection(("127.0.0.1", self.port_starttls), timeout=1).close()
