@@ -53,6 +53,7 @@ from relances.render import Renderer
 from relances.resultat import Resultat
 from relances.xlsx.lecture import Lecture
 from relances.xlsx.paiements import apply_reglements
+from relances.efacture.modeles import StatutFacture
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_DAY = datetime.timedelta(days=1)
@@ -139,6 +140,8 @@ class Book:
     versements: list[Versement] = field(default_factory=list)
     reglements: list[Reglement] = field(default_factory=list)
     attentes: list[Attente] = field(default_factory=list)
+    # The e-invoicing platform's lifecycle statuses, as imported (importer.py) in order.
+    statuts: list[StatutFacture] = field(default_factory=list)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # ------------------------------------------------------------ what the user edits
@@ -186,6 +189,24 @@ class Book:
                                          factures=factures, libelle="virement",
                                          row=len(self.reglements) + 2))
 
+    def plateforme(self, ligne: Ligne) -> int | None:
+        """The code of the invoice's latest platform status when it acts (207, 208, 210, 211,
+        212, 213), else None: the latest by date wins, the later imported on the same date;
+        a later status without effect (205 Approuvée…) lifts the earlier ones."""
+        mine = [(s.jour, i, s) for i, s in enumerate(self.statuts) if s.numero == ligne.numero]
+        if not mine or ligne.avoir:
+            return None
+        jour, _, latest = max(mine, key=lambda t: (t[0], t[1]))
+        return latest.code if latest.code in (207, 208, 210, 211, 212, 213) else None
+
+    def platform_since(self, ligne: Ligne) -> datetime.date | None:
+        mine = [(s.jour, i, s) for i, s in enumerate(self.statuts) if s.numero == ligne.numero]
+        return max(mine, key=lambda t: (t[0], t[1]))[2].jour if mine else None
+
+    def closed(self, ligne: Ligne) -> bool:
+        """Marked Payée by the user, or cashed according to the platform (212)."""
+        return ligne.statut == "payee" or self.plateforme(ligne) == 212
+
     # ------------------------------------------------------------ the records the tool reads
 
     def to_facture(self, ligne: Ligne, row: int) -> Facture:
@@ -214,8 +235,9 @@ class Book:
             mine = [l for l in self.lignes if client_key(l.client) == key]
             # Oldest first, the disputed ones last (SPEC §5 and the README: a client who
             # disputes an invoice and pays without a word pays the others).
-            invoices = sorted((l for l in mine if not l.avoir and l.statut != "payee"),
-                              key=lambda l: (self.disputed(l), l.echeance, l.numero))
+            invoices = sorted((l for l in mine if not l.avoir and not self.closed(l)),
+                              key=lambda l: (self.disputed(l) or self.plateforme(l) in (
+                                  208, 210, 213), l.echeance, l.numero))
             reste = {l.numero: max(l.montant - l.paye, ZERO) for l in invoices}
             paid = {l.numero: min(l.paye, l.montant) for l in invoices}
             payments = [(r.montant, r.factures) for r in self.reglements
@@ -227,7 +249,7 @@ class Book:
                        and l.montant - l.paye < 0]
             left_credits = {}
 
-            closed = {l.numero for l in mine if not l.avoir and l.statut == "payee"}
+            closed = {l.numero for l in mine if not l.avoir and self.closed(l)}
 
             def spread(amount: Decimal, named: tuple[str, ...], payment: bool) -> Decimal:
                 if payment and named and all(n in closed for n in named):
@@ -262,6 +284,12 @@ class Book:
         why = []
         if ligne.statut:
             why.append(f"Statut {ligne.statut}")
+        code = self.plateforme(ligne)
+        if code in (207, 208, 210, 212, 213):
+            why.append(f"statut {code} de la plateforme")
+        elif code == 211 and canal in ("email", "courrier", "recouvrement") and \
+                today <= self.platform_since(ligne) + days(DELAI_PAIEMENT_ANNONCE):
+            why.append(f"paiement transmis le {self.platform_since(ligne)} (plateforme)")
         client = self.client(ligne.client)
         if client.pause_jusqu_au is not None and client.pause_jusqu_au >= today:
             why.append(f"client en pause jusqu'au {client.pause_jusqu_au}")
@@ -291,7 +319,7 @@ class Book:
         return why
 
     def disputed(self, ligne: Ligne) -> bool:
-        return ligne.statut == "litige" or any(
+        return ligne.statut == "litige" or self.plateforme(ligne) == 207 or any(
             e.resultat == "litige" for e in self.echanges if self.concerne(e, ligne))
 
     def concerne(self, echange: Echange, ligne: Ligne) -> bool:
@@ -368,6 +396,7 @@ class Harness:
         # Not under test here, and each begin/finish would wait for the disk.
         self.journal._db.execute("PRAGMA synchronous = OFF")
         self.recorded_waiting: set[str] = set()
+        self.recorded_statuts = 0
 
     def close(self) -> None:
         self.journal.close()
@@ -399,6 +428,9 @@ class Harness:
     def live(self, book: Book) -> Day:
         today, config, journal = book.today, self.config, self.journal
         self.sync_waiting(book)
+        if len(book.statuts) > self.recorded_statuts:  # imported as importer.py does
+            journal.record_statuts(book.statuts[self.recorded_statuts:], self.now(today))
+            self.recorded_statuts = len(book.statuts)
         lecture, _ = prepare(Lecture(book.classeur(), "simulation"), journal)
         classeur = lecture.classeur
         # As a run does: a call task an exchange answered is closed before deciding.

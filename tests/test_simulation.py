@@ -28,6 +28,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from relances.cli import relancer
 from relances.exemple import write_workbook
+from relances.efacture.modeles import StatutFacture
 from relances.records import ZERO, Client, client_key
 
 from conftest import client_row, copy_config, invoice_row
@@ -224,6 +225,19 @@ class ClientBook(RuleBasedStateMachine):
     def statut_cleared(self, data):
         data.draw(st.sampled_from([l for l in self.book.invoices()
                                    if l.statut and l.statut != "payee"])).statut = ""
+
+    @precondition(lambda self: self.book.invoices())
+    @rule(data=st.data(), code=st.sampled_from([205, 207, 208, 210, 211, 212, 213]),
+          earlier=st.integers(0, 3))
+    def platform_status(self, data, code, earlier):
+        """The user imports his e-invoicing platform's statuses: any invoice, any code,
+        dated today or a few days back (exports arrive late)."""
+        ligne = data.draw(st.sampled_from(self.book.invoices()))
+        statut = StatutFacture(ligne.numero, code, self.book.today - days(earlier),
+                               source="statuts.csv")
+        if not any((s.numero, s.code, s.jour) == (statut.numero, statut.code, statut.jour)
+                   for s in self.book.statuts):  # imported again: known already
+            self.book.statuts.append(statut)
 
     # ------------------------------------------------------------ what clients say
 

@@ -266,6 +266,13 @@ def _disputed(facture: Facture) -> bool:
     return bool(facture.litige) or facture.statut == "litige"
 
 
+def _refused(facture: Facture) -> bool:
+    """Suspended, refused or rejected on the e-invoicing platform (a payment announced there
+    is not: an unnamed payment is most likely that one)."""
+    return facture.plateforme is not None and facture.plateforme.code in (SUSPENDUE,
+                                                                          *A_REGULARISER)
+
+
 def _held(facture: Facture, client, today: datetime.date) -> bool:
     """Not to be called about: promised (date to come), paused, or its payment being checked."""
     if facture.promesse is not None and facture.promesse >= today:
@@ -304,11 +311,11 @@ def allocate(classeur: Classeur) -> Classeur:
         left = {f.numero: f.reste_du for f in factures if _receives(f)}
         put: dict[str, list[Imputation]] = defaultdict(list)
         used: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        # Oldest first; undisputed invoices before the disputed (a client who disputes one
-        # invoice and pays without a word is paying the others).
+        # Oldest first; undisputed invoices before the disputed, suspended or refused ones (a
+        # client who disputes one invoice and pays without a word is paying the others).
         order = sorted((f for f in factures if f.numero in left),
-                       key=lambda f: (_disputed(f) or f.plateforme is not None, f.echeance, f.date_facture or f.echeance,
-                                      f.numero))
+                       key=lambda f: (_disputed(f) or _refused(f), f.echeance,
+                                      f.date_facture or f.echeance, f.numero))
 
         def spread(amount: Decimal, nature: str, origine: str, jour, targets) -> Decimal:
             for facture in targets:
