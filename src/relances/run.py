@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Mapping
 
-from . import formats
+from . import formats, rien_de_neuf
 from .adresses import parse_expediteur
 from .appels import call_list, close_calls
 from .compte import Livre, as_seen, tenir
@@ -204,8 +204,13 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
     if refus := config.refus_identite():  # nothing signed with a blank or borrowed name
         raise ConfigError(refus)
     with workbook_lock(path):
-        return _run_locked(config, today, now, start_progress,
-                           make_delivery(config, os.environ if environ is None else environ))
+        # Same day, same files, nothing done last time: the same result, not rebuilt.
+        if (resultat := rien_de_neuf.reprendre(config, today)) is not None:
+            return resultat
+        resultat = _run_locked(config, today, now, start_progress,
+                               make_delivery(config, os.environ if environ is None else environ))
+        rien_de_neuf.retenir(config, today, resultat)
+        return resultat
 
 
 def _plan_only(config: Config, today: datetime.date, extra: tuple = ()

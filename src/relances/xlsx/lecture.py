@@ -1,6 +1,8 @@
-"""Reading stage: the user's workbook (pandas + calamine) turned into records.
+"""Reading stage: the user's workbook (python-calamine) turned into records.
 
-Reading goes through pandas' calamine engine, many times faster than openpyxl. Unreadable rows
+Reading goes through python-calamine directly (a Rust reader, many times faster than openpyxl,
+without pandas' import and frame-building cost): each sheet's rows as Python values, of the
+types the records were always read from (see `_cells`). Unreadable rows
 become anomalies (sheet, row, reason) and the run goes on. Rows keep their sheet row number,
 which is how the writer finds them again (the file's fingerprint proves it has not moved).
 """
@@ -64,8 +66,6 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None,
                   lignes_max: int = LIGNES_MAX, references=None) -> Lecture:
     """Read sheets Factures and Clients into records; unreadable rows become anomalies.
     `references`: the payment references given (sheet Paiements' Référence column)."""
-    import pandas as pd  # heavy import, paid only by the stage that needs it
-
     path = Path(path)
     if path.is_dir():
         raise WorkbookError(f"{path} : c’est un dossier ; indiquez le fichier du classeur "
@@ -80,7 +80,7 @@ def read_classeur(path: Path, colonnes: dict[str, str] | None = None,
     for _attempt in range(3):
         empreinte = fingerprint(path)
         try:
-            lecture = _read_once(pd, path, colonnes, lignes_max, empreinte, references)
+            lecture = _read_once(path, colonnes, lignes_max, empreinte, references)
         except WorkbookError:
             if _fingerprint_or_none(path) == empreinte:
                 raise
@@ -98,14 +98,14 @@ def _fingerprint_or_none(path: Path) -> str | None:
         return None  # gone for a moment: some applications save that way
 
 
-def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
+def _read_once(path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                empreinte: str, references=None) -> Lecture:
     # Format, zip bounds, DOCTYPE, sheet length, patchability: refused up front. Unknown cells
     # (error values, formulas without a cached value) are found here, not read as empty.
     controle = check_workbook(path, lignes_max)
     try:
         identifiant = read_identifiant(path)
-        book = pd.ExcelFile(controle.source, engine="calamine")
+        book = _Classeur(controle.source)
         names = {normalise(name): name for name in book.sheet_names}
         factures_name = names.get(normalise(FACTURES))
         if factures_name is None:
@@ -113,22 +113,22 @@ def _read_once(pd, path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                 f"{path.name} : feuille « {FACTURES} » introuvable "
                 f"(feuilles présentes : {', '.join(book.sheet_names)})"
             )
-        factures_rows = _sheet_rows(pd, book, factures_name)
+        factures_rows = book.rows(factures_name)
         clients_name = names.get(normalise(CLIENTS))
-        clients_rows = _sheet_rows(pd, book, clients_name) if clients_name else []
+        clients_rows = book.rows(clients_name) if clients_name else []
         # The user's sheets, by their name or, renamed, by their headers.
         anomalies: list[Anomalie] = []
         retenues = Retenues()
-        feuilles = locate(names, lambda name: _sheet_rows(pd, book, name, 11),
-                          lambda name: _has_data(pd, book, name), anomalies, retenues)
+        feuilles = locate(names, lambda name: book.rows(name, 11),
+                          lambda name: _has_data(book, name), anomalies, retenues)
         echanges_name = feuilles.get(ECHANGES, names.get(normalise(ECHANGES)))
-        echanges_rows = _sheet_rows(pd, book, echanges_name) if echanges_name else []
+        echanges_rows = book.rows(echanges_name) if echanges_name else []
         plans_name = feuilles.get(ECHEANCIERS, names.get(normalise(ECHEANCIERS)))
-        plans_rows = _sheet_rows(pd, book, plans_name) if plans_name else []
+        plans_rows = book.rows(plans_name) if plans_name else []
         paid_name = feuilles.get(PAIEMENTS, names.get(normalise(PAIEMENTS)))
-        paid_rows = _sheet_rows(pd, book, paid_name) if paid_name else []
+        paid_rows = book.rows(paid_name) if paid_name else []
         review_name = names.get(normalise(A_VERIFIER))
-        review_rows = _sheet_rows(pd, book, review_name) if review_name else []
+        review_rows = book.rows(review_name) if review_name else []
     except WorkbookError:
         raise
     except Exception as exc:  # calamine raises its own types for corrupt or foreign files
@@ -211,9 +211,56 @@ def _read_decisions(rows: list[list[object]]) -> tuple[Decision, ...]:
     return tuple(found)
 
 
-def _sheet_rows(pd, book, name: str, nrows: int | None = None) -> list[list[object]]:
-    frame = pd.read_excel(book, sheet_name=name, header=None, dtype=object, nrows=nrows)
-    return frame.to_numpy(dtype=object).tolist()
+# Texts pandas' reader (this one's predecessor) took as missing: they still read as empty, so
+# that every cell reads as it always did.
+VIDES = frozenset(("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                   "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
+                   "null"))
+_VIDE = float("nan")
+
+
+class _Classeur:
+    """The workbook through python-calamine: its worksheets' names, and each one's rows."""
+
+    def __init__(self, source) -> None:
+        from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+        self.book = (CalamineWorkbook.from_path(str(source)) if isinstance(source, Path)
+                     else CalamineWorkbook.from_filelike(source))
+        self.sheet_names = [sheet.name for sheet in self.book.sheets_metadata
+                            if sheet.typ == SheetTypeEnum.WorkSheet]
+        self._lues: dict[str, list[list[object]]] = {}
+
+    def rows(self, name: str, nrows: int | None = None) -> list[list[object]]:
+        """The sheet's rows from A1 (row 1 at index 0), as lists of equal length."""
+        rows = self._lues.get(name)
+        if rows is None:
+            sheet = self.book.get_sheet_by_name(name)
+            if nrows is not None:
+                return _cells(sheet.to_python(skip_empty_area=False, nrows=nrows))
+            rows = self._lues[name] = _cells(sheet.to_python(skip_empty_area=False))
+        return rows if nrows is None else rows[:nrows]
+
+
+def _cells(rows: list[list[object]]) -> list[list[object]]:
+    """calamine's values as the records read them: a whole number held as a float becomes an
+    int, a date a datetime at midnight, an empty cell or a text meaning "missing" NaN."""
+    out = []
+    for row in rows:
+        cells = []
+        for value in row:
+            kind = value.__class__
+            if kind is str:
+                if value in VIDES:
+                    value = _VIDE
+            elif kind is float:
+                if value.is_integer():
+                    value = int(value)
+            elif kind is datetime.date:
+                value = datetime.datetime(value.year, value.month, value.day)
+            cells.append(value)
+        out.append(cells)
+    return out
 
 
 def _numbers_of(rows: list[list[object]], colonnes: dict[str, str]) -> set[str]:
@@ -222,9 +269,9 @@ def _numbers_of(rows: list[list[object]], colonnes: dict[str, str]) -> set[str]:
     return {read_text(cell_of(row, columns, "numero")) for row in rows[header_index + 1:]}
 
 
-def _has_data(pd, book, name: str) -> bool:
+def _has_data(book: "_Classeur", name: str) -> bool:
     """Whether a sheet holds something under its header row."""
-    rows = _sheet_rows(pd, book, name)
+    rows = book.rows(name)
     return sum(1 for row in rows if not all(is_empty(v) for v in row)) > 1
 
 
