@@ -198,6 +198,20 @@ DEFAULT_PROFILS = {"mauvaispayeur": "rapide", "strategique": "grands_comptes"}
 
 
 @dataclass(frozen=True)
+class Boite:
+    """[boite]: the IMAP mailbox each run reads before deciding (replies, bounces, absences)."""
+
+    hote: str
+    port: int = 993
+    securite: str = "ssl"  # ssl | starttls
+    utilisateur: str = ""
+    dossier: str = "INBOX"
+    pause_reponse_jours: int = 10
+    respecter_absence: bool = True
+    obligatoire: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     classeur: Path
@@ -219,6 +233,7 @@ class Config:
     colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
     lignes_max: int = 200_000  # a longer Factures or Clients sheet is refused (stray value?)
     avertissements: tuple[str, ...] = ()
+    boite: Boite | None = None  # [boite]: None, the mailbox is not read
 
     @property
     def journal(self) -> Path:
