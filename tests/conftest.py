@@ -148,3 +148,22 @@ def small_project(tmp_path: Path):
         return tmp_path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def dovecot_serveur():
+    """A real Dovecot IMAP server on loopback for the session (tests/dovecot.py); skipped
+    where Dovecot is not installed (the test command installs it on Debian/Ubuntu)."""
+    from dovecot import DOVECOT, Dovecot
+
+    if not Path(DOVECOT).exists():
+        pytest.skip(f"Dovecot absent ({DOVECOT}) : installez dovecot-imapd")
+    serveur = Dovecot()
+    yield serveur
+    serveur.stop()
+
+
+@pytest.fixture
+def boite_imap(dovecot_serveur):
+    """A fresh, empty mailbox on the test server: (server, user)."""
+    return dovecot_serveur, dovecot_serveur.add_user()

@@ -120,6 +120,9 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
                                              "(aucun message envoyé)"))
         except RelancesError as exc:
             checks.append(Verification(False, str(exc)))
+    from .boite.imap import verifier_boite  # [boite]: login, count, sort; nothing stored
+    checks += [Verification(ok, text) for ok, text in verifier_boite(
+        config, os.environ if environ is None else environ, set())]
     return checks
 
 

@@ -40,10 +40,11 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
               help="Écrire dans DOSSIER les e-mails (.eml) et courriers (.pdf) que l’exécution "
                    "produirait, et rien d’autre : pour relire les modèles.")
 @click.option("--verifier", is_flag=True,
-              help="Vérifier la configuration, le classeur, les modèles et la connexion SMTP, "
-                   "sans rien envoyer.")
+              help="Vérifier la configuration, le classeur, les modèles, la connexion SMTP et "
+                   "la boîte aux lettres, sans rien envoyer.")
 @click.option("--enregistrer-mot-de-passe", "store_password", is_flag=True,
-              help="Enregistrer le mot de passe SMTP dans le trousseau du système.")
+              help="Enregistrer le mot de passe SMTP (et IMAP, avec [boite]) dans le trousseau "
+                   "du système.")
 @click.option("--confirmer-envoi", "confirm_id", type=int, metavar="N",
               help="L’action incertaine n° N est bien partie : la clore.")
 @click.option("--renvoyer", "resend_id", type=int, metavar="N",
@@ -279,23 +280,34 @@ def _run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json:
 
 
 def _store_password(config: Config) -> None:
+    """The SMTP password, and the IMAP one when [boite] is set, into the system keyring."""
+    from ..boite.imap import keyring_user as imap_user
     from ..delivery import KEYRING_SERVICE, keyring_user
 
-    envoi = config.envoi
-    if not envoi.hote or not envoi.utilisateur:
-        fail(f"{config.path.name}: renseignez d’abord envoi.hote et envoi.utilisateur")
-    password = click.prompt(f"Mot de passe SMTP de {envoi.utilisateur} sur {envoi.hote}",
-                            hide_input=True, confirmation_prompt="Confirmez le mot de passe",
-                            err=True)
-    try:
-        import keyring
+    envoi, boite = config.envoi, config.boite
+    comptes = []  # (what, user, host, keyring name, environment variable)
+    if envoi.hote and envoi.utilisateur:
+        comptes.append(("SMTP", envoi.utilisateur, envoi.hote,
+                        keyring_user(envoi.utilisateur, envoi.hote), "RELANCES_SMTP_MOT_DE_PASSE"))
+    if boite is not None:
+        comptes.append(("IMAP", boite.utilisateur, boite.hote,
+                        imap_user(boite.utilisateur, boite.hote), "RELANCES_IMAP_MOT_DE_PASSE"))
+    if not comptes:
+        fail(f"{config.path.name}: renseignez d’abord envoi.hote et envoi.utilisateur "
+             "(ou la section [boite])")
+    for quoi, utilisateur, hote, nom, variable in comptes:
+        password = click.prompt(f"Mot de passe {quoi} de {utilisateur} sur {hote}",
+                                hide_input=True, confirmation_prompt="Confirmez le mot de passe",
+                                err=True)
+        try:
+            import keyring
 
-        keyring.set_password(KEYRING_SERVICE, keyring_user(envoi.utilisateur, envoi.hote), password)
-    except Exception as exc:
-        fail(f"trousseau du système indisponible ({type(exc).__name__}) ; utilisez plutôt la "
-              "variable d’environnement RELANCES_SMTP_MOT_DE_PASSE")
-    click.echo(f"Mot de passe enregistré dans le trousseau du système pour {envoi.utilisateur} "
-               f"sur {envoi.hote}.")
+            keyring.set_password(KEYRING_SERVICE, nom, password)
+        except Exception as exc:
+            fail(f"trousseau du système indisponible ({type(exc).__name__}) ; utilisez plutôt "
+                 f"la variable d’environnement {variable}")
+        click.echo(f"Mot de passe {quoi} enregistré dans le trousseau du système pour "
+                   f"{utilisateur} sur {hote}.")
     sys.exit(EXIT_OK)
 
 

@@ -19,13 +19,15 @@ from ..errors import ConfigError
 from ..penalites import Semestre, TableTaux, read_table
 from ..records import PROMESSE_NON_TENUE, Etape, normalise
 from .modeles import (CANAUX, DEFAULT_ETAPES, DEFAULT_POLITIQUES, DEFAULT_PROFILS, MODES_ENVOI,
-                      Config, Entreprise, Envoi, Paiement, Penalites, Regles, default_libelle)
+                      Boite, Config, Entreprise, Envoi, Paiement, Penalites, Regles, default_libelle)
 
 KNOWN_KEYS = {
     "": {"classeur", "lignes_max", "fuseau_horaire", "lettres", "entreprise", "envoi", "factures", "regles",
          "penalites", "etapes", "colonnes", "politiques", "profils", "recouvrement",
-         "paiement", "banque"},
+         "paiement", "banque", "boite"},
     "recouvrement": {"email"},
+    "boite": {"hote", "port", "securite", "utilisateur", "dossier", "pause_reponse_jours",
+              "respecter_absence", "obligatoire"},
     "banque": {"separateur", "encodage", "decimale", "format_date", "entete", "colonnes"},
     "paiement": {"reference", "qr"},
     "entreprise": {"pays", "nom", "adresse", "email", "telephone", "siret", "iban", "signataire",
@@ -166,6 +168,8 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         colonnes=_read_colonnes(_Reader(name, top.table_of("colonnes"), "colonnes.", warnings)),
         lignes_max=top.integer("lignes_max", 200_000, minimum=10, maximum=1_048_576,
                                what="un nombre entier de lignes"),
+        boite=_read_boite(_Reader(name, top.table_of("boite"), "boite.", warnings))
+        if "boite" in raw else None,
         avertissements=tuple(warnings),
     )
 
@@ -255,6 +259,48 @@ def _read_envoi(r: _Reader, base: Path) -> Envoi:
                               "(exemple : \"Atelier Dupont <compta@atelier-dupont.fr>\")")
         parse_expediteur(envoi.expediteur, r.where("expediteur"))
     return envoi
+
+
+IMAP_PORTS = {"ssl": 993, "starttls": 143}
+
+
+def _read_boite(r: _Reader) -> Boite:
+    """[boite]: the IMAP mailbox read before each run (issue 21)."""
+    r.check_keys(KNOWN_KEYS["boite"])
+    if "mot_de_passe" in r.table:
+        raise ConfigError(
+            f"{r.where('mot_de_passe')} : ne mettez jamais le mot de passe dans config.toml ; "
+            "utilisez la variable d’environnement RELANCES_IMAP_MOT_DE_PASSE, ou enregistrez-le "
+            "dans le trousseau du système avec `python scripts/relancer.py "
+            "--enregistrer-mot-de-passe`, puis retirez la ligne mot_de_passe")
+    securite = r.text("securite", "ssl").strip()
+    if securite not in IMAP_PORTS:
+        raise ConfigError(f"{r.where('securite')} : \"ssl\" ou \"starttls\" est attendu "
+                          f"(lu : {securite!r})")
+    hote = r.text("hote", "").strip()
+    if not hote:
+        raise ConfigError(f"{r.where('hote')} : obligatoire dans [boite] "
+                          "(exemple : \"imap.example.fr\")")
+    utilisateur = r.text("utilisateur", "").strip()
+    if not utilisateur:
+        raise ConfigError(f"{r.where('utilisateur')} : obligatoire dans [boite] "
+                          "(l’identifiant de la boîte, souvent l’adresse e-mail)")
+    dossier = r.text("dossier", "INBOX").strip()
+    if not dossier:
+        raise ConfigError(f"{r.where('dossier')} : le nom d’un dossier de la boîte est attendu "
+                          "(par défaut \"INBOX\")")
+    return Boite(
+        hote=hote,
+        utilisateur=utilisateur,
+        port=r.integer("port", IMAP_PORTS[securite], minimum=1, maximum=65535,
+                       what="un numéro de port"),
+        securite=securite,
+        dossier=dossier,
+        pause_reponse_jours=r.integer("pause_reponse_jours", 10, minimum=0, maximum=365),
+        respecter_absence=(_boolean(r, "respecter_absence") if "respecter_absence" in r.table
+                           else True),
+        obligatoire=_boolean(r, "obligatoire"),
+    )
 
 
 def _address(r: _Reader, key: str) -> str:

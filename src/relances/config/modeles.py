@@ -72,6 +72,24 @@ class Envoi:
 
 
 @dataclass(frozen=True)
+class Boite:
+    """[boite]: the IMAP mailbox read before each run (read-only; the password is never here)."""
+
+    hote: str
+    utilisateur: str
+    port: int = 993
+    securite: str = "ssl"  # "ssl" (implicit TLS) or "starttls"
+    dossier: str = "INBOX"
+    pause_reponse_jours: int = 10  # a client's reply pauses its written steps this long
+    respecter_absence: bool = True  # no email before an out-of-office's stated return date
+    obligatoire: bool = False  # mailbox unreadable: plan but send nothing, exit 1
+
+    @property
+    def where(self) -> str:
+        return f"{self.hote}:{self.port}"
+
+
+@dataclass(frozen=True)
 class Penalites:
     taux_annuel: Decimal | None = Decimal("12.15")
     taux_legal: bool = False
@@ -232,6 +250,7 @@ class Config:
     banque: OptionsReleve = field(default_factory=OptionsReleve)  # [banque]: CSV statements
     colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
     lignes_max: int = 200_000  # a longer Factures or Clients sheet is refused (stray value?)
+    boite: Boite | None = None  # [boite]: the mailbox to read; None: none is read
     avertissements: tuple[str, ...] = ()
     boite: Boite | None = None  # [boite]: None, the mailbox is not read
 
