@@ -73,28 +73,16 @@ def depuis(journal, today: datetime.date) -> datetime.date | None:
 
 def _reader(config: Config, environ: Mapping[str, str]) -> Lecteur:
     """The IMAP reader of `[boite]` (boite.imap)."""
-    from .imap import lire_boite
+    from .imap import lire_boite, read_password
 
     boite = config.boite
-    password = _password(boite, environ)
+    password = read_password(boite, environ)
 
     def read(vus: set[str], debut: datetime.date) -> tuple[list[Retour], int]:
         lecture = lire_boite(boite, password, vus, debut)
         return lecture.retours, lecture.total
 
     return read
-
-
-ENV_IMAP = "RELANCES_IMAP_MOT_DE_PASSE"
-
-
-def _password(boite, environ: Mapping[str, str]) -> str | None:
-    """The IMAP password: environment variable first, then the system keyring (as for SMTP)."""
-    if environ.get(ENV_IMAP):
-        return environ[ENV_IMAP]
-    from ..delivery import read_password
-
-    return read_password(boite.utilisateur, boite.hote, {})
 
 
 def lire_et_trier(config: Config, journal, classeur: Classeur, today: datetime.date,

@@ -216,20 +216,6 @@ DEFAULT_PROFILS = {"mauvaispayeur": "rapide", "strategique": "grands_comptes"}
 
 
 @dataclass(frozen=True)
-class Boite:
-    """[boite]: the IMAP mailbox each run reads before deciding (replies, bounces, absences)."""
-
-    hote: str
-    port: int = 993
-    securite: str = "ssl"  # ssl | starttls
-    utilisateur: str = ""
-    dossier: str = "INBOX"
-    pause_reponse_jours: int = 10
-    respecter_absence: bool = True
-    obligatoire: bool = False
-
-
-@dataclass(frozen=True)
 class Config:
     path: Path
     classeur: Path
@@ -252,7 +238,6 @@ class Config:
     lignes_max: int = 200_000  # a longer Factures or Clients sheet is refused (stray value?)
     boite: Boite | None = None  # [boite]: the mailbox to read; None: none is read
     avertissements: tuple[str, ...] = ()
-    boite: Boite | None = None  # [boite]: None, the mailbox is not read
 
     @property
     def journal(self) -> Path:
