@@ -25,7 +25,7 @@ from .config import Config
 from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE, REMERCIEMENT,
                      TRANSMISSION, date_limite, deadline_end, is_notice, promesse_cle)
 from .montants import compute_demande, window_end
-from .records import (PROMESSE_NON_TENUE, ZERO, Action, Anomalie, Classeur, Client, Courriel,
+from .records import (PROMESSE_NON_TENUE, ZERO, Action, Anomalie, Classeur, Client,
                       Echange, Etape, Facture, Fait, Plan, Signalement, client_key, normalise)
 
 __all__ = ["decide", "situations", "as_seen", "with_echanges", "with_plans", "tenir",
