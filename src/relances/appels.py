@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Protocol, Sequence
 
-from .compte import AGENCE, Livre, as_seen
+from .compte import AGENCE, Livre, ajoute_par_l_outil, as_seen, reponse_en_suspens
 from .records import ZERO, Classeur, Echange, Facture, Fait, client_key
 
 PARETO = Decimal("0.80")
@@ -91,7 +91,9 @@ def close_calls(taches: Iterable[Tache], classeur: Classeur) -> list[Cloture]:
     closed = []
     for tache in taches:
         key = client_key(tache.client)
-        after = [e for e in by_client.get(key, ()) if e.jour >= tache.jour]
+        # (the row the tool appended for a reply read from the mailbox is no call made)
+        after = [e for e in by_client.get(key, ()) if e.jour >= tache.jour
+                 and not ajoute_par_l_outil(e, classeur)]
         if after:
             first = min(after, key=lambda e: (e.jour, e.row or 0))
             who = f", {first.interlocuteur}" if first.interlocuteur else ""
@@ -108,8 +110,8 @@ def _open(facture: Facture) -> bool:
 
 
 def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
-              today: datetime.date, libelle=str, delai_annonce: int = 7
-              ) -> tuple[list[LigneAppel], list[LigneLitige]]:
+              today: datetime.date, libelle=str, delai_annonce: int = 7,
+              pause_reponse: int = 10) -> tuple[list[LigneAppel], list[LigneLitige]]:
     """(clients to call, disputes), from the open call tasks, the call-backs asked for in
     Échanges, the payments announced and not received, and the client accounts: only clients
     who owe a positive amount once credits are allocated and are not held (promise to come,
@@ -169,6 +171,18 @@ def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
         wanted[key] = (since, motif if key not in wanted else f"{wanted[key][1]} ; {motif}",
                        factures[0].client)
 
+    # A reply read from the mailbox and no exchange recorded once the pause is over: a call.
+    for key, courriel in classeur.courriels.items():
+        factures = by_client_factures.get(key, ())
+        suspens = (reponse_en_suspens(classeur, factures[0].client, today, pause_reponse)
+                   if factures and courriel.reponse else None)
+        if suspens is None or not suspens[1] or not any(_open(f) for f in factures):
+            continue
+        until = suspens[0] + datetime.timedelta(days=pause_reponse)
+        motif = f"répondu le {suspens[0]:%d/%m/%Y} sans suite enregistrée"
+        since = min(until, wanted[key][0]) if key in wanted else until
+        wanted[key] = (since, motif if key not in wanted else f"{wanted[key][1]} ; {motif}",
+                       factures[0].client)
     for key in not_before:
         wanted.pop(key, None)  # no call before the day the client asked, whatever the reason
     rows = []

@@ -243,6 +243,32 @@ def with_echanges(classeur: Classeur) -> Classeur:
     return replace(classeur, factures=tuple(factures))
 
 
+# ------------------------------------------------------------------ the mailbox
+
+
+def ajoute_par_l_outil(echange: Echange, classeur: Classeur) -> bool:
+    """An Échanges row the tool appended for a reply read from the mailbox, its Résultat still
+    empty: it shows the reply but does not record that the user dealt with it."""
+    courriel = classeur.courriels.get(client_key(echange.client))
+    return (courriel is not None and not echange.resultat
+            and (echange.jour, echange.coordonnees.strip().lower()) in courriel.lignes)
+
+
+def reponse_en_suspens(classeur: Classeur, nom: str, today: datetime.date, jours: int
+                       ) -> tuple[datetime.date, bool] | None:
+    """The client's latest reply read from the mailbox that no exchange records yet (any
+    Échanges row for the client dated on or after it, other than the tool's own row while its
+    Résultat is empty): (its day, whether the `jours`-day pause is over); None when none."""
+    courriel = classeur.courriels.get(client_key(nom))
+    if courriel is None or courriel.reponse is None or courriel.reponse > today:
+        return None
+    key = client_key(nom)
+    if any(client_key(e.client) == key and e.jour >= courriel.reponse
+           and not ajoute_par_l_outil(e, classeur) for e in classeur.echanges):
+        return None
+    return courriel.reponse, today >= courriel.reponse + datetime.timedelta(days=jours)
+
+
 # ------------------------------------------------------------------ allocation
 
 

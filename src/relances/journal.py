@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 from .efacture.modeles import StatutFacture
 from .errors import JournalError
 from .pannes import sqlite_cause
+from .boite.retours import Retour
 from .records import Action, Fait, client_key
 from .references import Attribution, Repertoire
 from .xlsx import Lien
@@ -121,6 +122,30 @@ CREATE TABLE IF NOT EXISTS statuts_factures (
 """
 SCHEMA = SCHEMA + STATUTS_FACTURES
 
+# Every message read from the mailbox ([boite]), so that none is processed twice.
+MESSAGES = """
+CREATE TABLE IF NOT EXISTS messages (
+    cle          TEXT PRIMARY KEY,   -- "UIDVALIDITY:UID" in the folder read
+    message_id   TEXT NOT NULL DEFAULT '',
+    nature       TEXT NOT NULL,      -- see boite.retours.NATURES
+    jour         TEXT NOT NULL,      -- the message's day (ISO)
+    expediteur   TEXT NOT NULL DEFAULT '',
+    nom          TEXT NOT NULL DEFAULT '',
+    sujet        TEXT NOT NULL DEFAULT '',
+    texte        TEXT NOT NULL DEFAULT '',   -- a reply's new text (kept for Échanges)
+    en_reponse_a TEXT NOT NULL DEFAULT '[]', -- JSON list of Message-IDs
+    en_echec     TEXT NOT NULL DEFAULT '[]', -- JSON list: a bounce's failed addresses
+    motif        TEXT NOT NULL DEFAULT '',
+    retour_le    TEXT NOT NULL DEFAULT '',   -- an out-of-office's return date (ISO)
+    client       TEXT NOT NULL DEFAULT '',   -- the client it was matched to ('' none)
+    action_id    INTEGER,                    -- a bounce: the journal entry not delivered
+    fait         TEXT NOT NULL DEFAULT '',   -- what the run did with it, in words
+    ecrit        INTEGER NOT NULL DEFAULT 0, -- 1: a reply's row is in sheet Échanges
+    lu_le        TEXT NOT NULL               -- when it was read (ISO, local time)
+);
+"""
+SCHEMA = SCHEMA + MESSAGES
+
 RESULTATS = {
     "en_cours": "en cours",
     "envoye": "envoyé",
@@ -131,6 +156,7 @@ RESULTATS = {
     "repris": "repris de la colonne Étape du classeur",
     "fait": "fait",
     "sans_objet": "sans objet",
+    "non_remis": "non remis",  # an email that bounced: not done, never cited
 }
 
 
@@ -162,6 +188,17 @@ class Pointage:
 
 
 @dataclass(frozen=True)
+class Vu:
+    """A message read from the mailbox, and what became of it (table messages)."""
+
+    retour: Retour
+    client: str = ""  # the client it was matched to, as the workbook writes it ('' none)
+    action_id: int | None = None  # a bounce: the entry it made « non remis »
+    fait: str = ""  # what the run did with it, in words
+    ecrit: bool = False  # a reply: its row is in sheet Échanges
+
+
+@dataclass(frozen=True)
 class Entree:
     id: int
     jour: datetime.date
@@ -185,6 +222,8 @@ class Entree:
                     "recouvrement": "dossier à transmettre"}.get(self.canal, text)
         elif self.statut == "fait" and self.canal == "appel":
             text = "appel fait"
+        elif self.statut == "non_remis":
+            return f"{text} : {self.detail}" if self.detail else text
         return f"{text} ({self.detail})" if self.detail else text
 
 
@@ -481,6 +520,64 @@ class Journal:
                      now.isoformat(timespec="seconds")))
                 added += cursor.rowcount
         return added
+
+    # -------------------------------------------------------------- the mailbox
+
+    def messages(self) -> list[Vu]:
+        """Every message read from the mailbox, oldest first."""
+        try:
+            rows = self._rows("SELECT * FROM messages ORDER BY jour, lu_le, cle")
+        except JournalError as exc:
+            if "no such table" in str(exc):
+                return []  # a read-only journal from before the mailbox was read
+            raise
+        return [Vu(Retour(
+            nature=r["nature"], cle=r["cle"], message_id=r["message_id"],
+            jour=datetime.date.fromisoformat(r["jour"]), expediteur=r["expediteur"],
+            nom=r["nom"], sujet=r["sujet"], texte=r["texte"],
+            en_reponse_a=tuple(json.loads(r["en_reponse_a"])),
+            adresses_en_echec=tuple(json.loads(r["en_echec"])), motif=r["motif"],
+            retour_le=_day(r["retour_le"])), client=r["client"], action_id=r["action_id"],
+            fait=r["fait"], ecrit=bool(r["ecrit"])) for r in rows]
+
+    def record_messages(self, vus: list[Vu], now: datetime.datetime) -> None:
+        """Remember messages read (a key already known is left as it is)."""
+        if not vus:
+            return
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO messages (cle, message_id, nature, jour, expediteur, nom,"
+                " sujet, texte, en_reponse_a, en_echec, motif, retour_le, client, action_id,"
+                " fait, lu_le) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(v.retour.cle, v.retour.message_id, v.retour.nature,
+                  v.retour.jour.isoformat(), v.retour.expediteur, v.retour.nom,
+                  v.retour.sujet, v.retour.texte,
+                  json.dumps(list(v.retour.en_reponse_a), ensure_ascii=False),
+                  json.dumps(list(v.retour.adresses_en_echec), ensure_ascii=False),
+                  v.retour.motif,
+                  v.retour.retour_le.isoformat() if v.retour.retour_le else "", v.client,
+                  v.action_id, v.fait, now.isoformat(timespec="seconds")) for v in vus])
+
+    def mark_messages_written(self, cles: list[str]) -> None:
+        """These replies' rows are now in sheet Échanges: never appended again."""
+        if not cles:
+            return
+        with self._transaction() as db:
+            db.executemany("UPDATE messages SET ecrit = 1 WHERE cle = ?", [(c,) for c in cles])
+
+    def undelivered(self, action_id: int, motif: str) -> bool:
+        """An email came back as not delivered: « non remis » with the reason, its steps freed
+        (not done: the same step is planned again once the address is fixed); False when the
+        entry is not a message that went."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE actions SET statut = 'non_remis', detail = ? WHERE id = ? "
+                "AND canal = 'email' AND statut IN ('envoye', 'prepare', 'incertain')",
+                (motif, action_id))
+            if cursor.rowcount != 1:
+                return False
+            db.execute("DELETE FROM faits WHERE action_id = ?", (action_id,))
+        return True
 
     # -------------------------------------------------------------- payment references
 

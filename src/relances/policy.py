@@ -20,18 +20,18 @@ from typing import Iterable, Sequence
 from email_validator import EmailNotValidError, validate_email
 
 from .compte import (A_REGULARISER, AMIABLE, ENCAISSEE, REFUSEE, REJETEE, SUSPENDUE, Compte,
-                     Livre, as_seen, tenir, with_echanges, with_plans)
+                     Livre, as_seen, reponse_en_suspens, tenir, with_echanges, with_plans)
 from .config import Config
 from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE, REMERCIEMENT,
                      TRANSMISSION, date_limite, deadline_end, is_notice, promesse_cle)
 from .montants import compute_demande, window_end
-from .records import (PROMESSE_NON_TENUE, ZERO, Action, Anomalie, Classeur, Client, Echange,
-                      Etape, Facture, Fait, Plan, Signalement, client_key, normalise)
+from .records import (PROMESSE_NON_TENUE, ZERO, Action, Anomalie, Classeur, Client,
+                      Echange, Etape, Facture, Fait, Plan, Signalement, client_key, normalise)
 
 __all__ = ["decide", "situations", "as_seen", "with_echanges", "with_plans", "tenir",
            "promise_exchange", "missing_identity", "usable_emails", "date_limite",
            "deadline_end", "promesse_cle", "PROMESSE", "ECHEANCIER", "REMERCIEMENT",
-           "TRANSMISSION", "INFO_AGENCE", "Motif", "Situation"]
+           "TRANSMISSION", "INFO_AGENCE", "Motif", "Situation", "failing_emails"]
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
 # Why an invoice is held by the platform's latest status (compte.with_statuts).
@@ -73,6 +73,7 @@ class Situation:
     suivant: _Next
     # First day another message may reach this client on the step's channel (None: today).
     plancher_message: datetime.date | None = None
+    echec: tuple[str, ...] = ()  # addresses a message bounced from (see usable_emails)
 
 
 class _History:
@@ -107,8 +108,32 @@ def promise_exchange(classeur: Classeur, facture: Facture,
     return max(found, key=lambda e: (e.jour, e.row or 0), default=None)
 
 
+@dataclass(frozen=True)
+class _Boite:
+    """What the mailbox says of one client, for today: a reply pausing its written steps, a
+    pause over (a call is due), an absence keeping emails away until a day."""
+
+    reponse: Motif | None = None  # written steps wait (reply not yet recorded in Échanges)
+    absent: datetime.date | None = None  # no email before this day
+    echec: tuple[str, ...] = ()  # addresses whose message came back undelivered
+
+
+def _boite(classeur: Classeur, client: Client, today: datetime.date, config: Config) -> _Boite:
+    courriel = classeur.courriels.get(client_key(client.nom))
+    if courriel is None or config.boite is None:
+        return _Boite()
+    reponse = None
+    suspens = reponse_en_suspens(classeur, client.nom, today, config.boite.pause_reponse_jours)
+    if suspens is not None and not suspens[1]:
+        reponse = Motif("reponse", jour=suspens[0])
+    absent = courriel.absent_jusqu_au
+    if not config.boite.respecter_absence or absent is None or absent <= today:
+        absent = None
+    return _Boite(reponse, absent, courriel.adresses_en_echec)
+
+
 def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence[Fait],
-               today: datetime.date, config: Config) -> _Next:
+               today: datetime.date, config: Config, boite: _Boite = _Boite()) -> _Next:
     """The one rule book: what this invoice waits for, ignoring per-client limits.
 
     A step is due from its date whatever the day of the week: the user decides which days the
@@ -169,14 +194,17 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
             days=config.regles.delai_paiement_annonce_jours)
         if wait >= today:
             annonce = Motif("annonce", jour=facture.annonce, detail=wait.isoformat())
+    # A reply read from the mailbox: written steps wait until the user records the exchange.
+    annonce = boite.reponse or annonce
+    absence = Motif("absence", jour=boite.absent) if boite.absent else None
 
     if facture.promesse is not None:
         if facture.promesse >= today:
             return _Next(motif=Motif("promesse", jour=facture.promesse))
         cle = promesse_cle(facture.promesse)
         if cle not in done:
-            if annonce is not None:
-                return _Next(motif=annonce)
+            if annonce is not None or absence is not None:
+                return _Next(motif=annonce or absence)
             return _Next(etape=PROMESSE, cle=cle, promesse=facture.promesse,
                          date=_latest(facture.promesse + ONE_DAY, floor))
 
@@ -186,8 +214,8 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
         if missed:
             cle = f"{ECHEANCIER.nom}:{missed[0].jour.isoformat()}"
             if cle not in done:
-                if annonce is not None:
-                    return _Next(motif=annonce)
+                if annonce is not None or absence is not None:
+                    return _Next(motif=annonce or absence)
                 return _Next(etape=ECHEANCIER, cle=cle,
                              date=_latest(missed[0].jour + ONE_DAY, floor))
 
@@ -213,6 +241,8 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
             due = max(due, facture.rappeler_le)  # the client asked to be called that day
         if etape.canal != "appel" and annonce is not None:
             return _Next(motif=annonce)  # written steps and hand-off wait a while
+        if etape.canal == "email" and absence is not None:
+            return _Next(motif=absence)  # out of office: no email before the day it says
         return _Next(etape=etape, cle=etape.nom, date=_latest(due, floor))
     if last >= 0:
         return _Next(motif=Motif("fin", jour=last_day, detail=etapes[last].titre))
@@ -237,10 +267,20 @@ def _message_floor(client: str, canal: str, history: _History, today: datetime.d
     return max(floors) if floors else None
 
 
-def usable_emails(facture_emails: Sequence[str], client: Client) -> tuple[tuple[str, ...], list[str]]:
-    """Addresses to write to (Factures' column wins over Clients), and the ones refused."""
+def usable_emails(facture_emails: Sequence[str], client: Client, echec: Sequence[str] = ()
+                  ) -> tuple[tuple[str, ...], list[str]]:
+    """Addresses to write to (Factures' column wins over Clients), and the ones refused;
+    `echec`: addresses a message bounced from (lower-cased), left out while still there."""
     good, bad = _checked(tuple(facture_emails or client.emails))
+    if echec:
+        good = tuple(a for a in good if a.lower() not in echec)
     return good, list(bad)
+
+
+def failing_emails(facture_emails: Sequence[str], client: Client, echec: Sequence[str]
+                   ) -> list[str]:
+    """The addresses of the cell that a message bounced from, as the cell writes them."""
+    return [a for a in (facture_emails or client.emails) if a.strip().lower() in echec]
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -287,6 +327,7 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
     due: dict[tuple[str, str], list[tuple[Facture, _Next]]] = defaultdict(list)
     waiting: dict[str, list[tuple[Facture, _Next]]] = defaultdict(list)
     clients: dict[str, Client] = {}
+    boites: dict[str, _Boite] = {}  # what the mailbox says, per client key
     histories = []  # each invoice's facts, looked up once
     for facture in classeur.factures:
         client = classeur.client_of(facture)
@@ -294,7 +335,9 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         compte = livre.comptes.get(key) or livre.compte(facture.client)
         faits = past.of(facture)
         histories.append(faits)
-        step = _next_step(facture, client, compte, faits, today, config)
+        if key not in boites:
+            boites[key] = _boite(classeur, client, today, config)
+        step = _next_step(facture, client, compte, faits, today, config, boites[key])
         if step.due(today):
             clients[key] = client
             due[(key, step.etape.canal)].append((facture, step))
@@ -370,6 +413,10 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         items = promesses or items
         if canal == "email" and key in letter_today and not merci:
             continue
+        boite = boites.get(key) or _boite(classeur, client, today, config)
+        if (canal in ("email", "courrier", "recouvrement") and boite.reponse) or (
+                canal == "email" and boite.absent):
+            continue  # a reply to read first, or out of office (thanks wait too)
         if canal in ("email", "courrier"):
             if _message_floor(client.nom, canal, past, today, config, bool(promesses)):
                 continue
@@ -406,11 +453,16 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             continue
         if canal == "email":
             emails = next((f.emails for f in factures if f.emails), ())
-            destinataires, refused = usable_emails(emails, client)
+            destinataires, refused = usable_emails(emails, client, boite.echec)
             at = _where(factures[0], client, bool(emails))
             for address in refused:
                 anomalies.append(Anomalie(*at, f"{client.nom} : adresse e-mail invalide "
                                                f"« {address} »"))
+            for address in failing_emails(emails, client, boite.echec):
+                anomalies.append(Anomalie(*at, (
+                    f"{client.nom} : adresse e-mail « {address} » (colonne Email) en échec, "
+                    "un message y est revenu non remis : elle n’est plus utilisée tant "
+                    "qu’elle est là ; corrigez-la")))
             if not destinataires:
                 anomalies.append(Anomalie(*at, f"{client.nom} : aucune adresse e-mail "
                                           f"utilisable, « {etape.titre} » non envoyé "
@@ -614,13 +666,18 @@ def situations(classeur: Classeur, history: Iterable[Fait], today: datetime.date
     livre = livre or tenir(classeur, history, today, config)
     past = _History(history)
     found = []
+    boites: dict[str, _Boite] = {}
     for facture in livre.classeur.factures:
         client = livre.classeur.client_of(facture)
         compte = livre.compte(facture.client)
-        step = _next_step(facture, client, compte, past.of(facture), today, config)
+        key = client_key(client.nom)
+        if key not in boites:
+            boites[key] = _boite(livre.classeur, client, today, config)
+        step = _next_step(facture, client, compte, past.of(facture), today, config,
+                          boites[key])
         plancher = None
         if step.etape is not None and step.etape.is_message:
             plancher = _message_floor(client.nom, step.etape.canal, past, today, config,
                                       step.etape.nom in (PROMESSE_NON_TENUE, ECHEANCIER.nom))
-        found.append(Situation(facture, client, compte, step, plancher))
+        found.append(Situation(facture, client, compte, step, plancher, boites[key].echec))
     return found

@@ -217,9 +217,24 @@ class Classeur:
     versements: tuple[Versement, ...] = ()  # sheet Échéanciers
     reglements: tuple[Reglement, ...] = ()  # sheet Paiements
     statuts: tuple[StatutFacture, ...] = ()  # the platform's lifecycle statuses (journal)
+    # What the mailbox brought back, per client_key (boite.effets): read as data by the rules.
+    courriels: dict[str, "Courriel"] = field(default_factory=dict)
 
     def client_of(self, facture: Facture) -> Client:
         return self.clients.get(client_key(facture.client)) or Client(nom=facture.client)
+
+
+@dataclass(frozen=True)
+class Courriel:
+    """What the mailbox brought back from one client, as the rules read it (no IMAP here)."""
+
+    reponse: datetime.date | None = None  # the day of its latest reply
+    # (day, address) of the replies the tool appended to Échanges: such a row records the
+    # exchange only once the user fills its Résultat.
+    lignes: tuple[tuple[datetime.date, str], ...] = ()
+    absent_jusqu_au: datetime.date | None = None  # an out-of-office's return date
+    # Addresses whose message came back undelivered (lower-cased): not used while still there.
+    adresses_en_echec: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

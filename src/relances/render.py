@@ -398,7 +398,9 @@ class Renderer:
         events = []
         for e in self.entrees:
             # Calls are history through the exchanges that recorded them (listed below).
-            if client_key(e.client) != key or e.statut == "echec" or e.canal == "appel":
+            # (an email that came back « non remis » was not delivered: never cited)
+            if (client_key(e.client) != key or e.statut in ("echec", "non_remis")
+                    or e.canal == "appel"):
                 continue
             try:
                 montant = Decimal(e.montant) if e.montant else None

@@ -49,6 +49,7 @@ class Resultat:
     tableau: Tableau | None = None  # the dashboard, as the write-back wrote it
     livre: Livre | None = None  # the client accounts the plan was made from
     panne: str = ""  # the journal or the disk gave way mid-run: the rest was not done
+    boite: object = None  # boite.effets.Courrier: what the mailbox brought back (None: no [boite])
 
     @property
     def partis(self) -> list[Execution]:

@@ -199,8 +199,9 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
     """Do today's run. `start_progress(n)` is called with the number of actions to carry out.
     `extra`: statement lines of a simulated import, counted by a dry run."""
     path = config.classeur
+    environ = os.environ if environ is None else environ
     if dry_run:
-        return _plan_only(config, today, extra)[0]
+        return _plan_only(config, today, extra, environ, now)[0]
     if refus := config.refus_identite():  # nothing signed with a blank or borrowed name
         raise ConfigError(refus)
     with workbook_lock(path):
@@ -208,12 +209,13 @@ def run_daily(config: Config, today: datetime.date, now: datetime.datetime,
         if (resultat := rien_de_neuf.reprendre(config, today)) is not None:
             return resultat
         resultat = _run_locked(config, today, now, start_progress,
-                               make_delivery(config, os.environ if environ is None else environ))
+                               make_delivery(config, environ), environ)
         rien_de_neuf.retenir(config, today, resultat)
         return resultat
 
 
-def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
+def _plan_only(config: Config, today: datetime.date, extra: tuple = (),
+               environ: Mapping[str, str] | None = None, now: datetime.datetime | None = None
                ) -> tuple[Resultat, list[Fait]]:
     lecture = read_classeur(config.classeur, config.colonnes, config.lignes_max,
                             references_of(config))
@@ -221,7 +223,11 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
     try:
         bind(journal, lecture, config, readonly=True)
         lecture, preparation = prepare(lecture, journal, readonly=True, extra=extra)
-        gel = stale(journal, config, today)
+        # The mailbox is read (nothing stored): the plan reflects what came back.
+        lecture, courrier, gel_boite = _read_mailbox(
+            config, journal, lecture, today, now, os.environ if environ is None else environ,
+            readonly=True)
+        gel = stale(journal, config, today) or gel_boite
         history = journal.history()
         history += taken_over(lecture.classeur, journal.known_factures(), config)
         livre = tenir(lecture.classeur, history, today, config)  # the client accounts, once
@@ -240,9 +246,39 @@ def _plan_only(config: Config, today: datetime.date, extra: tuple = ()
                         anomalies=[*lecture.classeur.anomalies, *plan.anomalies,
                                    *collisions], preparation=preparation, gel=gel or "")
     resultat.livre = livre
+    resultat.boite = courrier
     resultat.appels, resultat.litiges = call_list(livre, taches, history, today, config.libelle,
-                                                  config.regles.delai_paiement_annonce_jours)
+                                                  config.regles.delai_paiement_annonce_jours,
+                                                  _pause_reponse(config))
     return resultat, history
+
+
+def _pause_reponse(config: Config) -> int:
+    return config.boite.pause_reponse_jours if config.boite else 10
+
+
+def _read_mailbox(config: Config, journal: Journal, lecture, today: datetime.date,
+                  now: datetime.datetime | None, environ: Mapping[str, str],
+                  readonly: bool = False):
+    """Read `[boite]` before deciding (boite.effets): (the workbook read with what the mailbox
+    said of each client, what was read, why nothing may be sent: '' or the guard's words)."""
+    from .boite.effets import enrich, lire_et_trier
+
+    if config.boite is None:
+        return lecture, None, ""
+    now = now or datetime.datetime.combine(today, datetime.time())
+    courrier = lire_et_trier(config, journal, lecture.classeur, today, now, environ,
+                             readonly=readonly)
+    vus = journal.messages() + (courrier.nouveaux if readonly else [])
+    lecture = dataclasses.replace(lecture, classeur=enrich(lecture.classeur, vus,
+                                                           journal.entries()))
+    gel = ""
+    if courrier.injoignable:
+        log.warning("boîte aux lettres non lue : %s", courrier.injoignable)
+        if config.boite.obligatoire:
+            gel = (f"boîte aux lettres non lue ({courrier.injoignable}) et [boite] "
+                   "obligatoire = true : rien n’est envoyé sans avoir lu les réponses")
+    return lecture, courrier, gel
 
 
 def report(config: Config, today: datetime.date):
@@ -318,14 +354,18 @@ def _expediteur(config: Config, plan: Plan):
 
 
 def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
-                start_progress: Callable[[int], Progress] | None, delivery) -> Resultat:
+                start_progress: Callable[[int], Progress] | None, delivery,
+                environ: Mapping[str, str] | None = None) -> Resultat:
     lu = read_classeur(config.classeur, config.colonnes, config.lignes_max, references_of(config))
     journal = Journal.open(config.journal)
     try:
         identifiant = bind(journal, lu, config)
         # Bank lines: the user's decisions taken, imported payments counted (see pointage).
         lecture, preparation = prepare(lu, journal)
-        gel = stale(journal, config, today)
+        # The mailbox first: replies pause, bounces are « non remis », absences keep emails away.
+        lecture, courrier, gel_boite = _read_mailbox(config, journal, lecture, today, now,
+                                                     os.environ if environ is None else environ)
+        gel = stale(journal, config, today) or gel_boite
         journal.recover(lambda entry: _dossier_written(config, entry)
                         if entry.canal == "recouvrement" else delivery.delivered(entry),
                         delivery.fait)
@@ -340,6 +380,7 @@ def _run_locked(config: Config, today: datetime.date, now: datetime.datetime,
         resultat = Resultat(plan, lecture.classeur, incertains=incertains,
                             anomalies=[*lecture.classeur.anomalies, *plan.anomalies],
                             preparation=preparation, gel=gel or "", livre=livre)
+        resultat.boite = courrier
         if gel:
             # Payments may have come in since the last statement: plan, send nothing.
             log.warning("rien n’est envoyé : %s", gel)

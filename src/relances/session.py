@@ -33,6 +33,8 @@ from .references import Repertoire, attribuer, printed
 from .resultat import Resultat
 from .suivi import follow_up
 from .xlsx import Lien, WorkbookChanged, check_not_open, read_classeur, write_back
+from .xlsx.ajout import Ajout
+from .xlsx.colonnes import ECHANGES
 
 log = logging.getLogger("relances")
 
@@ -193,6 +195,7 @@ def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
     for _attempt in range(WRITE_ATTEMPTS):
         lecture, resultat.preparation = prepare(lu, journal)
         resultat.preparation.decisions[:0] = decided
+        lecture, reponses, echanges = _with_mailbox(lecture, journal, config)
         history = journal.history()
         # Today's actions are in the journal now: the accounts as they stand after them.
         livre = tenir(lecture.classeur, history, today, config)
@@ -202,7 +205,8 @@ def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
         rows = list(iter_sheet_rows(journal.entries(), config.libelle))
         resultat.appels, resultat.litiges = call_list(
             livre, open_calls(journal), history, today, config.libelle,
-            config.regles.delai_paiement_annonce_jours)
+            config.regles.delai_paiement_annonce_jours,
+            config.boite.pause_reponse_jours if config.boite else 10)
         resultat.tableau = compute(livre, history, today, config.libelle, resultat.appels)
         # The file is the one our last write left, and the tool cells to write are those
         # it holds: Factures need not be patched (at 50,000 rows, most of a second run).
@@ -216,7 +220,8 @@ def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
                 tableau=layout(resultat.tableau),
                 paiements=paiement_rows(resultat.preparation.a_ecrire),
                 a_verifier=a_verifier_rows(resultat.preparation.a_verifier,
-                                           resultat.preparation.saisies))
+                                           resultat.preparation.saisies),
+                ajouts=[Ajout(ECHANGES, echanges)] if echanges else [])
         except WorkbookChanged:
             log.info("classeur modifié pendant l’exécution : relecture")
             try:
@@ -238,6 +243,13 @@ def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
         if not resultat.ecriture.ignorees:  # else the next run patches (and reports) again
             journal.set_meta(DERNIERE_ECRITURE, f"{resultat.ecriture.empreinte}:{signature}")
         resultat.anomalies.extend(resultat.ecriture.ignorees)
+        if resultat.ecriture.ajoutes.get(ECHANGES):
+            journal.mark_messages_written(reponses)  # each reply appended once
+        elif echanges:
+            resultat.avertissements.append(Anomalie(
+                "Échanges", None, f"colonnes « Date » et « Client » introuvables : "
+                f"{len(echanges)} réponse(s) lue(s) dans la boîte aux lettres non écrite(s) "
+                "dans la feuille ; elles seront écrites quand la feuille aura ces colonnes"))
         a_ecrire = resultat.preparation.a_ecrire
         if resultat.ecriture.paiements:
             journal.mark_written([p.cle for p in a_ecrire])
@@ -254,6 +266,22 @@ def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
         return
     resultat.ecriture_erreur = (f"{config.classeur.name} : modifié sans cesse pendant l’exécution, "
                                 "non mis à jour ; la prochaine exécution le fera depuis le journal")
+
+
+def _with_mailbox(lecture, journal: Journal, config: Config):
+    """The workbook with what the mailbox said of each client (boite.effets), the replies not
+    yet in Échanges: (lecture, their keys, their rows)."""
+    if config.boite is None:
+        return lecture, [], ()
+    import dataclasses
+
+    from .boite.effets import echange_rows, enrich
+
+    vus = journal.messages()
+    lecture = dataclasses.replace(lecture, classeur=enrich(lecture.classeur, vus,
+                                                           journal.entries()))
+    cles, rows = echange_rows(vus)
+    return lecture, cles, rows
 
 
 def _call_rows(resultat: Resultat, today: datetime.date) -> list[tuple]:

@@ -57,6 +57,10 @@ def motif_text(motif: Motif) -> str:
         until = datetime.date.fromisoformat(motif.detail)
         return (f"paiement annoncé le {date_courte(jour)} : relances écrites suspendues "
                 f"jusqu’au {date_courte(until)}")
+    if code == "reponse":
+        return f"réponse reçue le {date_courte(jour)} : à lire, puis à noter dans Échanges"
+    if code == "absence":
+        return f"absent jusqu’au {date_courte(jour)} (réponse automatique)"
     if code == "fin":
         return f"aucune : dernière étape ({motif.detail}) faite le {date_courte(jour)}"
     return "aucune (aucune étape applicable)"
@@ -158,7 +162,8 @@ def _describe(situation: Situation, today: datetime.date, config: Config
         # Announced on a business day: a run on a closed day does not count on anyone.
         day = config.calendrier.prochain_ouvre(day)
         return f"{titre} le {date_courte(day)}", day
-    if step.etape.canal == "email" and not usable_emails(facture.emails, client)[0]:
+    if step.etape.canal == "email" and not usable_emails(facture.emails, client,
+                                                         situation.echec)[0]:
         return f"{titre} bloqué : adresse e-mail manquante ou invalide", today
     if step.etape.canal == "courrier" and not client.adresse.strip():
         return f"{titre} bloqué : adresse postale manquante", today

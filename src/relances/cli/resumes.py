@@ -227,6 +227,54 @@ def record_lines(preparation) -> list[str]:
     return lines
 
 
+def _first_line(text: str, width: int = 100) -> str:
+    line = next((x.strip() for x in text.splitlines() if x.strip()), "")
+    return line if len(line) <= width else line[:width - 1].rstrip() + "…"
+
+
+def mailbox_lines(courrier) -> list[str]:
+    """What the mailbox ([boite]) brought back since the last run, and what was done with it."""
+    if courrier is None or not courrier.lu:
+        return []
+    lines = ["", f"Boîte aux lettres lue : {len(courrier.nouveaux)} nouveau(x) message(s) "
+                 f"({courrier.total} dans le dossier)."]
+
+    def block(title: str, vus: list, describe) -> None:
+        if vus:
+            lines.append(f"{title} ({len(vus)}) :")
+            lines.extend(f"  - {describe(v)}" for v in vus)
+
+    def jour(v) -> str:
+        return formats.date_courte(v.retour.jour)
+
+    block("Réponses de clients, ajoutées à Échanges (relances écrites en pause jusqu’à ce que "
+          "vous notiez la suite dans Échanges)", courrier.reponses,
+          lambda v: f"{v.client}, le {jour(v)}, {v.retour.nom or v.retour.expediteur} : "
+                    f"« {_first_line(v.retour.texte)} »")
+    block("Messages non remis (corrigez l’adresse : la même étape repartira)", courrier.rebonds,
+          lambda v: f"{v.client} : {v.fait} — {v.retour.motif or 'adresse en échec'}"
+                    + (f" ({', '.join(v.retour.adresses_en_echec)})"
+                       if v.retour.adresses_en_echec else ""))
+    block("Réponses automatiques (absence)", courrier.absences,
+          lambda v: f"{v.client} : " + (
+              f"de retour le {formats.date_courte(v.retour.retour_le)}" if v.retour.retour_le
+              else "absent, sans date de retour"))
+    block("Messages à regarder vous-même (rattachés à aucun client)", courrier.a_voir,
+          lambda v: f"{v.retour.expediteur or 'expéditeur inconnu'}, le {jour(v)}"
+                    + (f", « {v.retour.sujet} »" if v.retour.sujet else "") + f" : {v.fait}")
+    return lines
+
+
+def mailbox_warnings(resultat: Resultat) -> list[Anomalie]:
+    """A mailbox that could not be read: said (the run went on, unless it is obligatoire)."""
+    courrier = resultat.boite
+    if courrier is None or not courrier.injoignable or resultat.gel:
+        return []
+    return [Anomalie(None, None, f"boîte aux lettres non lue : {courrier.injoignable} ; les "
+                                 "réponses, messages non remis et absences n’ont pas été pris "
+                                 "en compte aujourd’hui")]
+
+
 def problems(resultat: Resultat, config: Config | None = None) -> list[Anomalie]:
     label = config.libelle if config is not None else str
     found = list(resultat.anomalies)
@@ -398,10 +446,12 @@ def summary(resultat: Resultat, config: Config) -> str:
         lines.append("Rien à faire aujourd’hui.")
     lines.extend(bank_lines(resultat.preparation))
     lines.extend(record_lines(resultat.preparation))
+    lines.extend(mailbox_lines(resultat.boite))
     lines += listed("À signaler", [as_anomalie(s) for s in plan.signalements],
                      config.classeur.name)
     lines += listed("Problèmes", problems(resultat, config), config.classeur.name)
-    lines += listed("Avertissements", resultat.avertissements, config.classeur.name)
+    lines += listed("Avertissements", [*mailbox_warnings(resultat), *resultat.avertissements],
+                    config.classeur.name)
     if resultat.ecriture and resultat.ecriture.ecrit:
         backup = resultat.ecriture.sauvegarde
         lines.append("")
