@@ -281,9 +281,11 @@ def _disputes(classeur: Classeur, today: datetime.date) -> list[LigneLitige]:
             concerning = [e for e in classeur.echanges
                           if e.resultat == "litige" and e.concerne(facture)]
             since = min((e.jour for e in concerning), default=None)
+        source = "feuille Échanges" if facture.litige else "colonne Statut"
+        if since is None and facture.plateforme is not None and facture.plateforme.code == 207:
+            since, source = facture.plateforme.jour, "plateforme"
         found.append(LigneLitige(
             client=facture.client, facture=facture.numero, reste_du=facture.reste_du,
-            depuis=since, jours=(today - (since or facture.echeance)).days,
-            source="feuille Échanges" if facture.litige else "colonne Statut"))
+            depuis=since, jours=(today - (since or facture.echeance)).days, source=source))
     found.sort(key=lambda l: (-(l.jours or 0), l.client, l.facture))
     return found

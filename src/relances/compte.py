@@ -4,6 +4,7 @@
 decision, the amounts of every message, letter and dossier, the call list, the dashboard:
 
 - **Échanges** taken into account (promises, disputes, « paiement annoncé », « rappeler le »);
+- **the platform's lifecycle statuses** (e-invoicing reform) likewise (`with_statuts`);
 - **one allocation** (lettrage) per client: a credit note that names an invoice (Facture liée)
   goes to it; the other credit notes and the payments naming no invoice (sheet Paiements) go
   to the client's oldest open invoices — undisputed ones first —; each euro is allocated once.
@@ -26,6 +27,7 @@ from decimal import Decimal
 from typing import Iterable, Mapping
 
 from .config import Config
+from .efacture.modeles import StatutFacture
 from .etapes import deadline_end, etape_named, is_notice
 from .records import (ZERO, Classeur, Echange, Facture, Fait, Imputation, Reglement,
                       Versement, client_key)
@@ -131,7 +133,64 @@ def tenir(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
 def as_seen(classeur: Classeur, today: datetime.date) -> Classeur:
     """The workbook as the rules see it: Échanges, the allocation and Échéanciers applied.
     Idempotent."""
-    return with_plans(allocate(with_echanges(classeur)), today)
+    return with_plans(allocate(with_statuts(with_echanges(classeur))), today)
+
+
+# ------------------------------------------------------------------ platform statuses
+
+# The reform's lifecycle codes that act on a chase; the others (200 Déposée … 206, 209…) say
+# nothing about the money and leave the invoice as it was.
+EN_LITIGE, SUSPENDUE, REFUSEE, PAIEMENT_TRANSMIS, ENCAISSEE, REJETEE = 207, 208, 210, 211, 212, 213
+EFFETS = frozenset({EN_LITIGE, SUSPENDUE, REFUSEE, PAIEMENT_TRANSMIS, ENCAISSEE, REJETEE})
+A_REGULARISER = frozenset({REFUSEE, REJETEE})
+
+
+def with_statuts(classeur: Classeur) -> Classeur:
+    """The workbook once the platform's statuses are taken into account: per invoice number,
+    the latest status by date wins (same date: the later one read); when it acts:
+
+    - 212 Encaissée: paid (Statut « payee » as the account sees it; Payé is left as typed);
+    - 210 Refusée, 213 Rejetée, 208 Suspendue: held (not chased, not claimed with the others);
+    - 207 En litige: a dispute, from the first 207 of the latest run of them;
+    - 211 Paiement transmis: a payment announced that day (written steps wait a while).
+
+    A later status without effect (205 Approuvée…) lifts the earlier one. Idempotent."""
+    if not classeur.statuts:
+        return classeur
+    by_numero: dict[str, list[tuple[int, StatutFacture]]] = defaultdict(list)
+    for rang, statut in enumerate(classeur.statuts):
+        by_numero[statut.numero].append((rang, statut))
+    factures = []
+    for facture in classeur.factures:
+        mine = sorted(by_numero.get(facture.numero, ()), key=lambda rs: (rs[1].jour, rs[0]))
+        if not mine or mine[-1][1].code not in EFFETS or facture.montant <= 0:
+            factures.append(facture)
+            continue
+        latest = mine[-1][1]
+        # Since when: the first of the latest run of the same code (a dispute stays one).
+        first = latest
+        for _rang, statut in reversed(mine):
+            if statut.code != latest.code:
+                break
+            first = statut
+        since = replace(latest, jour=first.jour)
+        if facture.plateforme == since:
+            factures.append(facture)  # taken into account already
+            continue
+        changes: dict = {"plateforme": since}
+        if latest.code == ENCAISSEE:
+            changes["statut"] = "payee"
+        elif latest.code in (SUSPENDUE, *A_REGULARISER):
+            changes["statut"] = facture.statut or "plateforme"
+        elif latest.code == EN_LITIGE and not facture.litige:
+            motif = f" ({since.motif})" if since.motif else ""
+            changes["litige"] = (f"en litige sur la plateforme depuis le "
+                                 f"{since.jour:%d/%m/%Y}{motif}")
+        elif latest.code == PAIEMENT_TRANSMIS:
+            if facture.annonce is None or since.jour > facture.annonce:
+                changes["annonce"] = since.jour
+        factures.append(replace(facture, **changes))
+    return replace(classeur, factures=tuple(factures))
 
 
 # ------------------------------------------------------------------ Échanges
@@ -248,7 +307,7 @@ def allocate(classeur: Classeur) -> Classeur:
         # Oldest first; undisputed invoices before the disputed (a client who disputes one
         # invoice and pays without a word is paying the others).
         order = sorted((f for f in factures if f.numero in left),
-                       key=lambda f: (_disputed(f), f.echeance, f.date_facture or f.echeance,
+                       key=lambda f: (_disputed(f) or f.plateforme is not None, f.echeance, f.date_facture or f.echeance,
                                       f.numero))
 
         def spread(amount: Decimal, nature: str, origine: str, jour, targets) -> Decimal:

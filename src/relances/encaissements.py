@@ -61,6 +61,10 @@ def prepare(lecture: Lecture, journal: Journal, readonly: bool = False,
     With `readonly` (a dry run), decisions are applied in memory only: the plan shown is the
     one a real run would make. `extra` are lines a simulated import would have recorded."""
     preparation = Preparation()
+    # The platform's lifecycle statuses imported (importation_statuts): inputs of every run.
+    statuts = tuple(journal.statuts())
+    if statuts:
+        lecture = replace(lecture, classeur=replace(lecture.classeur, statuts=statuts))
     known = journal.pointages()
     cles = {k.cle for k in known}
     pointages = [*known, *(p for p in extra if p.cle not in cles)]

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterator
 
+from .efacture.modeles import StatutFacture
 from .errors import JournalError
 from .pannes import sqlite_cause
 from .records import Action, Fait, client_key
@@ -120,6 +121,22 @@ CREATE TABLE IF NOT EXISTS fichiers_lus (
     lu_le  TEXT NOT NULL
 );
 """
+# The lifecycle statuses imported from the user's e-invoicing platform (importation_statuts):
+# inputs like Échanges, read by every run; one row per status, in the order read.
+STATUTS_FACTURES = """
+CREATE TABLE IF NOT EXISTS statuts_factures (
+    id         INTEGER PRIMARY KEY,
+    numero     TEXT NOT NULL,     -- the invoice number
+    code       INTEGER NOT NULL,  -- the reform's code: 200 Déposée … 212 Encaissée, 213 Rejetée
+    jour       TEXT NOT NULL,     -- the status's date (ISO)
+    motif      TEXT NOT NULL DEFAULT '',
+    vendeur    TEXT NOT NULL DEFAULT '',  -- the seller's SIREN, when the export gave it
+    source     TEXT NOT NULL DEFAULT '',  -- « statuts.csv, ligne 12 »
+    importe_le TEXT NOT NULL,
+    UNIQUE (numero, code, jour, motif)
+);
+"""
+SCHEMA = SCHEMA + STATUTS_FACTURES
 
 RESULTATS = {
     "en_cours": "en cours",
@@ -499,6 +516,29 @@ class Journal:
                 self.finish(entry.id, "incertain", "interrompu pendant l’envoi")
                 uncertain.append(entry)
         return uncertain
+
+    # -------------------------------------------------------------- platform statuses
+
+    def statuts(self) -> list[StatutFacture]:
+        """The platform's statuses imported, in the order they were read."""
+        rows = self._operation_rows("SELECT * FROM statuts_factures ORDER BY id")
+        return [StatutFacture(numero=r["numero"], code=r["code"],
+                              jour=datetime.date.fromisoformat(r["jour"]), motif=r["motif"],
+                              vendeur=r["vendeur"], source=r["source"]) for r in rows]
+
+    def record_statuts(self, statuts: list[StatutFacture], now: datetime.datetime) -> int:
+        """Keep statuses just read, all or none; one already known is left as it is. Returns
+        how many were new."""
+        added = 0
+        with self._transaction() as db:
+            for s in statuts:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO statuts_factures (numero, code, jour, motif, vendeur,"
+                    " source, importe_le) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (s.numero, s.code, s.jour.isoformat(), s.motif, s.vendeur, s.source,
+                     now.isoformat(timespec="seconds")))
+                added += cursor.rowcount
+        return added
 
     # -------------------------------------------------------------- payment references
 

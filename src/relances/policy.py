@@ -19,7 +19,8 @@ from typing import Iterable, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
-from .compte import AMIABLE, Compte, Livre, as_seen, tenir, with_echanges, with_plans
+from .compte import (A_REGULARISER, AMIABLE, ENCAISSEE, REFUSEE, REJETEE, SUSPENDUE, Compte,
+                     Livre, as_seen, tenir, with_echanges, with_plans)
 from .config import Config
 from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE, REMERCIEMENT,
                      TRANSMISSION, date_limite, deadline_end, is_notice, promesse_cle)
@@ -33,6 +34,8 @@ __all__ = ["decide", "situations", "as_seen", "with_echanges", "with_plans", "te
            "TRANSMISSION", "INFO_AGENCE", "Motif", "Situation"]
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
+# Why an invoice is held by the platform's latest status (compte.with_statuts).
+PLATEFORME = {SUSPENDUE: "suspendue", REFUSEE: "refusee", REJETEE: "rejetee"}
 LONG_RETARD_JOURS = 90  # past this, an invoice is with the agency or held with a stated reason
 
 
@@ -115,12 +118,17 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
         return _Next(motif=Motif("avoir"))
     if facture.statut == "payee" or facture.reste_du <= 0:  # settled (or an invoice of zero)
         if facture.statut == "payee":
+            if facture.plateforme is not None and facture.plateforme.code == ENCAISSEE:
+                return _Next(motif=Motif("encaissee", jour=facture.plateforme.jour))
             return _Next(motif=Motif("payee"))
         avoirs = tuple(dict.fromkeys(i.origine for i in facture.imputations
                                      if i.nature == "avoir"))
         if avoirs:
             return _Next(motif=Motif("soldee_avoir", detail=", ".join(avoirs)))
         return _Next(motif=Motif("payee"))
+    if facture.plateforme is not None and facture.plateforme.code in (SUSPENDUE, *A_REGULARISER):
+        statut = facture.plateforme
+        return _Next(motif=Motif(PLATEFORME[statut.code], jour=statut.jour, detail=statut.motif))
     if facture.statut:
         return _Next(motif=Motif("statut", detail=facture.statut))
     if facture.litige:
@@ -253,6 +261,8 @@ def _handed_off(faits: Sequence[Fait]) -> bool:
 
 def _to_thank(facture: Facture, faits: Sequence[Fait]) -> bool:
     """Paid now, chased before (an email or a letter), and not thanked yet."""
+    if facture.plateforme is not None and facture.plateforme.code == ENCAISSEE:
+        return False  # the platform says so; the user may not have seen the money yet
     chased = any(f.canal in ("email", "courrier") for f in faits)
     return facture.solde and chased and not any(f.cle == REMERCIEMENT.nom for f in faits)
 
@@ -291,6 +301,11 @@ def decide(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         elif step.etape is not None:
             waiting[key].append((facture, step))
         _long_overdue(facture, step, today, signalements)
+        if step.motif is not None and step.motif.code in ("refusee", "rejetee"):
+            # Refused or rejected: the user must put it right (a credit note, a new invoice).
+            signalements.append(Signalement("plateforme_a_regulariser", facture.client,
+                                            facture.numero, facture.row, motif=step.motif,
+                                            jour=facture.plateforme.jour))
 
     # Only a letter that can be posted (the client's address, the creditor's identity) takes
     # the client's other invoices, or keeps emails away on its day: else they go their way.
@@ -521,8 +536,8 @@ def _long_overdue(facture: Facture, step: _Next, today: datetime.date,
     """Every invoice more than 90 days past due is with the agency, or said to be held."""
     if facture.montant <= 0 or facture.jours_retard(today) <= LONG_RETARD_JOURS or facture.solde:
         return
-    if step.motif is not None and step.motif.code == "agence":
-        return
+    if step.motif is not None and step.motif.code in ("agence", *PLATEFORME.values()):
+        return  # (with the agency, or a platform status said why: reported as such)
     if step.etape is not None and step.etape.canal == "recouvrement" and step.due(today):
         return
     signalements.append(Signalement(

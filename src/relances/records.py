@@ -13,6 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .efacture.modeles import StatutFacture
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -92,6 +94,9 @@ class Facture:
     annonce: datetime.date | None = None
     # « rappeler le » in Échanges: no call task before this day.
     rappeler_le: datetime.date | None = None
+    # The platform's latest lifecycle status that acts on the chase (207, 208, 210, 211, 212,
+    # 213), when the user imported the platform's statuses (compte.with_statuts).
+    plateforme: StatutFacture | None = None
 
     @property
     def a_reclamer(self) -> Decimal:
@@ -212,6 +217,7 @@ class Classeur:
     echanges: tuple[Echange, ...] = ()
     versements: tuple[Versement, ...] = ()  # sheet Échéanciers
     reglements: tuple[Reglement, ...] = ()  # sheet Paiements
+    statuts: tuple[StatutFacture, ...] = ()  # the platform's lifecycle statuses (journal)
 
     def client_of(self, facture: Facture) -> Client:
         return self.clients.get(client_key(facture.client)) or Client(nom=facture.client)

@@ -15,7 +15,7 @@ from .config import Config
 from .formats import date_courte
 from .formats import montant as montant_text
 from .policy import Motif, Situation, situations, usable_emails
-from .records import STATUTS, Anomalie, Classeur, Echange, Fait, Signalement, Suivi, client_key
+from .records import STATUTS, ZERO, Anomalie, Classeur, Echange, Fait, Signalement, Suivi, client_key
 
 
 def motif_text(motif: Motif) -> str:
@@ -25,6 +25,15 @@ def motif_text(motif: Motif) -> str:
         return "aucune (avoir)"
     if code == "payee":
         return "aucune (payée)"
+    if code == "encaissee":
+        return f"aucune : encaissée le {date_courte(jour)} (plateforme)"
+    if code in ("refusee", "rejetee", "suspendue"):
+        motif_donne = f" (motif : {motif.detail})" if motif.detail else ""
+        if code == "suspendue":
+            return (f"aucune : suspendue sur la plateforme depuis le {date_courte(jour)}"
+                    f"{motif_donne}")
+        qui = "refusée par le client" if code == "refusee" else "rejetée par la plateforme"
+        return f"{qui} le {date_courte(jour)}{motif_donne} : à régulariser (avoir ?)"
     if code == "soldee_avoir":
         return f"aucune : soldée (avoir {motif.detail} imputé)"
     if code == "statut":
@@ -59,6 +68,8 @@ def signalement_text(signalement: Signalement) -> str:
     if s.code == "agence_a_prevenir":
         return (f"{s.client} : {s.facture}, confiée à l’agence de recouvrement, est soldée : "
                 "prévenez l’agence (aucun remerciement n’est envoyé au débiteur)")
+    if s.code == "plateforme_a_regulariser":
+        return f"{s.client} : {s.facture} {motif_text(s.motif)}"
     why = (motif_text(s.motif) if s.motif is not None
            else f"prochaine étape, {s.etape}, le {date_courte(s.jour)}")
     return (f"{s.client} : {s.facture}, {s.jours} jours de retard, n’est pas chez l’agence : "
@@ -93,6 +104,8 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
         latest = max(done, key=lambda fj: (fj[1], names.index(fj[0].etape)
                                            if fj[0].etape in names else -1), default=None)
         texte, jour = _describe(situation, today, config)
+        motif = situation.suivant.motif
+        encaissee = motif is not None and motif.code == "encaissee"
         suivis[facture.numero] = Suivi(
             etape=(f"{_label_of(latest[0], config, client.profil)} ({date_courte(latest[1])})"
                    if latest else ""),
@@ -100,8 +113,10 @@ def follow_up(classeur: Classeur, history: Iterable[Fait], today: datetime.date,
             derniere_relance=max((f.jour for f in messages), default=None),
             prochaine_action=texte,
             date_prochaine_action=jour,
-            reste_du=facture.reste_du,
-            jours_retard=max(facture.jours_retard(today), 0) if facture.reste_du > 0 else None,
+            # (encaissée on the platform: paid for the account, Payé left as the user typed it)
+            reste_du=ZERO if encaissee else facture.reste_du,
+            jours_retard=(max(facture.jours_retard(today), 0)
+                          if facture.reste_du > 0 and not encaissee else None),
         )
     return suivis
 

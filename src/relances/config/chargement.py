@@ -41,6 +41,11 @@ KNOWN_KEYS = {
                "joindre_courrier", "libelle", "penalites"},
 }
 
+# [statuts.colonnes]: a platform's own headers for the status export's columns.
+KNOWN_KEYS[""] = KNOWN_KEYS[""] | {"statuts"}
+KNOWN_KEYS["statuts"] = {"colonnes"}
+CHAMPS_STATUTS = ("numero", "code", "date", "motif", "vendeur")
+
 
 MAX_JOURS = 3650  # ten years: any day count beyond is a typing slip
 
@@ -161,6 +166,8 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         banque=_read_banque(_Reader(name, top.table_of("banque"), "banque.", warnings)),
         recouvrement_email=_read_recouvrement(_Reader(name, top.table_of("recouvrement"),
                                                       "recouvrement.", warnings)),
+        statuts_colonnes=_read_statuts(_Reader(name, top.table_of("statuts"), "statuts.",
+                                               warnings)),
         politiques=(politiques := _read_politiques(_Reader(name, top.table_of("politiques"),
                                                            "politiques.", warnings))),
         profils=_read_profils(_Reader(name, top.table_of("profils"), "profils.", warnings),
@@ -347,6 +354,22 @@ def _read_banque(r: _Reader) -> OptionsReleve:
                           "leur titre, ou toutes par leur numéro")
     return OptionsReleve(separateur=separateur, encodage=encodage, decimale=decimale,
                          format_date=format_date, entete=entete, colonnes=colonnes)
+
+
+def _read_statuts(r: _Reader) -> dict[str, str]:
+    """[statuts] colonnes: field (numero, code, date, motif, vendeur) -> the platform's header."""
+    r.check_keys(KNOWN_KEYS["statuts"])
+    colonnes_r = _Reader(r.name, r.table_of("colonnes"), f"{r.prefix}colonnes.", r.warnings)
+    colonnes_r.check_keys(set(CHAMPS_STATUTS))
+    colonnes: dict[str, str] = {}
+    for key, value in colonnes_r.table.items():
+        if key not in CHAMPS_STATUTS:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{colonnes_r.where(key)} : le titre de la colonne dans l’export "
+                              "de la plateforme, entre guillemets, est attendu")
+        colonnes[key] = value.strip()
+    return colonnes
 
 
 def _read_penalites(r: _Reader) -> Penalites:

@@ -216,6 +216,9 @@ class Config:
         default_factory=lambda: dict(DEFAULT_POLITIQUES))
     profils: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROFILS))
     recouvrement_email: str = ""  # [recouvrement] email: the agency receives each dossier
+    # [statuts.colonnes]: the platform's status export headers (numero, code, date, motif,
+    # vendeur -> header as written)
+    statuts_colonnes: dict[str, str] = field(default_factory=dict)
     paiement: "Paiement" = field(default_factory=lambda: Paiement())
     banque: OptionsReleve = field(default_factory=OptionsReleve)  # [banque]: CSV statements
     colonnes: dict[str, str] = field(default_factory=dict)  # normalised user header -> field
