@@ -94,10 +94,13 @@ class BilanImport:
     remarques: list[str] = field(default_factory=list)
     ecriture: object | None = None
     ecriture_erreur: str = ""
+    statuts: object | None = None  # importation_statuts.BilanStatuts, when statuses were read
 
     @property
     def has_problems(self) -> bool:
-        return bool(self.ecartees or self.ecriture_erreur)
+        statuts = self.statuts
+        return bool(self.ecartees or self.ecriture_erreur or (statuts is not None and (
+            statuts.anomalies or statuts.ecriture_erreur)))
 
 
 # ------------------------------------------------------------------ keys and identities
@@ -377,7 +380,7 @@ def _fichier_facture(facture: FactureElectronique, dossier: Path | None
     for name in names:
         target = dossier / name
         if not target.exists():
-            return name, (source, target), f"PDF copié dans {dossier.name}/{name}"
+            return name, (source, target), ""
         if _same_bytes(source, target):
             return name, None, ""
     return "", None, (f"un autre fichier {source.name} est déjà dans {dossier} : PDF non "
@@ -408,7 +411,7 @@ def fichiers_de(chemins: Sequence[Path]) -> tuple[list[Path], list[Ecartee]]:
         elif chemin.is_file():
             found.append(chemin)
         else:
-            missing.append(Ecartee(str(chemin), f"{chemin} : fichier ou dossier introuvable"))
+            missing.append(Ecartee(str(chemin), "fichier ou dossier introuvable"))
     return list(dict.fromkeys(found)), missing
 
 
@@ -473,8 +476,17 @@ def importer(config: Config, chemins: Sequence[Path], today: datetime.date,
     fichiers, missing = fichiers_de(chemins)
     bilan.ecartees.extend(missing)
     bilan.fichiers.extend((m.fichier, m.motif) for m in missing)
-    lues, _statuts = lire(fichiers, bilan)
-    return importer_lues(config, lues, today, now, bilan, fichiers)
+    lues, statuts = lire(fichiers, bilan)
+    if lues or len(statuts) < len(fichiers):
+        importer_lues(config, lues, today, now, bilan, fichiers)
+    if statuts:
+        # The platform's statuses after the invoices: they may be about those just added.
+        from .importation_statuts import importer_statuts
+
+        bilan.statuts = importer_statuts(config, statuts, today, bilan.dry_run, now)
+        for chemin in statuts:
+            bilan.fichiers.append((str(chemin), "export de statuts de la plateforme"))
+    return bilan
 
 
 def importer_lues(config: Config, lues: Sequence[FactureElectronique], today: datetime.date,
@@ -498,10 +510,14 @@ def _importer_verrouille(config: Config, lues: Sequence[FactureElectronique],
         identifiant = bind(journal, raw, config, readonly=readonly)
         connues = journal.imported_keys()
         decision = decide(lues, raw.classeur, connues, config)
+        copiees = list(decision.copies)
         if not readonly and (decision.factures or decision.clients):
             for source, target in decision.copies:
                 try:
                     shutil.copy2(source, target)
+                    bilan.remarques.append(f"{source.name} : PDF copié dans "
+                                           f"{target.parent.name}/{target.name} (Fichier "
+                                           "facture), pour être joint aux relances")
                 except OSError as exc:
                     bilan.remarques.append(f"{source.name} : copie dans {target.parent} "
                                            f"impossible ({exc.strerror or exc})")
@@ -537,10 +553,16 @@ def _importer_verrouille(config: Config, lues: Sequence[FactureElectronique],
                         "ajoutez-les à la main (adresse e-mail) pour que leurs factures "
                         "soient relancées")
                     decision.clients = []
-        if not readonly:
+        if readonly:
+            bilan.remarques.extend(f"{source.name} : PDF à copier dans {target.parent.name}/"
+                                   f"{target.name} (Fichier facture)"
+                                   for source, target in decision.copies)
+        else:
             journal.record_imported(decision.deja_classeur)
             if not bilan.ecriture_erreur:
-                journal.record_files_read([(str(p.resolve()), *_etat(p)) for p in fichiers
+                # (the PDFs copied into the invoices folder are read already, too)
+                lus = [*fichiers, *(target for _, target in copiees)]
+                journal.record_files_read([(str(p.resolve()), *_etat(p)) for p in lus
                                            if p.exists()], now)
         _bilan(bilan, decision)
         return bilan
@@ -555,7 +577,8 @@ def _bilan(bilan: BilanImport, decision: Decision) -> None:
     bilan.deja.extend(decision.deja)
     bilan.remarques.extend(decision.remarques)
     for a in decision.ajoutees:
-        bilan.fichiers.append((a.fichier, f"{a.numero} ajoutée ({a.client}, "
+        bilan.fichiers.append((a.fichier, f"{a.numero} "
+                               f"{'à ajouter' if bilan.dry_run else 'ajoutée'} ({a.client}, "
                                f"{formats.montant(a.montant)}, échéance "
                                f"{formats.date_courte(a.echeance)})"))
     for e in [*decision.deja, *decision.ecartees]:

@@ -75,7 +75,7 @@ def bilan_texte(bilan: BilanImport, config: Config) -> str:
         lines.extend(f"    - {q}" for q in quoi)
     if not par_fichier:
         lines.append("  aucun fichier lu")
-    verbe = "à ajouter" if bilan.dry_run else "ajoutée(s)"
+    verbe = "à ajouter" if bilan.dry_run else "ajoutées"
     total = sum((a.montant for a in bilan.ajoutees), Decimal("0.00"))
     lines += ["", f"Factures {verbe} : {len(bilan.ajoutees)}"
               + (f" ({formats.montant(total)})" if bilan.ajoutees else "")]
@@ -89,6 +89,15 @@ def bilan_texte(bilan: BilanImport, config: Config) -> str:
     if bilan.remarques:
         lines += ["", f"À savoir ({len(bilan.remarques)}) :"]
         lines.extend(f"  - {r}" for r in bilan.remarques)
+    statuts = bilan.statuts
+    if statuts is not None:
+        lines += ["", f"Statuts de la plateforme : {statuts.lus} lu(s), {statuts.appliques} "
+                  f"{'à prendre en compte' if bilan.dry_run else 'pris en compte'}"]
+        if statuts.inconnus:
+            lines.append(f"  factures absentes du classeur : {', '.join(statuts.inconnus)}")
+        lines.extend(f"  - {a.message}" for a in statuts.anomalies)
+        if statuts.ecriture_erreur:
+            lines.append(f"  classeur non mis à jour : {statuts.ecriture_erreur}")
     if bilan.ecriture_erreur:
         lines += ["", f"Classeur non modifié : {bilan.ecriture_erreur}"]
     elif bilan.ecriture is not None and getattr(bilan.ecriture, "sauvegarde", None):
@@ -112,6 +121,10 @@ def bilan_json(bilan: BilanImport) -> dict:
         "ignored": list(bilan.ignores),
         "notes": list(bilan.remarques),
         **({"write_error": bilan.ecriture_erreur} if bilan.ecriture_erreur else {}),
+        **({"statuses": {"read": bilan.statuts.lus, "applied": bilan.statuts.appliques,
+                         "unknown_invoices": list(bilan.statuts.inconnus),
+                         "problems": [a.message for a in bilan.statuts.anomalies]}}
+           if bilan.statuts is not None else {}),
     }
 
 
