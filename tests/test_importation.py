@@ -329,3 +329,14 @@ def test_a_status_export_given_with_the_invoices_is_applied_after_them(tmp_path)
     factures = rows(workbook, "Factures")
     (row,) = [by_header(factures, r) for r in factures if r[1] == "F-2026-101"]
     assert "refusée par le client" in row["Prochaine action"]
+
+
+def test_a_seller_without_company_number_is_ours_only_by_name(tmp_path):
+    from relances.importation import nous_sommes
+
+    (tmp_path / "config.toml").write_text(config_text(), encoding="utf-8")
+    config = load_config(tmp_path / "config.toml")
+    assert nous_sommes(Partie(nom="ATELIER DURAND SARL"), config) is True
+    assert nous_sommes(Partie(nom="Autre SARL"), config) is None
+    assert nous_sommes(FOURNISSEUR, config) is False
+    assert nous_sommes(VENDEUR, config) is True

@@ -155,7 +155,7 @@ def echeance_des_conditions(conditions: str, date: datetime.date) -> datetime.da
     text = " ".join(normalise(word) for word in conditions.split())
     if not text:
         return None
-    if re.search(r"\b(reception|comptant|immediat|alivraison|deslivraison)\b", text):
+    if re.search(r"\b(reception|comptant|immediat)\b", text):
         return date
     days = re.search(r"\b(\d{1,3}) ?(?:jours?|j|days?)\b", text) or \
         re.search(r"\bnet ?(\d{1,3})\b", text)
@@ -171,8 +171,8 @@ def echeance_des_conditions(conditions: str, date: datetime.date) -> datetime.da
 
 
 def nous_sommes(vendeur: Partie, config: Config) -> bool | None:
-    """Whether the seller is the creditor of this config; None when nothing can tell (no
-    [entreprise] siret nor tva, and another name)."""
+    """Whether the seller is the creditor of this config: by company number when both are
+    known, else by name; None when nothing can tell (a number missing, another name)."""
     entreprise = config.entreprise
     ours = numero_entreprise(entreprise.siret) or numero_entreprise(entreprise.tva)
     theirs = identite(vendeur)
@@ -180,7 +180,7 @@ def nous_sommes(vendeur: Partie, config: Config) -> bool | None:
         return ours == theirs
     if normalise(vendeur.nom) and normalise(vendeur.nom) == normalise(entreprise.nom):
         return True
-    return False if theirs and ours else None
+    return None
 
 
 def decide(lues: Sequence[FactureElectronique], classeur: Classeur, connues: set[str],
@@ -205,9 +205,12 @@ def decide(lues: Sequence[FactureElectronique], classeur: Classeur, connues: set
             continue
         ours = nous_sommes(facture.vendeur, config)
         if ours is None:
-            ecarter(f"vendeur « {facture.vendeur.nom} » sans SIREN ni numéro de TVA "
-                    f"reconnaissable, et [entreprise] siret vide dans {config.path.name} : "
-                    "impossible de vérifier que la facture est émise par vous ; non importée")
+            why = (f"vendeur « {facture.vendeur.nom} » sans SIREN ni numéro de TVA lisible, "
+                   "et d’un autre nom que le vôtre" if not identite(facture.vendeur) else
+                   f"[entreprise] siret et tva vides dans {config.path.name}, et vendeur "
+                   f"« {facture.vendeur.nom} » d’un autre nom que le vôtre")
+            ecarter(f"{why} : impossible de vérifier que la facture est émise par vous ; "
+                    "non importée")
             continue
         if not ours:
             ecarter(f"{FOURNISSEUR} (vendeur « {facture.vendeur.nom} ») : non importée")
