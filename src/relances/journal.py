@@ -105,6 +105,23 @@ CREATE TABLE IF NOT EXISTS references_paiement (
 """
 SCHEMA = SCHEMA + REFERENCES
 
+# The e-invoices imported into sheet Factures (importation.py), recorded once their row is in
+# the workbook (or found there already): never imported twice. cle: a hash of the seller's
+# SIREN, the number, the date and the amount; jour: the invoice's date (ISO); tva: JSON
+# [{"taux": "20.00", "base": "1000.00", "montant": "200.00"}] as the e-invoice gives it.
+FACTURES_IMPORTEES = """
+CREATE TABLE IF NOT EXISTS factures_importees (cle TEXT PRIMARY KEY, numero TEXT, client TEXT, fichier TEXT, jour TEXT, tva TEXT);
+"""
+# The files of [factures] dossier an import has read (import_automatique reads only the new or
+# changed ones): path, size and modification time as seen.
+FICHIERS_LUS = """
+CREATE TABLE IF NOT EXISTS fichiers_lus (
+    chemin TEXT PRIMARY KEY,
+    taille INTEGER NOT NULL,
+    mtime  TEXT NOT NULL,
+    lu_le  TEXT NOT NULL
+);
+"""
 # The lifecycle statuses imported from the user's e-invoicing platform (importation_statuts):
 # inputs like Échanges, read by every run; one row per status, in the order read.
 STATUTS_FACTURES = """
@@ -402,6 +419,47 @@ class Journal:
             db.executemany("UPDATE operations SET ecrit = 1 WHERE cle = ?",
                            [(c,) for c in cles])
 
+    # -------------------------------------------------------------- imported e-invoices
+
+    def imported_keys(self) -> set[str]:
+        """The keys of the e-invoices imported so far (importation.cle)."""
+        return {row["cle"] for row in self._optional("SELECT cle FROM factures_importees")}
+
+    def record_imported(self, rows: list[tuple[str, str, str, str, str, str]]) -> None:
+        """E-invoices now in sheet Factures: (cle, numero, client, fichier, jour, tva JSON);
+        one already recorded is left as it is."""
+        if not rows:
+            return
+        with self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO factures_importees (cle, numero, client, "
+                           "fichier, jour, tva) VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def files_read(self) -> dict[str, tuple[int, str]]:
+        """The files an import has read: path -> (size, modification time)."""
+        return {row["chemin"]: (row["taille"], row["mtime"])
+                for row in self._optional("SELECT * FROM fichiers_lus")}
+
+    def record_files_read(self, rows: list[tuple[str, int, str]],
+                          now: datetime.datetime) -> None:
+        """(path, size, modification time) of files just read, replacing what was known."""
+        if not rows:
+            return
+        with self._transaction() as db:
+            db.executemany("INSERT INTO fichiers_lus (chemin, taille, mtime, lu_le) "
+                           "VALUES (?, ?, ?, ?) ON CONFLICT(chemin) DO UPDATE SET "
+                           "taille = excluded.taille, mtime = excluded.mtime, "
+                           "lu_le = excluded.lu_le",
+                           [(*row, now.isoformat(timespec="seconds")) for row in rows])
+
+    def _optional(self, sql: str, *params) -> list[sqlite3.Row]:
+        """Rows of a table a read-only journal from before it may lack (then none)."""
+        try:
+            return self._rows(sql, *params)
+        except JournalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+
     def _transaction(self) -> "_Tx":
         if self._db is None:
             raise JournalError(f"{self.path.name} : journal ouvert en lecture seule")
@@ -647,6 +705,9 @@ def _migrate(db: sqlite3.Connection) -> None:
     actions = [row[1] for row in db.execute("PRAGMA table_info(actions)")]
     if actions and "date_limite" not in actions:
         db.execute("ALTER TABLE actions ADD COLUMN date_limite TEXT NOT NULL DEFAULT ''")
+    # Journals from before e-invoices were imported: their tables (empty).
+    db.execute(FACTURES_IMPORTEES)
+    db.execute(FICHIERS_LUS)
     # Statement lines imported before bank ids and fingerprints were kept: '' (their key still
     # recognises them).
     operations = [row[1] for row in db.execute("PRAGMA table_info(operations)")]

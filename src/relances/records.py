@@ -61,6 +61,7 @@ class Client:
     siren: str = ""     # the debtor's company number (SIREN, or BCE in Belgium), when known
     forme: str = ""     # the debtor's legal form ("SAS", "SRL"…), when known
     pays: str = ""      # where the debtor lives, FR or BE ("": the creditor's country)
+    tva: str = ""       # the debtor's intra-community VAT number, as typed (N° TVA)
 
 
 @dataclass(frozen=True)

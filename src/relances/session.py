@@ -176,21 +176,23 @@ def _signature(by_row: dict, colonnes: dict[str, str]) -> str:
 
 
 def refresh_workbook(config: Config, lu, journal: Journal, today: datetime.date,
-                     identifiant: str) -> Resultat:
+                     identifiant: str, ajouts=None) -> Resultat:
     """Bring the workbook up to date from the journal, and nothing else (after an import of
-    bank statements): a Resultat with no plan, holding what the write did."""
+    bank statements or e-invoices): a Resultat with no plan, holding what the write did."""
     resultat = Resultat(Plan(today, (), ()), lu.classeur)
-    bring_up_to_date(config, lu, journal, today, resultat, identifiant)
+    bring_up_to_date(config, lu, journal, today, resultat, identifiant, ajouts)
     return resultat
 
 
 def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
-                resultat: Resultat, identifiant: str) -> None:
+                resultat: Resultat, identifiant: str, ajouts=None) -> None:
     """Bring the workbook up to date from the journal; never over an edit saved meanwhile.
     Also sets the run's call list (sheet À appeler and the summary), from what it writes.
 
     `lu` is the workbook as read, before the journal's bank lines are counted: they are
-    counted again here, at each attempt, from the file about to be patched."""
+    counted again here, at each attempt, from the file about to be patched.
+    `ajouts(lecture)`: the rows to append to user sheets (xlsx.ajout), decided again from the
+    workbook as read at each attempt (an import of e-invoices)."""
     decided = list(resultat.preparation.decisions)  # taken at the start of the run
     for _attempt in range(WRITE_ATTEMPTS):
         lecture, resultat.preparation = prepare(lu, journal)
@@ -221,7 +223,8 @@ def bring_up_to_date(config: Config, lu, journal: Journal, today: datetime.date,
                 paiements=paiement_rows(resultat.preparation.a_ecrire),
                 a_verifier=a_verifier_rows(resultat.preparation.a_verifier,
                                            resultat.preparation.saisies),
-                ajouts=[Ajout(ECHANGES, echanges)] if echanges else [])
+                ajouts=[*([Ajout(ECHANGES, echanges)] if echanges else []),
+                        *(ajouts(lecture) if ajouts is not None else ())])
         except WorkbookChanged:
             log.info("classeur modifié pendant l’exécution : relecture")
             try:

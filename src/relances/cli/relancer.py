@@ -26,6 +26,7 @@ from ..run import run_daily, run_preview, settle, verify
 from .commun import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, PROGRESS_FROM, common_options,
                      companies, crash_message, fail, log, log_to, run_command)
 from .entreprises import ARRETEE, DELAI_MAX, run_company, shared_paths
+from .importer import avant_la_relance, bilan_json, bilan_texte
 from .planifier import schedule
 from .resumes import import_json, import_summary, plan_json, problems, summary
 
@@ -53,6 +54,11 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
               type=click.Path(path_type=Path),
               help="Importer d’abord ce relevé bancaire (CSV, OFX, camt.053), comme "
                    "scripts/pointer.py, puis relancer ; l’option peut être répétée.")
+@click.option("--importer", "efactures", multiple=True, metavar="FICHIER",
+              type=click.Path(path_type=Path),
+              help="Importer d’abord cette facture électronique (Factur-X, UBL, CII) ou ce "
+                   "dossier, comme scripts/importer.py, puis relancer ; l’option peut être "
+                   "répétée.")
 @click.option("--tous", metavar="DOSSIER", type=click.Path(path_type=Path),
               help="Faire l’exécution du jour de chaque entreprise : chaque sous-dossier de "
                    "DOSSIER qui contient un config.toml, l’un après l’autre.")
@@ -68,8 +74,8 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
 def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | None,
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
              store_password: bool, confirm_id: int | None, resend_id: int | None,
-             releves: tuple[Path, ...], tous: Path | None, delai_max: int | None,
-             planifier: str | None, heure: str | None) -> None:
+             releves: tuple[Path, ...], efactures: tuple[Path, ...], tous: Path | None,
+             delai_max: int | None, planifier: str | None, heure: str | None) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
@@ -78,11 +84,12 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
     if planifier is not None or heure is not None:
         schedule(planifier, heure, config_path, bool(
             classeur or date_ or dry_run or as_json or apercu or verifier or store_password
-            or releves or tous or {confirm_id, resend_id, delai_max} != {None}),
+            or releves or efactures or tous or {confirm_id, resend_id, delai_max} != {None}),
             datetime.date.today())
     if tous is not None:
         _run_all(tous, date_, dry_run, as_json, bool(classeur or apercu or verifier or releves
-                                                    or confirm_id or resend_id or store_password),
+                                                    or efactures or confirm_id or resend_id
+                                                    or store_password),
                  DELAI_MAX if delai_max is None else delai_max)
     if delai_max is not None:
         fail("--delai-max ne sert qu’avec --tous (le délai accordé à chaque entreprise)")
@@ -99,15 +106,15 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
         _settle(config, confirm_id, resend_id)
     if verifier:
         _verify(config, today)
-    code, output = _daily(config, today, now, dry_run, as_json, apercu, releves)
+    code, output = _daily(config, today, now, dry_run, as_json, apercu, releves, efactures)
     if output is not None:
         click.echo(json.dumps(output, ensure_ascii=False) if as_json else output)
     sys.exit(code)
 
 
 def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run: bool,
-           as_json: bool, apercu: Path | None = None, releves: tuple[Path, ...] = ()
-           ) -> tuple[int, object]:
+           as_json: bool, apercu: Path | None = None, releves: tuple[Path, ...] = (),
+           efactures: tuple[Path, ...] = ()) -> tuple[int, object]:
     """One company's daily run: (exit status, its summary text or JSON plan — None when it
     failed, the error being on standard error). The digest, when configured, is delivered
     whatever happened."""
@@ -131,8 +138,11 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
                                                         file=sys.stderr))
             return bar.update
 
-        pointe = None
+        pointe = bilan = None
         try:
+            # New e-invoices first: chased in this run when due (a simulation does not see
+            # those it did not write).
+            bilan = avant_la_relance(config, efactures, today, now, dry_run or bool(apercu))
             if releves:
                 pointe = import_releves(config, list(releves), today, now,
                                         dry_run=dry_run or bool(apercu))
@@ -158,9 +168,12 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
     text = summary(resultat, config)
     if pointe is not None:
         text = import_summary(pointe, config, today) + "\n\n" + text
+    if bilan is not None:
+        text = bilan_texte(bilan, config) + "\n\n" + text
     log.info("fin : %d action(s), %d problème(s)", len(resultat.plan.actions),
              len(problems(resultat)))
-    failed = resultat.has_problems or (pointe is not None and pointe.has_problems)
+    failed = resultat.has_problems or (pointe is not None and pointe.has_problems) or (
+        bilan is not None and bilan.has_problems)
     code = EXIT_PARTIAL if failed else EXIT_OK
     if real and config.envoi.recapitulatif:
         envoye = send_digest(config, _digest_subject(resultat, config, today),
@@ -173,6 +186,8 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
         plan = plan_json(resultat)
         if pointe is not None:
             plan["statements"] = import_json(pointe, today)
+        if bilan is not None:
+            plan["e_invoices"] = bilan_json(bilan)
         return code, plan
     return code, text
 

@@ -34,7 +34,7 @@ KNOWN_KEYS = {
                    "logo", "ville", "forme", "tva", "bic", "rcs", "alsace_moselle"},
     "envoi": {"mode", "dossier", "expediteur", "hote", "port", "securite", "utilisateur",
               "repondre_a", "copie_cachee", "limite_par_minute", "recapitulatif"},
-    "factures": {"dossier", "taille_max_mo"},
+    "factures": {"dossier", "taille_max_mo", "import_automatique"},
     "regles": {"ecart_minimum_jours", "delai_recommande_jours", "remerciement",
                "paiements_a_jour_max_jours", "delai_paiement_annonce_jours"},
     "penalites": {"taux_annuel", "taux", "indemnite_forfaitaire", "taux_bce",
@@ -159,6 +159,8 @@ def load_config(path: Path | str, classeur: Path | str | None = None) -> Config:
         factures_taille_max=_Reader(name, top.table_of("factures"), "factures.", []).integer(
             "taille_max_mo", 10, minimum=1, maximum=100, what="un nombre entier de Mo")
         * 1024 * 1024,
+        factures_import_automatique=_boolean(_Reader(name, top.table_of("factures"),
+                                                     "factures.", []), "import_automatique"),
         regles=_read_regles(_Reader(name, top.table_of("regles"), "regles.", warnings)),
         penalites=_read_penalites(_Reader(name, top.table_of("penalites"), "penalites.", warnings)),
         etapes=_read_etapes(name, raw.get("etapes"), warnings),

@@ -225,6 +225,8 @@ class Config:
     envoi: Envoi = field(default_factory=Envoi)
     factures_dossier: Path | None = None
     factures_taille_max: int = 10 * 1024 * 1024  # bytes: a bigger copy is not attached
+    # [factures] import_automatique: each run first imports the folder's new e-invoices.
+    factures_import_automatique: bool = False
     regles: Regles = field(default_factory=Regles)
     penalites: Penalites = field(default_factory=Penalites)
     etapes: tuple[Etape, ...] = DEFAULT_ETAPES

@@ -66,7 +66,7 @@ FORMES = {
     CLIENTS: _Forme(CLIENT_FIELD_BY_HEADER, _colonnes(CLIENT_COLUMNS, {
         "client": (26, None), "contact": (18, None), "email": (26, None),
         "telephone": (14, None), "adresse": (34, None), "type": (14, None),
-        "siren": (16, None), "pays": (8, None)}), ("client",), True),
+        "siren": (16, None), "tva": (18, None), "pays": (8, None)}), ("client",), True),
 }
 
 

@@ -59,6 +59,8 @@ CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "siren": ("SIREN", "SIRET", "N° d’entreprise", "Numéro d’entreprise", "BCE", "N° BCE"),
     "forme": ("Forme", "Forme juridique"),
     "pays": ("Pays", "Country", "Pays du client", "Pays de résidence"),
+    "tva": ("N° TVA", "TVA intracommunautaire", "Numéro de TVA", "N° de TVA",
+            "N° TVA intracommunautaire"),
 }
 # Sheet Échanges (user-owned; created with these headers when missing, never rewritten).
 ECHANGE_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -575,6 +575,7 @@ def _read_clients(sheet: str, rows: list[list[object]], anomalies: list[Anomalie
             siren=siren,
             forme=read_text(cell_of(row, columns, "forme")),
             pays=pays,
+            tva=read_text(cell_of(row, columns, "tva")),
         )
     return clients
 
