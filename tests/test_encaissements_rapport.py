@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from decimal import Decimal
 
 import pytest
@@ -20,9 +19,6 @@ from relances.rapports.encaissements import ventiler
 
 PAIEMENTS = ("Date", "Montant", "Client", "Factures", "Libellé", "Source", "Référence",
              "Statut")
-IMPORTEES = ("CREATE TABLE factures_importees (cle TEXT PRIMARY KEY, numero TEXT, "
-             "client TEXT, fichier TEXT, jour TEXT, tva TEXT)")
-
 
 def book(small_project, paiements, importees=()):
     """A workbook with its sheet Paiements, and a journal holding the imported e-invoices."""
@@ -44,15 +40,11 @@ def book(small_project, paiements, importees=()):
         sheet.append(row)
     workbook.save(path)
     journal = Journal.open(load_config(folder / "config.toml").journal)
+    journal.record_imported([
+        (f"cle-{numero}", numero, client, f"{numero}.pdf", "2026-10-01",
+         json.dumps([{"taux": t, "base": b, "montant": m} for t, b, m in lignes]))
+        for numero, client, lignes in importees])
     journal.close()
-    db = sqlite3.connect(load_config(folder / "config.toml").journal)
-    db.execute(IMPORTEES)
-    for numero, client, lignes in importees:
-        db.execute("INSERT INTO factures_importees VALUES (?, ?, ?, ?, ?, ?)",
-                   (f"cle-{numero}", numero, client, f"{numero}.pdf", "2026-10-01",
-                    json.dumps([{"taux": t, "base": b, "montant": m} for t, b, m in lignes])))
-    db.commit()
-    db.close()
     return folder
 
 

@@ -86,7 +86,8 @@ def read_encaissements(config: Config, debut: datetime.date,
         journal.close()
     tva, illisibles = read_tva(config.journal)
     classeur = lecture.classeur
-    paye = read_paye(config.classeur, config.colonnes, config.lignes_max, lecture.empreinte)
+    paye = lecture.paye_saisi if lecture.paye_saisi is not None else {
+        f.row: f.paye for f in lecture.classeur.factures if f.row is not None}
     lignes = collect(classeur, allocate(with_statuts(with_echanges(classeur))), paye,
                      references, tva, illisibles, debut, fin)
     rapport = Encaissements(debut, fin, lignes)
@@ -143,7 +144,7 @@ def collect(classeur: Classeur, alloue: Classeur, paye: dict[int, Decimal], refe
             ) -> list[Encaissement]:
     """Pure: the payments of [debut, fin] put on their invoices. `classeur` is the workbook as
     read (payments counted), `alloue` the same once the client account allocated the payments
-    naming only their client, `paye` the Payé column by row (see `read_paye`)."""
+    naming only their client, `paye` the Payé column by row as typed (`Lecture.paye_saisi`)."""
     owners = set(classeur.clients) | {client_key(f.client) for f in classeur.factures}
     numeros = {f.numero for f in classeur.factures}
     parts = _named_parts(classeur, paye, references, owners, numeros, debut, fin)
@@ -247,35 +248,6 @@ def _named_parts(classeur: Classeur, paye: dict[int, Decimal], references, owner
         else:
             batch.append(reglement)
     return parts
-
-
-def read_paye(path: Path, colonnes: dict[str, str] | None, lignes_max: int, empreinte: str
-              ) -> dict[int, Decimal]:
-    """Sheet Factures' Payé column by row, before the payments of sheet Paiements are counted:
-    where a payment spread over several invoices starts from (each gets up to what it still
-    owed). The bytes must be those the records came from."""
-    import pandas as pd
-
-    from ..errors import WorkbookError
-    from ..records import normalise
-    from ..xlsx.colonnes import FACTURES
-    from ..xlsx.controle import check_workbook
-    from ..xlsx.lecture import _read_factures, _sheet_rows
-    from ..xlsx.package import fingerprint
-
-    controle = check_workbook(path, lignes_max)  # the reader's own source (error cells out)
-    try:
-        book = pd.ExcelFile(controle.source, engine="calamine")
-        name = {normalise(n): n for n in book.sheet_names}[normalise(FACTURES)]
-        rows = _sheet_rows(pd, book, name)
-    except Exception as exc:  # the same bytes were read a moment ago: changed since
-        raise WorkbookError(f"{path.name} : lecture impossible ({exc}) ; relancez") from None
-    if fingerprint(path) != empreinte:
-        raise WorkbookError(f"{path.name} : le classeur a changé pendant la lecture "
-                            "(enregistrement en cours ?) ; relancez dans un instant")
-    factures = _read_factures(name, rows, colonnes or {}, [], path.name,
-                              controle.inconnues.get(name, {}))
-    return {f.row: f.paye for f in factures if f.row is not None}
 
 
 # ------------------------------------------------------------------ VAT

@@ -48,6 +48,9 @@ class Lecture:
     # User sheets not found by their name: (user sheet, the sheet read in its place, or None
     # when several could be it). The write-back creates none of them, and appends there.
     feuilles: tuple[tuple[str, str | None], ...] = ()
+    # Factures' Payé column by row as typed, before sheet Paiements is counted (where a payment
+    # spread over several invoices starts from); None when there was nothing to count.
+    paye_saisi: dict[int, Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -182,13 +185,15 @@ def _read_once(path: Path, colonnes: dict[str, str] | None, lignes_max: int,
                                 inconnues.get(paid_name or "", {}), retenues, factures)
     signales = check_payment_numbers(paid_name or PAIEMENTS, paid_rows, reglements, numeros,
                                      clients, anomalies, retenues)
+    paye_saisi = ({f.row: f.paye for f in factures if f.row is not None} if reglements
+                  else None)
     factures = apply_payments(paid_name or PAIEMENTS, factures,
                               [r for r in reglements if r.row not in signales], clients,
                               anomalies, references)
     factures = retenues.apply(clients, factures)
     return Lecture(Classeur(tuple(factures), clients, tuple(anomalies), tuple(echanges),
                             tuple(versements), tuple(reglements)), empreinte, identifiant,
-                   _read_decisions(review_rows), tuple(feuilles.items()))
+                   _read_decisions(review_rows), tuple(feuilles.items()), paye_saisi)
 
 
 def _read_decisions(rows: list[list[object]]) -> tuple[Decision, ...]:
