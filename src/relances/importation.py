@@ -37,6 +37,12 @@ from .xlsx.colonnes import CLIENTS, FACTURES
 SUFFIXES = (".pdf", ".xml")
 FOURNISSEUR = "facture reçue d’un fournisseur, pas émise par vous"
 PAYS_LUS = ("FR", "BE")  # what the Pays column of Clients reads back
+# Beyond these, a value is not what the file claims it is (a cell holds 32 767 characters
+# at most; a name or number this long is garbage or an attack on the workbook).
+NUMERO_MAX, NOM_MAX = 100, 200
+CENT = Decimal("0.01")
+PREMIERE_ANNEE = 2000  # an invoice dated before is a typo (1900, 0001…)
+ECHEANCE_MAX = datetime.timedelta(days=2 * 366)  # a due date further after the invoice: a typo
 
 
 # ------------------------------------------------------------------ records
@@ -184,9 +190,10 @@ def nous_sommes(vendeur: Partie, config: Config) -> bool | None:
 
 
 def decide(lues: Sequence[FactureElectronique], classeur: Classeur, connues: set[str],
-           config: Config) -> Decision:
+           config: Config, today: datetime.date | None = None) -> Decision:
     """The rows the invoices `lues` make, what is recorded and what is reported. `connues`:
-    the keys the journal holds."""
+    the keys the journal holds; `today`: an invoice dated more than a year after it is not
+    imported (None: not checked)."""
     decision = Decision()
     clients = dict(classeur.clients)
     par_numero: dict[str, tuple[Facture | None, str, Decimal, datetime.date | None, str]] = {
@@ -200,6 +207,11 @@ def decide(lues: Sequence[FactureElectronique], classeur: Classeur, connues: set
         numero = facture.numero.strip()
         ecarter = lambda motif: decision.ecartees.append(  # noqa: E731
             Ecartee(name, f"{numero} : {motif}", numero))
+        invraisemblable = _invraisemblable(facture, today)
+        if invraisemblable:
+            decision.ecartees.append(Ecartee(name, f"{_cut(numero, 40)} : {invraisemblable}",
+                                             _cut(numero, NUMERO_MAX)))
+            continue
         if facture.devise.upper() != "EUR":
             ecarter(f"en {facture.devise}, seul l’euro est suivi : non importée")
             continue
@@ -287,6 +299,34 @@ def decide(lues: Sequence[FactureElectronique], classeur: Classeur, connues: set
                                          f"la facture importée de {name}")
         vues.add(key)
     return decision
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _invraisemblable(facture: FactureElectronique, today: datetime.date | None) -> str:
+    """Why the invoice's figures cannot be right ('' when they can): a number or buyer's name
+    far too long, an amount due in fractions of a cent, a date out of any plausible range."""
+    numero, nom = facture.numero.strip(), facture.acheteur.nom.strip()
+    if len(numero) > NUMERO_MAX:
+        return (f"numéro de facture de {len(numero)} caractères (au plus {NUMERO_MAX}) : "
+                "non importée")
+    if len(nom) > NOM_MAX:
+        return (f"nom de l’acheteur de {len(nom)} caractères (« {_cut(nom, 40)} », au plus "
+                f"{NOM_MAX}) : non importée")
+    if facture.a_payer != facture.a_payer.quantize(CENT):
+        return (f"montant à payer {facture.a_payer} avec plus de deux décimales (règle "
+                "BR-DEC-18) : non importée")
+    date, echeance = facture.date, facture.echeance
+    if date.year < PREMIERE_ANNEE or (today is not None and date > today.replace(
+            year=min(today.year + 1, 9999))):
+        return (f"date de facture du {formats.date_courte(date)} invraisemblable : non "
+                "importée ; vérifiez le fichier")
+    if echeance is not None and (echeance < date or echeance - date > ECHEANCE_MAX):
+        return (f"échéance du {formats.date_courte(echeance)} invraisemblable pour une facture "
+                f"du {formats.date_courte(date)} : non importée ; vérifiez le fichier")
+    return ""
 
 
 def _valeur(difference: tuple[str, str, str], known) -> str:
@@ -408,14 +448,30 @@ def fichiers_de(chemins: Sequence[Path]) -> tuple[list[Path], list[Ecartee]]:
     missing: list[Ecartee] = []
     for chemin in chemins:
         if chemin.is_dir():
-            found.extend(sorted(p for p in chemin.rglob("*")
-                                if p.is_file() and p.suffix.casefold() in SUFFIXES
-                                and not p.name.startswith(".")))
+            for p in sorted(chemin.rglob("*")):
+                if p.suffix.casefold() not in SUFFIXES or p.name.startswith(".") or p.is_dir():
+                    continue
+                if p.is_file():
+                    found.append(p)
+                else:
+                    missing.append(Ecartee(affichable(p), PAS_ORDINAIRE))
         elif chemin.is_file():
             found.append(chemin)
+        elif chemin.exists() or chemin.is_symlink():
+            missing.append(Ecartee(affichable(chemin), PAS_ORDINAIRE))
         else:
-            missing.append(Ecartee(str(chemin), "fichier ou dossier introuvable"))
+            missing.append(Ecartee(affichable(chemin), "fichier ou dossier introuvable"))
     return list(dict.fromkeys(found)), missing
+
+
+PAS_ORDINAIRE = ("pas un fichier ordinaire (tube, périphérique ou lien vers rien) : non lu")
+
+
+def affichable(chemin: Path | str) -> str:
+    """A path as it can be shown and stored: bytes that are not UTF-8 replaced by « � »,
+    control characters (a newline in a name) by « ? »."""
+    text = str(chemin).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c == " " else "?" for c in text)
 
 
 def nouveaux_fichiers(config: Config) -> list[Path]:
@@ -430,7 +486,7 @@ def nouveaux_fichiers(config: Config) -> list[Path]:
     finally:
         journal.close()
     fichiers, _ = fichiers_de([dossier])
-    return [p for p in fichiers if lus.get(str(p.resolve())) != _etat(p)]
+    return [p for p in fichiers if lus.get(affichable(p.resolve())) != _etat(p)]
 
 
 def _etat(path: Path) -> tuple[int, str]:
@@ -450,8 +506,7 @@ def lire(fichiers: Sequence[Path], bilan: BilanImport
         try:
             kind = nature(fichier)
         except EfactureError as exc:
-            bilan.ecartees.append(Ecartee(fichier.name, str(exc)))
-            bilan.fichiers.append((str(fichier), f"refusé : {exc}"))
+            _refus(bilan, fichier, exc)
             continue
         if kind is None:
             bilan.ignores.append(str(fichier))
@@ -464,9 +519,17 @@ def lire(fichiers: Sequence[Path], bilan: BilanImport
         try:
             lues.extend(lire_efacture(fichier))
         except EfactureError as exc:
-            bilan.ecartees.append(Ecartee(fichier.name, str(exc)))
-            bilan.fichiers.append((str(fichier), f"refusé : {exc}"))
+            _refus(bilan, fichier, exc)
     return lues, statuts
+
+
+def _refus(bilan: BilanImport, fichier: Path, exc: Exception) -> None:
+    """A file the reader refused: its reason, without the file name the list shows already."""
+    motif = str(exc)
+    for prefix in (f"{fichier} : ", f"{fichier.name} : "):
+        motif = motif.removeprefix(prefix)
+    bilan.ecartees.append(Ecartee(fichier.name, motif))
+    bilan.fichiers.append((str(fichier), f"refusé : {motif}"))
 
 
 # ------------------------------------------------------------------ the import
@@ -477,6 +540,11 @@ def importer(config: Config, chemins: Sequence[Path], today: datetime.date,
     """Read the e-invoices of `chemins` (files or folders) and append them to the workbook."""
     bilan = BilanImport(dry_run=dry_run)
     fichiers, missing = fichiers_de(chemins)
+    # A name that is not UTF-8 or holds a newline could be neither shown nor kept: refused.
+    missing += [Ecartee(affichable(p), "nom de fichier illisible (octets hors UTF-8 ou "
+                        "caractères de contrôle) : renommez le fichier") for p in fichiers
+                if affichable(p) != str(p)]
+    fichiers = [p for p in fichiers if affichable(p) == str(p)]
     bilan.ecartees.extend(missing)
     bilan.fichiers.extend((m.fichier, m.motif) for m in missing)
     lues, statuts = lire(fichiers, bilan)
@@ -512,7 +580,7 @@ def _importer_verrouille(config: Config, lues: Sequence[FactureElectronique],
     try:
         identifiant = bind(journal, raw, config, readonly=readonly)
         connues = journal.imported_keys()
-        decision = decide(lues, raw.classeur, connues, config)
+        decision = decide(lues, raw.classeur, connues, config, today)
         copiees = list(decision.copies)
         if not readonly and (decision.factures or decision.clients):
             for source, target in decision.copies:
@@ -529,7 +597,7 @@ def _importer_verrouille(config: Config, lues: Sequence[FactureElectronique],
             def ajouts(lecture) -> list[Ajout]:
                 # Decided again from the file about to be patched (the user may have typed
                 # one of these invoices meanwhile).
-                latest[0] = decide(lues, lecture.classeur, connues, config)
+                latest[0] = decide(lues, lecture.classeur, connues, config, today)
                 return [Ajout(FACTURES, tuple(latest[0].factures)),
                         Ajout(CLIENTS, tuple(latest[0].clients))]
 
@@ -565,7 +633,7 @@ def _importer_verrouille(config: Config, lues: Sequence[FactureElectronique],
             if not bilan.ecriture_erreur:
                 # (the PDFs copied into the invoices folder are read already, too)
                 lus = [*fichiers, *(target for _, target in copiees)]
-                journal.record_files_read([(str(p.resolve()), *_etat(p)) for p in lus
+                journal.record_files_read([(affichable(p.resolve()), *_etat(p)) for p in lus
                                            if p.exists()], now)
         _bilan(bilan, decision)
         return bilan

@@ -125,7 +125,7 @@ def _boite(classeur: Classeur, client: Client, today: datetime.date, config: Con
     reponse = None
     suspens = reponse_en_suspens(classeur, client.nom, today, config.boite.pause_reponse_jours)
     if suspens is not None and not suspens[1]:
-        reponse = Motif("reponse", jour=suspens[0])
+        reponse = Motif("reponse", jour=suspens[0], detail=courriel.illisible)
     absent = courriel.absent_jusqu_au
     if not config.boite.respecter_absence or absent is None or absent <= today:
         absent = None

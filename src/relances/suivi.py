@@ -57,6 +57,9 @@ def motif_text(motif: Motif) -> str:
         until = datetime.date.fromisoformat(motif.detail)
         return (f"paiement annoncé le {date_courte(jour)} : relances écrites suspendues "
                 f"jusqu’au {date_courte(until)}")
+    if code == "reponse" and motif.detail:
+        return (f"message illisible de {motif.detail} reçu le {date_courte(jour)} : à lire "
+                "dans la boîte, puis à noter dans Échanges")
     if code == "reponse":
         return f"réponse reçue le {date_courte(jour)} : à lire, puis à noter dans Échanges"
     if code == "absence":

@@ -151,6 +151,13 @@ def _sort(retour: Retour, nous: set[str], envois, adresses, entrees, journal, re
         return Vu(retour, client=entree.client, action_id=entree.id,
                   fait=f"n° {entree.id} ({entree.etape}, {entree.jour:%d/%m/%Y}) non remis")
     if retour.nature == ILLISIBLE:
+        # It may be a reply: from a client's address, that client is held as for a reply.
+        qui = match_reply(retour, envois, adresses) if retour.expediteur not in nous else None
+        if qui is not None and qui.client:
+            return Vu(retour, client=qui.client, fait=(
+                f"message illisible de {retour.expediteur} : à lire dans la boîte "
+                f"({retour.motif}) ; relances écrites de {qui.client} en pause jusqu’à ce que "
+                "l’échange soit noté"))
         return Vu(retour, fait=f"non lu : {retour.motif}")
     return Vu(dataclasses.replace(retour, texte=""), fait="ignoré")
 
@@ -183,10 +190,15 @@ def enrich(classeur: Classeur, vus: list, entrees: list) -> Classeur:
             continue
         r = vu.retour
         state = par_client.setdefault(client_key(vu.client), {
-            "reponse": None, "lignes": [], "absent_jusqu_au": None, "echec": []})
+            "reponse": None, "lignes": [], "absent_jusqu_au": None, "echec": [],
+            "illisible": ""})
         if r.nature == REPONSE:
             state["reponse"] = r.jour
             state["lignes"].append((r.jour, r.expediteur))
+            state["illisible"] = ""
+        elif r.nature == ILLISIBLE:  # may be a reply: held the same, said unreadable
+            state["reponse"] = r.jour
+            state["illisible"] = r.expediteur or "expéditeur inconnu"
         elif r.nature == ABSENCE:
             state["absent_jusqu_au"] = r.retour_le  # the latest says
         elif r.nature == REBOND and vu.action_id is not None:
@@ -197,7 +209,8 @@ def enrich(classeur: Classeur, vus: list, entrees: list) -> Classeur:
             state["echec"].extend(failed)
     courriels = {key: Courriel(reponse=s["reponse"], lignes=tuple(s["lignes"]),
                                absent_jusqu_au=s["absent_jusqu_au"],
-                               adresses_en_echec=tuple(dict.fromkeys(s["echec"])))
+                               adresses_en_echec=tuple(dict.fromkeys(s["echec"])),
+                               illisible=s["illisible"])
                  for key, s in par_client.items()}
     return dataclasses.replace(classeur, courriels=courriels)
 

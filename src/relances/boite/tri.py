@@ -23,6 +23,9 @@ from .retours import ABSENCE, IGNORE, ILLISIBLE, REBOND, REPONSE, Retour
 FUSEAU = "Europe/Paris"
 TEXTE_LIGNES, TEXTE_CARACTERES = 8, 500
 MOTIF_CARACTERES = 200
+NOM_CARACTERES = 200  # a display name, an address, a subject: cut beyond
+ENTETES_MAX, CHAMP_MAX = 512 * 1024, 16 * 1024  # beyond, the message is not parsed
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 # Subjects of delivery failure reports that are not RFC 3464 (and of those that are).
@@ -46,14 +49,16 @@ SUJETS_ABSENCE = re.compile(
 def trier(donnees: bytes, cle: str, interne: datetime.datetime | None) -> Retour:
     """Sort one message; `cle` is its "UIDVALIDITY:UID", `interne` the server's INTERNALDATE
     (the date when the message has no readable Date header)."""
+    trop = _entetes_trop_longs(donnees)
+    if trop:  # the standard parser takes minutes on such headers: not parsed
+        return _illisible(donnees, cle, interne, f"message illisible ({trop})")
     try:
         message = email.message_from_bytes(donnees, policy=email.policy.default)
         retour = Retour(nature=IGNORE, cle=cle, message_id=_header(message, "Message-ID"),
-                        jour=_jour(message, interne), sujet=_header(message, "Subject"),
+                        jour=_jour(message, interne), sujet=_court(_header(message, "Subject")),
                         **_expediteur(message))
     except Exception as exc:  # malformed beyond what the parser forgives
-        return Retour(nature=ILLISIBLE, cle=cle, message_id="", jour=_jour(None, interne),
-                      motif=f"message illisible ({type(exc).__name__})")
+        return _illisible(donnees, cle, interne, f"message illisible ({type(exc).__name__})")
     try:
         return _sort(message, donnees, retour)
     except Exception as exc:
@@ -78,6 +83,39 @@ def _sort(message: EmailMessage, donnees: bytes, retour: Retour) -> Retour:
 
 # -- headers -------------------------------------------------------------------------------
 
+def _entetes_trop_longs(donnees: bytes) -> str:
+    """Why the header section is too long to be parsed safely ('' when it is not)."""
+    fin = re.search(rb"\r?\n\r?\n", donnees)
+    tete = donnees[:fin.start()] if fin else donnees
+    if len(tete) > ENTETES_MAX:
+        return f"en-têtes de {len(tete) // 1024} Ko"
+    champ = max((len(c) for c in re.split(rb"\r?\n(?![ \t])", tete)), default=0)
+    if champ > CHAMP_MAX:
+        return f"un en-tête de {champ // 1024} Ko"
+    return ""
+
+
+def _illisible(donnees: bytes, cle: str, interne: datetime.datetime | None, motif: str
+               ) -> Retour:
+    """An unreadable message, with its sender's address when a From line gives one (a client's
+    unreadable message may be a reply: the caller holds that client as for a reply)."""
+    fin = re.search(rb"\r?\n\r?\n", donnees)
+    tete = donnees[:fin.start()] if fin else donnees[:ENTETES_MAX]
+    champ = re.search(rb"(?im)^from:(.*(?:\r?\n[ \t].*)*)", tete)
+    adresses = re.findall(rb"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+", champ.group(1)) if champ else []
+    expediteur = adresses[-1].decode("ascii", "replace").lower() if adresses else ""
+    return Retour(nature=ILLISIBLE, cle=cle, message_id="", jour=_jour(None, interne),
+                  expediteur=expediteur[:NOM_CARACTERES], motif=motif)
+
+
+def _court(text: str, limit: int = NOM_CARACTERES) -> str:
+    """A header's text made safe to show: bytes that were not UTF-8 replaced, direction
+    overrides and control characters removed, cut to `limit` characters."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = "".join(c for c in text if c not in BIDI and (c.isprintable() or c == " "))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _header(message: Message, name: str) -> str:
     """A header as one line of text; "" when absent; never an exception on a bad header."""
     try:
@@ -94,12 +132,12 @@ def _expediteur(message: EmailMessage) -> dict[str, str]:
     try:
         addresses = message["From"].addresses if message["From"] is not None else ()
         if addresses:
-            return {"expediteur": addresses[0].addr_spec.lower(),
-                    "nom": addresses[0].display_name or ""}
+            return {"expediteur": _court(addresses[0].addr_spec.lower()),
+                    "nom": _court(addresses[0].display_name or "")}
     except Exception:
         pass
     name, addr = parseaddr(_header(message, "From"))
-    return {"expediteur": addr.lower(), "nom": name}
+    return {"expediteur": _court(addr.lower()), "nom": _court(name)}
 
 
 def _jour(message: Message | None, interne: datetime.datetime | None) -> datetime.date:
@@ -399,7 +437,7 @@ def _nouveau_texte(texte: str) -> str:
     lignes = [line for line in compact][:TEXTE_LIGNES]
     while lignes and not lignes[-1]:
         lignes.pop()
-    resultat = "\n".join(lignes)
+    resultat = "".join(c for c in "\n".join(lignes) if c not in BIDI)
     if len(resultat) > TEXTE_CARACTERES or len(compact) > TEXTE_LIGNES:
         resultat = resultat[:TEXTE_CARACTERES].rsplit(" ", 1)[0].rstrip() + "…"
     return resultat

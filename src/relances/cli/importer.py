@@ -17,6 +17,8 @@ from ..errors import RelancesError
 from ..importation import BilanImport, importer as importer_factures
 from .commun import EXIT_OK, EXIT_PARTIAL, common_options, crash, fail, log, log_to, run_command
 
+INCONNUS_MONTRES = 20  # unknown invoice numbers listed in the summary (all in --json)
+
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("chemins", metavar="FICHIER_OU_DOSSIER…", nargs=-1, required=True,
@@ -94,8 +96,12 @@ def bilan_texte(bilan: BilanImport, config: Config) -> str:
         lines += ["", f"Statuts de la plateforme : {statuts.lus} lu(s), {statuts.appliques} "
                   f"{'à prendre en compte' if bilan.dry_run else 'pris en compte'}"]
         if statuts.inconnus:
-            lines.append(f"  factures absentes du classeur : {', '.join(statuts.inconnus)}")
-        lines.extend(f"  - {a.message}" for a in statuts.anomalies)
+            inconnus = statuts.inconnus
+            lines.append(f"  factures absentes du classeur ({len(inconnus)}) : "
+                         f"{', '.join(inconnus[:INCONNUS_MONTRES])}"
+                         + (f" et {len(inconnus) - INCONNUS_MONTRES} autre(s)"
+                            if len(inconnus) > INCONNUS_MONTRES else ""))
+        lines.extend(f"  - {_situe(a)}" for a in statuts.anomalies)
         if statuts.ecriture_erreur:
             lines.append(f"  classeur non mis à jour : {statuts.ecriture_erreur}")
     if bilan.ecriture_erreur:
@@ -104,6 +110,14 @@ def bilan_texte(bilan: BilanImport, config: Config) -> str:
         lines += ["", f"{config.classeur.name} mis à jour (sauvegarde : "
                   f"{bilan.ecriture.sauvegarde.name})."]
     return "\n".join(lines)
+
+
+def _situe(anomalie) -> str:
+    """A problem with the file (or sheet) and row it was found at: « statuts.csv, ligne 12 : … »."""
+    if not anomalie.sheet:
+        return anomalie.message
+    ligne = f", ligne {anomalie.row}" if anomalie.row is not None else ""
+    return f"{anomalie.sheet}{ligne} : {anomalie.message}"
 
 
 def bilan_json(bilan: BilanImport) -> dict:
@@ -123,7 +137,7 @@ def bilan_json(bilan: BilanImport) -> dict:
         **({"write_error": bilan.ecriture_erreur} if bilan.ecriture_erreur else {}),
         **({"statuses": {"read": bilan.statuts.lus, "applied": bilan.statuts.appliques,
                          "unknown_invoices": list(bilan.statuts.inconnus),
-                         "problems": [a.message for a in bilan.statuts.anomalies]}}
+                         "problems": [_situe(a) for a in bilan.statuts.anomalies]}}
            if bilan.statuts is not None else {}),
     }
 

@@ -131,15 +131,23 @@ def _period_day(text: str, name: str) -> datetime.date:
          "par exemple 2026-10-01 ou 01/10/2026)")
 
 
-def _not_a_csv(target: Path, config) -> str | None:
-    """Why `target` must not be overwritten by the CSV: a file relances reads, a folder, or
-    an existing file that is not a .csv."""
+def _read_by_us(target: Path, config) -> str | None:
+    """Why `target` must not be overwritten: it is the config, workbook, journal or log."""
     place = same_place(target)
     named = {"la configuration": config.path, "le classeur": config.classeur,
              "le journal": config.journal, "le fichier de log": config.log_file}
     for what, path in named.items():
         if same_place(path) == place:
             return f"c’est {what} ({path.name}), que rapport.py lit : il ne l’écrase pas"
+    return None
+
+
+def _not_a_csv(target: Path, config) -> str | None:
+    """Why `target` must not be overwritten by the CSV: a file relances reads, a folder, or
+    an existing file that is not a .csv."""
+    lu = _read_by_us(target, config)
+    if lu:
+        return lu
     if target.is_dir():
         return "c’est un dossier ; indiquez un nom de fichier .csv"
     if target.exists() and target.suffix.lower() != ".csv":
@@ -151,12 +159,9 @@ def _not_a_report(target: Path, config) -> str | None:
     """Why `target` must not be overwritten by the report: a file relances reads (config,
     workbook, journal, log, a template, an invoice copy), a folder, or a file that is not a
     PDF — the report only ever replaces a PDF."""
-    place = same_place(target)
-    named = {"la configuration": config.path, "le classeur": config.classeur,
-             "le journal": config.journal, "le fichier de log": config.log_file}
-    for what, path in named.items():
-        if same_place(path) == place:
-            return f"c’est {what} ({path.name}), que rapport.py lit : il ne l’écrase pas"
+    lu = _read_by_us(target, config)
+    if lu:
+        return lu
     for folder, what in ((config.lettres, "un modèle du dossier des modèles"),
                          (config.factures_dossier, "une copie de facture")):
         if folder is not None and target.exists() and \

@@ -259,7 +259,8 @@ def mailbox_lines(courrier) -> list[str]:
           lambda v: f"{v.client} : " + (
               f"de retour le {formats.date_courte(v.retour.retour_le)}" if v.retour.retour_le
               else "absent, sans date de retour"))
-    block("Messages à regarder vous-même (rattachés à aucun client)", courrier.a_voir,
+    block("Messages à regarder vous-même (illisibles, ou rattachés à aucun client)",
+          courrier.a_voir,
           lambda v: f"{v.retour.expediteur or 'expéditeur inconnu'}, le {jour(v)}"
                     + (f", « {v.retour.sujet} »" if v.retour.sujet else "") + f" : {v.fait}")
     return lines
