@@ -124,6 +124,7 @@ def test_a_hostile_folder_of_e_invoices_is_imported_item_by_item(tmp_path):
     (folder / "ligne\nnouvelle.xml").write_bytes(_cii("F-NL"))
     (folder / os.fsdecode(b"nom-\xff.xml")).write_bytes(_cii("F-BYTES"))
     (folder / "bonne.xml").write_bytes(_cii("F-BONNE"))
+    (folder / "facture\u00a0insécable.xml").write_bytes(_cii("F-NBSP"))  # a fine name
     facturx_pdf(_cii("F-BONNE"), folder / "bonne-encore.pdf")  # the same invoice twice
     (folder / "long-nom.xml").write_bytes(_cii("F-LONG", acheteur=_buyer("A" * 40_000)))
     (folder / "long-numero.xml").write_bytes(_cii("N" * 300))
@@ -139,7 +140,7 @@ def test_a_hostile_folder_of_e_invoices_is_imported_item_by_item(tmp_path):
                           str(folder / "tube.xml"))
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     out = result.output
-    assert "Factures ajoutées : 5" in out  # F-BONNE and the four « formulas »
+    assert "Factures ajoutées : 6" in out  # F-BONNE, F-NBSP and the four « formulas »
     for said in ("recues/tube.xml : pas un fichier ordinaire (tube, périphérique ou lien vers "
                  "rien) : non lu",
                  "ligne?nouvelle.xml : nom de fichier illisible (octets hors UTF-8 ou "
@@ -158,7 +159,7 @@ def test_a_hostile_folder_of_e_invoices_is_imported_item_by_item(tmp_path):
     assert "long-nom.xml : long-nom.xml" not in out  # the file is named once
     sheet = openpyxl.load_workbook(workbook)["Factures"]
     added = {row[1].value: row for row in sheet.iter_rows(min_row=2) if row[1].value}
-    assert {"F-BONNE", "=F-0", "=F-1", "=F-2", "=F-3"} <= set(added)
+    assert {"F-BONNE", "F-NBSP", "=F-0", "=F-1", "=F-2", "=F-3"} <= set(added)
     for rang, nom in enumerate(formules):  # text, never a formula
         cells = added[f"=F-{rang}"]
         assert (cells[0].value, cells[0].data_type, cells[1].data_type) == (nom, "s", "s")
@@ -193,3 +194,23 @@ def test_status_problems_name_their_file_and_row(tmp_path):
     assert ("  - statuts.csv, ligne 3 : colonne « Code statut » : statut inconnu « 999 »"
             in result.output)
     assert "Statuts de la plateforme : 1 lu(s), 1 pris en compte" in result.output
+
+
+def test_a_reply_that_looks_like_a_formula_goes_into_echanges_as_text(tmp_path):
+    from test_ajout import _workbook
+
+    from relances.xlsx import fingerprint, write_back
+    from relances.xlsx.ajout import Ajout
+    from relances.xlsx.colonnes import ECHANGES
+
+    path = tmp_path / "relances.xlsx"
+    _workbook(path)
+    retour = trier(HEAD.replace(b"Anne Alpha", b"=cmd|' /C calc'!A0")
+                   + b'\r\n=HYPERLINK("http://x","clic")\r\n', "7:40", None)
+    row = {"date": D(2026, 11, 20), "client": "Alpha", "canal": "e-mail",
+           "interlocuteur": retour.nom, "coordonnees": retour.expediteur, "dit": retour.texte}
+    write_back(path, fingerprint(path), {}, [], ajouts=(Ajout(ECHANGES, (row,)),))
+    sheet = openpyxl.load_workbook(path)["Echanges"]
+    cells = {c.value: c.data_type for c in sheet[3] if c.value is not None}
+    assert cells['=HYPERLINK("http://x","clic")'] == "s"
+    assert cells["=cmd|' /C calc'!A0"] == "s"

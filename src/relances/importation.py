@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import shutil
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -464,6 +465,7 @@ def fichiers_de(chemins: Sequence[Path]) -> tuple[list[Path], list[Ecartee]]:
     return list(dict.fromkeys(found)), missing
 
 
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 PAS_ORDINAIRE = ("pas un fichier ordinaire (tube, périphérique ou lien vers rien) : non lu")
 
 
@@ -471,7 +473,7 @@ def affichable(chemin: Path | str) -> str:
     """A path as it can be shown and stored: bytes that are not UTF-8 replaced by « � »,
     control characters (a newline in a name) by « ? »."""
     text = str(chemin).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return "".join(c if c.isprintable() or c == " " else "?" for c in text)
+    return "".join("?" if unicodedata.category(c) == "Cc" or c in BIDI else c for c in text)
 
 
 def nouveaux_fichiers(config: Config) -> list[Path]:

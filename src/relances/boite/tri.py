@@ -12,6 +12,7 @@ import datetime
 import email
 import email.policy
 import re
+import unicodedata
 from dataclasses import replace
 from email.message import EmailMessage, Message
 from email.utils import parseaddr, parsedate_to_datetime
@@ -112,7 +113,9 @@ def _court(text: str, limit: int = NOM_CARACTERES) -> str:
     """A header's text made safe to show: bytes that were not UTF-8 replaced, direction
     overrides and control characters removed, cut to `limit` characters."""
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    text = "".join(c for c in text if c not in BIDI and (c.isprintable() or c == " "))
+    text = "".join(" " if c in "\t\r\n" else c for c in text
+                   if c not in BIDI and unicodedata.category(c) not in ("Cc", "Cs")
+                   or c in "\t\r\n")
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
