@@ -155,7 +155,7 @@ def test_a_hostile_folder_of_e_invoices_is_imported_item_by_item(tmp_path):
                  "F-9999 : échéance du 31/12/9999 invraisemblable pour une facture du "
                  "01/10/2026"):
         assert said in out, said
-    assert "vide.pdf :\n    - ignoré" in out
+    assert "vide.pdf :\n    - ignoré : fichier vide" in out
     assert "long-nom.xml : long-nom.xml" not in out  # the file is named once
     sheet = openpyxl.load_workbook(workbook)["Factures"]
     added = {row[1].value: row for row in sheet.iter_rows(min_row=2) if row[1].value}

@@ -512,8 +512,10 @@ def lire(fichiers: Sequence[Path], bilan: BilanImport
             continue
         if kind is None:
             bilan.ignores.append(str(fichier))
-            bilan.fichiers.append((str(fichier), "ignoré : ni une facture électronique ni un "
-                                   "export de statuts"))
+            vide = _etat(fichier)[0] == 0  # (a failed export, most likely)
+            bilan.fichiers.append((str(fichier), "ignoré : fichier vide" if vide else
+                                   "ignoré : ni une facture électronique ni un export de "
+                                   "statuts"))
             continue
         if kind == "statuts":
             statuts.append(fichier)
