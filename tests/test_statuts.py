@@ -168,11 +168,26 @@ def test_bad_rows_are_reported_with_their_column_and_value_and_the_others_read(t
     path = write(tmp_path / "s.csv", "N° facture;Code statut;Date\nF-1;999;01/11/2026\n"
                                      "F-2;210;31/02/2026\n;210;01/11/2026\nF-3;207;01/11/2026\n")
     statuts, anomalies = lire_statuts(path, None)
-    assert [s.numero for s in statuts] == ["F-3"]
+    # A row naming its invoice holds it (an unknown value is never empty): code ILLISIBLE,
+    # on the row's day when that can be read, else the import's (date.min until then).
+    assert [(s.numero, s.code, s.jour) for s in statuts] == [
+        ("F-1", 0, d("2026-11-01")), ("F-2", 0, datetime.date.min), ("F-3", 207, d("2026-11-01"))]
     assert [(a.sheet, a.row) for a in anomalies] == [("s.csv", 2), ("s.csv", 3), ("s.csv", 4)]
+    assert anomalies[0].message.endswith("facture F-1 retenue (pas de relance) jusqu’à un "
+                                         "statut lisible")
     assert "colonne « Code statut » : statut inconnu « 999 »" in anomalies[0].message
     assert "colonne « Date » : date illisible « 31/02/2026 »" in anomalies[1].message
     assert "colonne « N° facture » vide" in anomalies[2].message
+
+
+def test_an_unreadable_row_holds_its_invoice_until_a_readable_status_comes():
+    held = book(StatutFacture("F-1", 0, d("2026-11-20"), motif="colonne « Code statut » : "
+                              "statut inconnu « 2l2 »", source="statuts.csv, ligne 7"))
+    assert set(chased(held)) == {"F-2"}
+    assert prochaine(held, "F-1") == ("aucune : statut de la plateforme illisible (statuts.csv, "
+                                      "ligne 7) ; corrigez l’export et importez-le de nouveau")
+    lifted = book(*held.statuts, statut("F-1", 205, "2026-11-21"))
+    assert set(chased(lifted)) == {"F-1", "F-2"}
 
 
 def test_a_platforms_own_headers_are_mapped_by_the_config(tmp_path):
@@ -272,17 +287,18 @@ def test_import_records_known_invoices_and_reports_the_others(small_project):
     cfg = load_config(folder / "config.toml")
     before = (folder / "relances.xlsx").read_bytes()
     bilan = importer_statuts(cfg, [export], TODAY, dry_run=True)
-    assert (bilan.lus, bilan.appliques, bilan.inconnus) == (3, 1, ["F-9"])
+    assert (bilan.lus, bilan.appliques, bilan.inconnus) == (4, 2, ["F-9"])
     assert (folder / "relances.xlsx").read_bytes() == before  # a dry run writes nothing
     assert not cfg.journal.exists()
     bilan = importer_statuts(cfg, [export], TODAY, dry_run=False)
-    assert (bilan.lus, bilan.appliques, bilan.inconnus) == (3, 1, ["F-9"])
+    assert (bilan.lus, bilan.appliques, bilan.inconnus) == (4, 2, ["F-9"])
     messages = [a.message for a in bilan.anomalies]
     assert any("F-2 d’un autre vendeur (SIREN 552100554" in m for m in messages)
     assert any("colonne « Code statut »" in m for m in messages)
     rows = sqlite3.connect(cfg.journal).execute(
         "SELECT numero, code, jour FROM statuts_factures").fetchall()
-    assert rows == [("F-1", 210, "2026-11-20")]
+    # F-2's unreadable row holds it from the import's day (its other row was another seller's).
+    assert rows == [("F-1", 210, "2026-11-20"), ("F-2", 0, TODAY.isoformat())]
     # Imported again: nothing new.
     assert importer_statuts(cfg, [export], TODAY, dry_run=False).appliques == 0
 

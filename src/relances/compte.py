@@ -141,7 +141,11 @@ def as_seen(classeur: Classeur, today: datetime.date) -> Classeur:
 # The reform's lifecycle codes that act on a chase; the others (200 Déposée … 206, 209…) say
 # nothing about the money and leave the invoice as it was.
 EN_LITIGE, SUSPENDUE, REFUSEE, PAIEMENT_TRANSMIS, ENCAISSEE, REJETEE = 207, 208, 210, 211, 212, 213
-EFFETS = frozenset({EN_LITIGE, SUSPENDUE, REFUSEE, PAIEMENT_TRANSMIS, ENCAISSEE, REJETEE})
+# A row of an export naming the invoice but unreadable otherwise (efacture.statuts.ILLISIBLE):
+# held until a readable status comes.
+ILLISIBLE = 0
+EFFETS = frozenset({EN_LITIGE, SUSPENDUE, REFUSEE, PAIEMENT_TRANSMIS, ENCAISSEE, REJETEE,
+                    ILLISIBLE})
 A_REGULARISER = frozenset({REFUSEE, REJETEE})
 
 
@@ -180,7 +184,7 @@ def with_statuts(classeur: Classeur) -> Classeur:
         changes: dict = {"plateforme": since}
         if latest.code == ENCAISSEE:
             changes["statut"] = "payee"
-        elif latest.code in (SUSPENDUE, *A_REGULARISER):
+        elif latest.code in (SUSPENDUE, ILLISIBLE, *A_REGULARISER):
             changes["statut"] = facture.statut or "plateforme"
         elif latest.code == EN_LITIGE and not facture.litige:
             motif = f" ({since.motif})" if since.motif else ""
@@ -295,8 +299,8 @@ def _disputed(facture: Facture) -> bool:
 def _refused(facture: Facture) -> bool:
     """Suspended, refused or rejected on the e-invoicing platform (a payment announced there
     is not: an unnamed payment is most likely that one)."""
-    return facture.plateforme is not None and facture.plateforme.code in (SUSPENDUE,
-                                                                          *A_REGULARISER)
+    return facture.plateforme is not None and facture.plateforme.code in (
+        SUSPENDUE, ILLISIBLE, *A_REGULARISER)
 
 
 def _held(facture: Facture, client, today: datetime.date) -> bool:

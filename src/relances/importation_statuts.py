@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import Config
@@ -72,6 +72,8 @@ def _import_locked(config: Config, bilan: BilanStatuts, lus: list[StatutFacture]
     kept: list[StatutFacture] = []
     inconnus: dict[str, None] = {}  # (a list searched for each row took minutes on 100 000)
     for statut in lus:
+        if statut.jour == datetime.date.min:  # an unreadable row's date: the import's day
+            statut = replace(statut, jour=today)
         if statut.vendeur and ours and statut.vendeur != ours:
             bilan.anomalies.append(Anomalie(None, None, (
                 f"{statut.source} : facture {statut.numero} d’un autre vendeur (SIREN "

@@ -19,8 +19,8 @@ from typing import Iterable, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
-from .compte import (A_REGULARISER, AMIABLE, ENCAISSEE, REFUSEE, REJETEE, SUSPENDUE, Compte,
-                     Livre, as_seen, reponse_en_suspens, tenir, with_echanges, with_plans)
+from .compte import (AMIABLE, ENCAISSEE, ILLISIBLE, REFUSEE, REJETEE, SUSPENDUE, Compte, Livre,
+                     as_seen, reponse_en_suspens, tenir, with_echanges, with_plans)
 from .config import Config
 from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE, REMERCIEMENT,
                      TRANSMISSION, date_limite, deadline_end, is_notice, promesse_cle)
@@ -35,7 +35,8 @@ __all__ = ["decide", "situations", "as_seen", "with_echanges", "with_plans", "te
 
 CANAL_ORDER = {"email": 0, "courrier": 1, "appel": 2, "recouvrement": 3}
 # Why an invoice is held by the platform's latest status (compte.with_statuts).
-PLATEFORME = {SUSPENDUE: "suspendue", REFUSEE: "refusee", REJETEE: "rejetee"}
+PLATEFORME = {SUSPENDUE: "suspendue", REFUSEE: "refusee", REJETEE: "rejetee",
+              ILLISIBLE: "statut_illisible"}
 LONG_RETARD_JOURS = 90  # past this, an invoice is with the agency or held with a stated reason
 
 
@@ -151,9 +152,10 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
         if avoirs:
             return _Next(motif=Motif("soldee_avoir", detail=", ".join(avoirs)))
         return _Next(motif=Motif("payee"))
-    if facture.plateforme is not None and facture.plateforme.code in (SUSPENDUE, *A_REGULARISER):
+    if facture.plateforme is not None and facture.plateforme.code in PLATEFORME:
         statut = facture.plateforme
-        return _Next(motif=Motif(PLATEFORME[statut.code], jour=statut.jour, detail=statut.motif))
+        detail = statut.source if statut.code == ILLISIBLE else statut.motif
+        return _Next(motif=Motif(PLATEFORME[statut.code], jour=statut.jour, detail=detail))
     if facture.statut:
         return _Next(motif=Motif("statut", detail=facture.statut))
     if facture.litige:

@@ -27,6 +27,9 @@ def motif_text(motif: Motif) -> str:
         return "aucune (payée)"
     if code == "encaissee":
         return f"aucune : encaissée le {date_courte(jour)} (plateforme)"
+    if code == "statut_illisible":
+        return (f"aucune : statut de la plateforme illisible ({motif.detail}) ; corrigez "
+                "l’export et importez-le de nouveau")
     if code in ("refusee", "rejetee", "suspendue"):
         motif_donne = f" (motif : {motif.detail})" if motif.detail else ""
         if code == "suspendue":

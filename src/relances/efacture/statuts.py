@@ -55,6 +55,10 @@ ENTETES = {normalise(h): champ for champ, headers in {
                 "Seller SIREN", "SIREN"),
 }.items() for h in headers}
 
+# A row that names its invoice but cannot be read otherwise: that invoice is held.
+ILLISIBLE = 0
+
+
 TAILLE_MAX = 50 * 1024 * 1024  # an export larger than this is not a status export
 
 
@@ -149,29 +153,38 @@ def _lire_csv(donnees: bytes, nom: str, colonnes: dict[str, str]
                                  cell("vendeur"), f"{nom}, ligne {ligne}", titre)
         if erreur:
             anomalies.append(Anomalie(nom, ligne, erreur))
-        else:
+        if statut is not None:
             statuts.append(statut)
     return statuts, anomalies
 
 
 def _statut(numero: str, code: str, jour: str, motif: str, vendeur: str, source: str, titre
             ) -> tuple[StatutFacture | None, str]:
-    """One status from its texts, or why it cannot be read (column and value named)."""
+    """One status from its texts, or why it cannot be read (column and value named). A row
+    naming its invoice but unreadable otherwise gives a status of code ILLISIBLE as well: an
+    unknown value is never empty, that invoice is held until a readable status comes (its day
+    is the row's when readable, else `datetime.date.min`: the import's day, set by the
+    importer)."""
     if not numero:
         return None, f"colonne « {titre('numero')} » vide : numéro de facture attendu"
     lu = _code(code)
-    if lu is None:
-        return None, (f"colonne « {titre('code')} » : statut inconnu « {code} » (attendu : un "
-                      "code de la réforme, 200 à 213, ou son libellé, par exemple 212 ou "
-                      "« Encaissée »)")
     day = _jour(jour)
-    if day is None:
-        return None, (f"colonne « {titre('date')} » : date illisible « {jour} » (attendu : "
-                      "JJ/MM/AAAA ou AAAA-MM-JJ)")
     siren = re.sub(r"\D", "", vendeur)[:9]
-    if vendeur and len(siren) != 9:
-        return None, (f"colonne « {titre('vendeur')} » : SIREN illisible « {vendeur} » "
-                      "(9 chiffres attendus)")
+    erreur = ""
+    if lu is None:
+        erreur = (f"colonne « {titre('code')} » : statut inconnu « {code} » (attendu : un "
+                  "code de la réforme, 200 à 213, ou son libellé, par exemple 212 ou "
+                  "« Encaissée »)")
+    elif day is None:
+        erreur = (f"colonne « {titre('date')} » : date illisible « {jour} » (attendu : "
+                  "JJ/MM/AAAA ou AAAA-MM-JJ)")
+    elif vendeur and len(siren) != 9:
+        erreur = (f"colonne « {titre('vendeur')} » : SIREN illisible « {vendeur} » "
+                  "(9 chiffres attendus)")
+    if erreur:
+        return StatutFacture(numero=numero, code=ILLISIBLE, jour=day or datetime.date.min,
+                             motif=erreur, source=source), (
+            f"{erreur} ; facture {numero} retenue (pas de relance) jusqu’à un statut lisible")
     return StatutFacture(numero=numero, code=lu, jour=day, motif=motif, vendeur=siren,
                          source=source), ""
 
@@ -268,7 +281,7 @@ def _lire_xml(donnees: bytes, nom: str) -> tuple[list[StatutFacture], list[Anoma
                                      f"{nom}, document {rang}", _NOMS_XML.get)
             if erreur:
                 anomalies.append(Anomalie(nom, rang, erreur))
-            else:
+            if statut is not None:
                 statuts.append(statut)
     if not rang:
         anomalies.append(Anomalie(nom, None, "aucun document référencé "
