@@ -191,13 +191,13 @@ class Book:
 
     def plateforme(self, ligne: Ligne) -> int | None:
         """The code of the invoice's latest platform status when it acts (207, 208, 210, 211,
-        212, 213), else None: the latest by date wins, the later imported on the same date;
+        212, 213, and 0 for a row that could not be read), else None: the latest by date wins, the later imported on the same date;
         a later status without effect (205 Approuvée…) lifts the earlier ones."""
         mine = [(s.jour, i, s) for i, s in enumerate(self.statuts) if s.numero == ligne.numero]
         if not mine or ligne.avoir:
             return None
         jour, _, latest = max(mine, key=lambda t: (t[0], t[1]))
-        return latest.code if latest.code in (207, 208, 210, 211, 212, 213) else None
+        return latest.code if latest.code in (0, 207, 208, 210, 211, 212, 213) else None
 
     def platform_since(self, ligne: Ligne) -> datetime.date | None:
         mine = [(s.jour, i, s) for i, s in enumerate(self.statuts) if s.numero == ligne.numero]
@@ -237,7 +237,7 @@ class Book:
             # disputes an invoice and pays without a word pays the others).
             invoices = sorted((l for l in mine if not l.avoir and not self.closed(l)),
                               key=lambda l: (self.disputed(l) or self.plateforme(l) in (
-                                  208, 210, 213), l.echeance, l.numero))
+                                  0, 208, 210, 213), l.echeance, l.numero))
             reste = {l.numero: max(l.montant - l.paye, ZERO) for l in invoices}
             paid = {l.numero: min(l.paye, l.montant) for l in invoices}
             payments = [(r.montant, r.factures) for r in self.reglements
@@ -285,7 +285,7 @@ class Book:
         if ligne.statut:
             why.append(f"Statut {ligne.statut}")
         code = self.plateforme(ligne)
-        if code in (207, 208, 210, 212, 213):
+        if code in (0, 207, 208, 210, 212, 213):
             why.append(f"statut {code} de la plateforme")
         elif code == 211 and canal in ("email", "courrier", "recouvrement") and \
                 today <= self.platform_since(ligne) + days(DELAI_PAIEMENT_ANNONCE):
