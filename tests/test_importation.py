@@ -84,6 +84,12 @@ def test_invoices_are_appended_and_everything_else_is_kept(tmp_path):
     assert "Factures ajoutées : 3" in result.output
     assert "Clients ajoutés : 1 (Boulangerie Martin SAS)" in result.output
     assert "notes.pdf" in result.output and "ignoré" in result.output
+    # The fixture ends with a totals row: the user is told the new rows are below its sums.
+    total = next(i for i, r in enumerate(rows(FIXTURE, "Factures"), start=1)
+                 if r[0] == "Total")
+    assert (f"Factures ligne {total} est une ligne de total ; les 3 facture(s) importée(s) "
+            f"sont en dessous (lignes {total + 1} à {total + 3}), hors de ses sommes"
+            in " ".join(result.output.split()))
 
     factures = rows(workbook, "Factures")
     added = {r[1]: by_header(factures, r) for r in factures[1:] if str(r[1]).startswith(

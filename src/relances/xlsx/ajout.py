@@ -41,6 +41,7 @@ class _Forme:
     requis: tuple[str, ...]
     style_du_dessus: bool  # else a new cell takes its column's style, with our number format
     toutes: bool = False  # add every missing column (Paiements), else only those with a value
+    cle: str = "client"  # a row without it is not a record (with formulas: a totals row)
 
 
 def _colonnes(vocabulaire: dict[str, tuple[str, ...]], largeurs: dict[str, tuple[float, str | None]]
@@ -53,7 +54,7 @@ FORMES = {
     PAIEMENTS: _Forme(PAIEMENT_FIELD_BY_HEADER, _colonnes(PAIEMENT_COLUMNS, {
         "date": (12, DATE_FORMAT), "montant": (14, EURO_FORMAT), "client": (26, None),
         "factures": (22, None), "libelle": (40, None), "source": (14, None),
-        "reference": (24, None)}), ("date", "montant"), False, True),
+        "reference": (24, None)}), ("date", "montant"), False, True, "montant"),
     ECHANGES: _Forme(ECHANGE_FIELD_BY_HEADER, _colonnes(ECHANGE_COLUMNS, {
         "date": (12, DATE_FORMAT), "client": (26, None), "factures": (20, None),
         "interlocuteur": (18, None), "coordonnees": (24, None), "canal": (12, None),
@@ -62,7 +63,7 @@ FORMES = {
         "client": (26, None), "numero": (16, None), "date_facture": (12, DATE_FORMAT),
         "echeance": (12, DATE_FORMAT), "montant": (14, EURO_FORMAT), "email": (26, None),
         "fichier": (30, None), "facture_liee": (16, None), "notes": (30, None)}),
-        ("client", "numero", "echeance", "montant"), True),
+        ("client", "numero", "echeance", "montant"), True, cle="numero"),
     CLIENTS: _Forme(CLIENT_FIELD_BY_HEADER, _colonnes(CLIENT_COLUMNS, {
         "client": (26, None), "contact": (18, None), "email": (26, None),
         "telephone": (14, None), "adresse": (34, None), "type": (14, None),
@@ -72,12 +73,16 @@ FORMES = {
 
 def append_rows(package: Package, shared_part: str | None, styles: Styles, date1904: bool,
                 ajout: Ajout, where: str, name: str | None = None,
-                entetes: dict[str, str] | None = None) -> bool:
+                entetes: dict[str, str] | None = None,
+                totaux: dict[str, int] | None = None) -> bool:
     """Append `ajout.lignes` to the user's sheet `name` (default: `ajout.feuille`), found by
     name whatever its case and accents. `entetes`: the user's own headers (config
     [colonnes]: normalised header -> field). False when nothing could be appended: the sheet
     is missing or ambiguous (name None), or its header row does not have the fields it is
-    read back by — the caller's journal keeps the rows for a later run."""
+    read back by — the caller's journal keeps the rows for a later run.
+    `totaux` gets the sheet's totals row when the rows went below one (a row with formulas
+    and without the field that makes a record — N° facture in Factures): they are outside its
+    sums, the caller tells the user."""
     forme = FORMES[ajout.feuille]
     name = ajout.feuille if name is None else name
     sheet = package.sheet(name, normalise) if name else None
@@ -104,8 +109,16 @@ def append_rows(package: Package, shared_part: str | None, styles: Styles, date1
             patch.width(last, colonne.largeur)
     row = max((n for n in reversed(patch.order) if any(
         c.value not in (None, "") or c.formula for c in patch.cells(n))), default=header_row)
-    above = {c.column: c.style for c in patch.cells(row)} if forme.style_du_dessus and \
-        row > header_row else {}
+    last_cells = patch.cells(row) if row > header_row else []
+    key = columns[forme.cle]
+    if totaux is not None and any(c.formula for c in last_cells) and not any(
+            c.value not in (None, "") for c in last_cells if c.column == key):
+        totaux[ajout.feuille] = row
+        # The row of the last record above the totals gives the look, not the totals' bold.
+        record = max((n for n in patch.order if header_row < n < row and any(
+            c.value not in (None, "") for c in patch.cells(n))), default=None)
+        last_cells = patch.cells(record) if record else []
+    above = {c.column: c.style for c in last_cells} if forme.style_du_dessus else {}
     formats = dict(forme.colonnes)
     for values in ajout.lignes:
         row += 1

@@ -111,6 +111,8 @@ class Ecriture:
     paiements: int = 0  # rows appended to sheet Paiements
     empreinte: str = ""  # the fingerprint of the workbook as this write left it
     ajoutes: dict[str, int] = field(default_factory=dict)  # sheet -> rows appended (ajouts)
+    # sheet -> its totals row, when rows were appended below it (outside its sums)
+    totaux: dict[str, int] = field(default_factory=dict)
 
 
 def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
@@ -168,12 +170,13 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
         raise WorkbookError(_not_saved(path, exc)) from None
     appended = False
     ajoutes: dict[str, int] = {}
+    totaux: dict[str, int] = {}
     try:
         # New invoices go in before the tool's cells are patched: Factures is written once.
         for ajout in (a for a in ajouts if a.feuille == FACTURES and a.lignes):
             ajoutes[FACTURES] = len(ajout.lignes) if append_rows(
                 package, shared_part, styles, date1904, ajout, where, sheet.name,
-                colonnes) else 0
+                colonnes, totaux) else 0
         if factures_a_jour:
             head, lignes, formules, ignorees = None, 0, (), ()
         else:
@@ -202,7 +205,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
             _ensure_user_sheets(package, styles, dict(feuilles))
             ajoutes[ajout.feuille] = len(ajout.lignes) if append_rows(
                 package, shared_part, styles, date1904, ajout, where,
-                dict(feuilles).get(ajout.feuille, ajout.feuille)) else 0
+                dict(feuilles).get(ajout.feuille, ajout.feuille), totaux=totaux) else 0
         if identifiant:
             write_identifiant(package, identifiant)
         if styles.changed:
@@ -225,7 +228,7 @@ def write_back(path: Path, empreinte: str, suivis: dict[int, tuple[str, Suivi]],
                                 sauvegardes or path.parent / "sauvegardes")
         return Ecriture(path, backup, lignes, formules=formules, ignorees=ignorees,
                         paiements=len(paiements) if appended else 0, empreinte=written,
-                        ajoutes=ajoutes)
+                        ajoutes=ajoutes, totaux=totaux)
     except OSError as exc:
         if not is_fault(exc):
             raise
