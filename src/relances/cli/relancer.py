@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import os
 import sys
 import zoneinfo
 from pathlib import Path
@@ -25,7 +26,7 @@ from ..resultat import Resultat
 from ..run import run_daily, run_preview, settle, verify
 from .commun import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, PROGRESS_FROM, common_options,
                      companies, crash_message, fail, log, log_to, run_command)
-from .entreprises import ARRETEE, DELAI_MAX, run_company, shared_paths
+from .entreprises import DELAI_MAX, run_all
 from .planifier import schedule
 from .resumes import import_json, import_summary, plan_json, problems, summary
 
@@ -54,10 +55,13 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
                    "scripts/pointer.py, puis relancer ; l’option peut être répétée.")
 @click.option("--tous", metavar="DOSSIER", type=click.Path(path_type=Path),
               help="Faire l’exécution du jour de chaque entreprise : chaque sous-dossier de "
-                   "DOSSIER qui contient un config.toml, l’un après l’autre.")
+                   "DOSSIER qui contient un config.toml, chacune dans son processus.")
 @click.option("--delai-max", "delai_max", type=int, metavar="SECONDES",
               help=f"Avec --tous : arrêter une entreprise dont l’exécution dure plus de "
                    f"SECONDES (par défaut {DELAI_MAX}) et passer aux suivantes.")
+@click.option("--parallele", type=int, metavar="N",
+              help="Avec --tous : faire au plus N entreprises à la fois, chacune dans son "
+                   "processus (par défaut le nombre de processeurs ; 1 : l’une après l’autre).")
 @click.option("--planifier", is_flag=False, flag_value="afficher", metavar="[ACTION]",
               help="Tâche quotidienne de cette configuration (Planificateur de tâches sous "
                    "Windows, cron ailleurs) : afficher (par défaut), installer ou retirer.")
@@ -68,7 +72,7 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
              store_password: bool, confirm_id: int | None, resend_id: int | None,
              releves: tuple[Path, ...], tous: Path | None, delai_max: int | None,
-             planifier: str | None, heure: str | None) -> None:
+             parallele: int | None, planifier: str | None, heure: str | None) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
@@ -77,14 +81,19 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
     if planifier is not None or heure is not None:
         schedule(planifier, heure, config_path, bool(
             classeur or date_ or dry_run or as_json or apercu or verifier or store_password
-            or releves or tous or {confirm_id, resend_id, delai_max} != {None}),
+            or releves or tous or {confirm_id, resend_id, delai_max, parallele} != {None}),
             datetime.date.today())
     if tous is not None:
-        _run_all(tous, date_, dry_run, as_json, bool(classeur or apercu or verifier or releves
-                                                    or confirm_id or resend_id or store_password),
-                 DELAI_MAX if delai_max is None else delai_max)
+        if classeur or apercu or verifier or releves or confirm_id or resend_id or store_password:
+            fail("--tous ne se combine qu’avec --date, --dry-run, --json, --delai-max et "
+                 "--parallele ; chaque entreprise prend son classeur et ses relevés dans sa "
+                 "propre config.toml")
+        run_all(tous, date_, dry_run, as_json, DELAI_MAX if delai_max is None else delai_max,
+                (os.cpu_count() or 1) if parallele is None else parallele)
     if delai_max is not None:
         fail("--delai-max ne sert qu’avec --tous (le délai accordé à chaque entreprise)")
+    if parallele is not None:
+        fail("--parallele ne sert qu’avec --tous (combien d’entreprises à la fois)")
     try:
         config = load_config(config_path, classeur)
     except RelancesError as exc:
@@ -224,58 +233,6 @@ def _digest_text(resultat: Resultat, text: str, today: datetime.date) -> str:
                      for p in promesses)
     lines += ["", "— relances, exécution du " + formats.date_longue(today)]
     return "\n".join(lines)
-
-
-def _run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json: bool,
-             other_options: bool, delai: int) -> None:
-    """--tous: the daily run of every company below `dossier`, one after the other, each in a
-    process of its own stopped after `delai` seconds; one combined summary, and the worst
-    exit status. Companies sharing a workbook, journal or output folder: nothing is run."""
-    if other_options:
-        fail("--tous ne se combine qu’avec --date, --dry-run, --json et --delai-max ; chaque "
-              "entreprise prend son classeur et ses relevés dans sa propre config.toml")
-    if delai < 1:
-        fail("--delai-max : un nombre de secondes d’au moins 1 est attendu ; voir --help")
-    results, configs = [], {}
-    for path in companies(dossier):
-        name = path.parent.name
-        try:
-            configs[name] = load_config(path)
-        except RelancesError as exc:
-            click.echo(f"Erreur : {name} : {exc}", err=True)
-            results.append((name, EXIT_FAILED, None, str(exc)))
-    if clashes := shared_paths(configs):
-        for clash in clashes:
-            click.echo(f"Erreur : {clash}", err=True)
-        fail("chaque entreprise doit avoir son propre classeur (donc son journal) et son "
-              "propre dossier de sortie : rien n’a été fait (voir le README, « Plusieurs "
-              "entreprises »)")
-    for name, config in configs.items():
-        if not as_json:
-            click.echo(f"=== {name} ===")
-        code, output, error = run_company(config.path, date_, dry_run, as_json, delai)
-        if output is not None and not as_json:
-            click.echo(output)
-            click.echo("")
-        results.append((name, code, output, error))
-    results.sort(key=lambda r: r[0])
-    worst = max(code for _, code, _, _ in results)
-    if as_json:
-        click.echo(json.dumps({"companies": [
-            {"company": name, "exit_status": code, **({"plan": output} if output else {}),
-             **({"error": error} if error else {})}
-            for name, code, output, error in results], "exit_status": worst},
-            ensure_ascii=False))
-        sys.exit(worst)
-    words = {EXIT_OK: "fait", EXIT_PARTIAL: "fait, avec des problèmes (voir plus haut)",
-             EXIT_FAILED: "RIEN N’A PU ÊTRE FAIT"}
-    click.echo(f"Ensemble — {len(results)} entreprise(s), statut de sortie {worst} :")
-    for name, code, _, error in results:
-        if error and error.startswith(ARRETEE):
-            click.echo(f"  - {name} : {error}")
-            continue
-        click.echo(f"  - {name} : {words[code]}" + (f" ({error})" if error else ""))
-    sys.exit(worst)
 
 
 def _store_password(config: Config) -> None:
