@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from email_validator import EmailNotValidError, validate_email
-
 from .compte import AMIABLE, Compte, Livre, as_seen, tenir, with_echanges, with_plans
 from .config import Config
 from .etapes import (COURTOIS, ECHEANCIER, FERME, INFO_AGENCE, ONE_DAY, PROMESSE, REMERCIEMENT,
@@ -238,6 +236,8 @@ def usable_emails(facture_emails: Sequence[str], client: Client) -> tuple[tuple[
 @functools.lru_cache(maxsize=1 << 14)
 def _checked(candidates: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Syntax check of addresses (email-validator is slow; a client's invoices share them)."""
+    from email_validator import EmailNotValidError, validate_email
+
     good, bad = [], []
     for address in candidates:
         try:

@@ -17,15 +17,18 @@ import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..config import Config, load_config
 from ..errors import RelancesError
 from .commun import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, companies, fail
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 DELAI_MAX = 600  # seconds one company may take with --tous (--delai-max)
 ARRETEE = "ARRÊTÉE"
@@ -218,6 +221,8 @@ def run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json: 
         fail("chaque entreprise doit avoir son propre classeur (donc son journal) et son "
              "propre dossier de sortie : rien n’a été fait (voir le README, « Plusieurs "
              "entreprises »)")
+    from concurrent.futures import ThreadPoolExecutor
+
     processus = Processus()
     pool = ThreadPoolExecutor(max_workers=min(parallele, max(len(configs), 1)))
     try:

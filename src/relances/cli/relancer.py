@@ -20,14 +20,11 @@ from .. import formats
 from ..config import Config, load_config
 from ..errors import RelancesError
 from ..pannes import write_failed
-from ..pointage import import_releves, simulated
-from ..recapitulatif import send_digest
 from ..resultat import Resultat
 from ..run import run_daily, run_preview, settle, verify
 from .commun import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, PROGRESS_FROM, common_options,
                      companies, crash_message, fail, log, log_to, run_command)
 from .entreprises import DELAI_MAX, run_all
-from .planifier import schedule
 from .resumes import import_json, import_summary, plan_json, problems, summary
 
 
@@ -79,6 +76,8 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
     et écrit l'état de chaque facture dans le classeur.
     """
     if planifier is not None or heure is not None:
+        from .planifier import schedule
+
         schedule(planifier, heure, config_path, bool(
             classeur or date_ or dry_run or as_json or apercu or verifier or store_password
             or releves or tous or {confirm_id, resend_id, delai_max, parallele} != {None}),
@@ -142,6 +141,8 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
         pointe = None
         try:
             if releves:
+                from ..pointage import import_releves, simulated
+
                 pointe = import_releves(config, list(releves), today, now,
                                         dry_run=dry_run or bool(apercu))
             # A simulated import's payments count in the simulated plan, as they would.
@@ -171,6 +172,8 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
     failed = resultat.has_problems or (pointe is not None and pointe.has_problems)
     code = EXIT_PARTIAL if failed else EXIT_OK
     if real and config.envoi.recapitulatif:
+        from ..recapitulatif import send_digest
+
         envoye = send_digest(config, _digest_subject(resultat, config, today),
                              _digest_text(resultat, text, today), today, now,
                              [resultat.impression] if resultat.impression else [])
@@ -190,6 +193,8 @@ def _failed(config: Config, today: datetime.date, now: datetime.datetime, messag
     """The run could not be done: say it on standard error, and in the digest."""
     click.echo(f"Erreur : {message}", err=True)
     if real and config.envoi.recapitulatif:
+        from ..recapitulatif import send_digest
+
         body = ("La relance du jour N’A PAS PU SE FAIRE. Rien n’a été envoyé deux fois : le "
                 "journal garde trace de chaque action.\n\n"
                 f"Raison : {message}\n\nQue faire : corrigez la cause (fermez le classeur "

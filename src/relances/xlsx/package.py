@@ -13,6 +13,7 @@ is sent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import posixpath
@@ -21,11 +22,12 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
-from lxml import etree
+if TYPE_CHECKING:  # lxml is imported by the first part parsed into a tree
+    from lxml import etree
 
 from ..errors import WorkbookError, WorkbookLocked
 from ..pannes import is_fault
@@ -53,9 +55,15 @@ OPENABLE_MAIN_CT = {
 }
 XLSB_MAIN_CT = "application/vnd.ms-excel.sheet.binary.macroEnabled.main"
 
-# XML parsers for parts read from the user's file: no entities, no network, no huge trees.
-SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
-                              load_dtd=False)
+
+@functools.cache
+def safe_parser() -> etree.XMLParser:
+    """The XML parser for parts read from the user's file: no entities, no network, no DTD."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
+                           load_dtd=False)
+
 
 _SAVE_WHAT_TO_DO = ("Ouvrez-le dans Excel ou LibreOffice et enregistrez-le au format « Classeur "
                     "Excel (.xlsx) », puis indiquez ce fichier dans config.toml.")
@@ -75,8 +83,10 @@ def parse_xml(data: bytes, where: str) -> etree._Element:
     head = data[:4096].lstrip()
     if b"<!DOCTYPE" in head or b"<!ENTITY" in data[:65536]:
         raise WorkbookError(f"{where} : déclaration DOCTYPE ou ENTITY refusée (fichier suspect)")
+    from lxml import etree
+
     try:
-        return etree.fromstring(data, SAFE_PARSER)
+        return etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
         raise WorkbookError(f"{where} : XML illisible ({exc})") from None
 
