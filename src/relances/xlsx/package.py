@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from xml.parsers import expat
-from xml.sax.saxutils import escape, quoteattr
 
 if TYPE_CHECKING:  # lxml is imported by the first part parsed into a tree
     from lxml import etree
@@ -69,13 +68,26 @@ _SAVE_WHAT_TO_DO = ("Ouvrez-le dans Excel ou LibreOffice et enregistrez-le au fo
                     "Excel (.xlsx) », puis indiquez ce fichier dans config.toml.")
 
 
+# xml.sax.saxutils's escape and quoteattr, written out: importing that module imports
+# urllib.request, http.client and ssl, which a run that sends nothing does not need.
+_ATTR = str.maketrans({"&": "&amp;", ">": "&gt;", "<": "&lt;", "\n": "&#10;", "\r": "&#13;",
+                       "\t": "&#9;"})
+
+
 def xml_attr(value: str) -> str:
-    return quoteattr(value)
+    """An attribute value escaped and quoted, as xml.sax.saxutils.quoteattr does it."""
+    value = value.translate(_ATTR)
+    if '"' not in value:
+        return f'"{value}"'
+    if "'" not in value:
+        return f"'{value}'"
+    return '"' + value.replace('"', "&quot;") + '"'
 
 
 def xml_text(value: str) -> str:
     """Text content escaped; a carriage return as a reference, or XML would read it as \\n."""
-    return escape(value).replace("\r", "&#13;")
+    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace(
+        "\r", "&#13;")
 
 
 def parse_xml(data: bytes, where: str) -> etree._Element:
