@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime
 
-import holidays
-
 ONE_DAY = datetime.timedelta(days=1)
 
 
 class Calendrier:
     def __init__(self, pays: str = "FR", alsace_moselle: bool = False):
+        import holidays  # 30 ms and more: only when a deadline is computed
+
         subdiv = "57" if pays == "FR" and alsace_moselle else None
         self._feries = holidays.country_holidays(pays, subdiv=subdiv)
         self._prochain: dict[datetime.date, datetime.date] = {}

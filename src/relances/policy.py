@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from email_validator import EmailNotValidError, validate_email
-
 from .compte import (AMIABLE, ENCAISSEE, ILLISIBLE, REFUSEE, REJETEE, SUSPENDUE, Compte, Livre,
                      as_seen, reponse_en_suspens, tenir, with_echanges, with_plans)
 from .config import Config
@@ -288,6 +286,8 @@ def failing_emails(facture_emails: Sequence[str], client: Client, echec: Sequenc
 @functools.lru_cache(maxsize=1 << 14)
 def _checked(candidates: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Syntax check of addresses (email-validator is slow; a client's invoices share them)."""
+    from email_validator import EmailNotValidError, validate_email
+
     good, bad = [], []
     for address in candidates:
         try:

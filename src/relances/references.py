@@ -27,14 +27,11 @@ invoices. Check digits come from python-stdnum, and every reference built is val
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Mapping
-
-from stdnum import iso11649
-from stdnum.be import ogm_vcs
-from stdnum.iso7064 import mod_97_10
 
 MODES = ("rf", "ogm", "numero")
 WRITTEN = ("email", "courrier", "recouvrement")  # channels whose messages print a reference
@@ -64,12 +61,24 @@ def ogm_body(numero: str) -> str:
     return re.sub(r"\D", "", numero)[-10:].rjust(10, "0")
 
 
+@functools.cache
+def _stdnum():
+    """python-stdnum's checks, imported by the first reference computed, not at start."""
+    from stdnum import iso11649
+    from stdnum.be import ogm_vcs
+    from stdnum.iso7064 import mod_97_10
+
+    return iso11649, ogm_vcs, mod_97_10
+
+
 def rf_of(body: str) -> str:
+    iso11649, _, mod_97_10 = _stdnum()
     ref = "RF" + mod_97_10.calc_check_digits(body + "RF") + body
     return iso11649.format(iso11649.validate(ref))
 
 
 def ogm_of(digits: str) -> str:
+    ogm_vcs = _stdnum()[1]
     ogm = digits + ogm_vcs.calc_check_digits(digits)
     return f"+++{ogm_vcs.format(ogm_vcs.validate(ogm))}+++"
 

@@ -25,9 +25,7 @@ import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Sequence
-
-import jinja2
+from typing import TYPE_CHECKING, Sequence
 
 from . import formats
 from .config import Config
@@ -44,6 +42,9 @@ from .emplacements import fonts_folder, relative_name, template_folders
 from .qr_paiement import QR_CID, payment_qr
 from .references import Repertoire
 from .typographie import compose, elide, formules
+
+if TYPE_CHECKING:  # Jinja2 is imported by the first message rendered, not at start
+    import jinja2
 
 PARTS = (("sujet", "{}.sujet.txt"), ("texte", "{}.texte.txt"), ("html", "{}.html"))
 LETTRE = "{}.lettre.typ"
@@ -153,6 +154,8 @@ class Rendu:
 
 def make_environment(lettres: Path, langue: str = "fr") -> jinja2.Environment:
     """Templates of `langue` (en/ for English), each missing one taken from the French ones."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(f) for f in template_folders(lettres, langue)]),
         autoescape=jinja2.select_autoescape(["html", "htm"], default_for_string=False),
@@ -177,12 +180,27 @@ def make_environment(lettres: Path, langue: str = "fr") -> jinja2.Environment:
 
 
 def _with_langue(function):
+    import jinja2
+
     @jinja2.pass_context
     def filter_(context, value):
         if value is None or isinstance(value, jinja2.Undefined):
             return value  # StrictUndefined raises when printed; None stays visible as-is
         return function(value, context.get("langue", "fr"))
     return filter_
+
+
+class _Environnements(dict):
+    """Each language's templates, made when a message of that language is first rendered: a
+    run with nothing to write does not load Jinja2."""
+
+    def __init__(self, lettres: Path):
+        super().__init__()
+        self.lettres = lettres
+
+    def __missing__(self, langue: str) -> jinja2.Environment:
+        env = self[langue] = make_environment(self.lettres, langue)
+        return env
 
 
 class Renderer:
@@ -199,7 +217,7 @@ class Renderer:
         classeur = livre.classeur if livre is not None else as_seen(classeur, today)
         self.config, self.classeur, self.today = config, classeur, today
         self.livre = livre
-        self.envs = {langue: make_environment(config.lettres, langue) for langue in LANGUES}
+        self.envs = _Environnements(config.lettres)
         self.factures = {(client_key(f.client), f.numero): f for f in classeur.factures}
         self.history: dict[tuple[str, str], list[Fait]] = {}
         for fait in history:
@@ -570,6 +588,8 @@ class Renderer:
         return f"lettres/{name}"
 
     def _render(self, env: jinja2.Environment, name: str, context: dict) -> str:
+        import jinja2
+
         try:
             return env.get_template(name).render(context)
         except jinja2.TemplateNotFound as exc:

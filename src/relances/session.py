@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from filelock import FileLock, Timeout
-
 from .appels import call_list
 from .compte import tenir
 from .config import Config
@@ -46,6 +44,8 @@ WRITE_ATTEMPTS = 3
 def workbook_lock(path: Path) -> Iterator[None]:
     """One run at a time on a workbook (daily run or statement import), and none while the
     workbook is open in Excel or LibreOffice."""
+    from filelock import FileLock, Timeout
+
     check_not_open(path)
     verrou = path.with_name(f".{path.name}.verrou")
     lock = FileLock(str(verrou), timeout=0)

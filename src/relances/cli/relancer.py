@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import os
 import sys
 import zoneinfo
 from pathlib import Path
@@ -19,15 +20,12 @@ from .. import formats
 from ..config import Config, load_config
 from ..errors import RelancesError
 from ..pannes import write_failed
-from ..pointage import import_releves, simulated
-from ..recapitulatif import send_digest
 from ..resultat import Resultat
 from ..run import run_daily, run_preview, settle, verify
 from .commun import (EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, PROGRESS_FROM, common_options,
-                     companies, crash_message, fail, log, log_to, run_command)
-from .entreprises import ARRETEE, DELAI_MAX, run_company, shared_paths
+                     crash_message, fail, log, log_to, run_command)
+from .entreprises import DELAI_MAX, run_all
 from .importer import avant_la_relance, bilan_json, bilan_texte
-from .planifier import schedule
 from .resumes import import_json, import_summary, plan_json, problems, summary
 
 
@@ -61,10 +59,13 @@ from .resumes import import_json, import_summary, plan_json, problems, summary
                    "répétée.")
 @click.option("--tous", metavar="DOSSIER", type=click.Path(path_type=Path),
               help="Faire l’exécution du jour de chaque entreprise : chaque sous-dossier de "
-                   "DOSSIER qui contient un config.toml, l’un après l’autre.")
+                   "DOSSIER qui contient un config.toml, chacune dans son processus.")
 @click.option("--delai-max", "delai_max", type=int, metavar="SECONDES",
               help=f"Avec --tous : arrêter une entreprise dont l’exécution dure plus de "
                    f"SECONDES (par défaut {DELAI_MAX}) et passer aux suivantes.")
+@click.option("--parallele", type=int, metavar="N",
+              help="Avec --tous : faire au plus N entreprises à la fois, chacune dans son "
+                   "processus (par défaut le nombre de processeurs ; 1 : l’une après l’autre).")
 @click.option("--planifier", is_flag=False, flag_value="afficher", metavar="[ACTION]",
               help="Tâche quotidienne de cette configuration (Planificateur de tâches sous "
                    "Windows, cron ailleurs) : afficher (par défaut), installer ou retirer.")
@@ -75,24 +76,33 @@ def relancer(config_path: Path, classeur: Path | None, date_: datetime.date | No
              dry_run: bool, as_json: bool, apercu: Path | None, verifier: bool,
              store_password: bool, confirm_id: int | None, resend_id: int | None,
              releves: tuple[Path, ...], efactures: tuple[Path, ...], tous: Path | None,
-             delai_max: int | None, planifier: str | None, heure: str | None) -> None:
+             delai_max: int | None, parallele: int | None, planifier: str | None,
+             heure: str | None) -> None:
     """Relance les factures impayées du classeur : e-mails, courriers, appels à passer.
 
     Lit le classeur, décide qui relancer et comment, envoie les messages, tient le journal
     et écrit l'état de chaque facture dans le classeur.
     """
     if planifier is not None or heure is not None:
+        from .planifier import schedule
+
         schedule(planifier, heure, config_path, bool(
             classeur or date_ or dry_run or as_json or apercu or verifier or store_password
-            or releves or efactures or tous or {confirm_id, resend_id, delai_max} != {None}),
+            or releves or efactures or tous
+            or {confirm_id, resend_id, delai_max, parallele} != {None}),
             datetime.date.today())
     if tous is not None:
-        _run_all(tous, date_, dry_run, as_json, bool(classeur or apercu or verifier or releves
-                                                    or efactures or confirm_id or resend_id
-                                                    or store_password),
-                 DELAI_MAX if delai_max is None else delai_max)
+        if (classeur or apercu or verifier or releves or efactures or confirm_id or resend_id
+                or store_password):
+            fail("--tous ne se combine qu’avec --date, --dry-run, --json, --delai-max et "
+                 "--parallele ; chaque entreprise prend son classeur, ses relevés et ses "
+                 "factures électroniques dans sa propre config.toml")
+        run_all(tous, date_, dry_run, as_json, DELAI_MAX if delai_max is None else delai_max,
+                (os.cpu_count() or 1) if parallele is None else parallele)
     if delai_max is not None:
         fail("--delai-max ne sert qu’avec --tous (le délai accordé à chaque entreprise)")
+    if parallele is not None:
+        fail("--parallele ne sert qu’avec --tous (combien d’entreprises à la fois)")
     try:
         config = load_config(config_path, classeur)
     except RelancesError as exc:
@@ -144,6 +154,8 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
             # those it did not write).
             bilan = avant_la_relance(config, efactures, today, now, dry_run or bool(apercu))
             if releves:
+                from ..pointage import import_releves, simulated
+
                 pointe = import_releves(config, list(releves), today, now,
                                         dry_run=dry_run or bool(apercu))
             # A simulated import's payments count in the simulated plan, as they would.
@@ -176,6 +188,8 @@ def _daily(config: Config, today: datetime.date, now: datetime.datetime, dry_run
         bilan is not None and bilan.has_problems)
     code = EXIT_PARTIAL if failed else EXIT_OK
     if real and config.envoi.recapitulatif:
+        from ..recapitulatif import send_digest
+
         envoye = send_digest(config, _digest_subject(resultat, config, today),
                              _digest_text(resultat, text, today), today, now,
                              [resultat.impression] if resultat.impression else [])
@@ -197,6 +211,8 @@ def _failed(config: Config, today: datetime.date, now: datetime.datetime, messag
     """The run could not be done: say it on standard error, and in the digest."""
     click.echo(f"Erreur : {message}", err=True)
     if real and config.envoi.recapitulatif:
+        from ..recapitulatif import send_digest
+
         body = ("La relance du jour N’A PAS PU SE FAIRE. Rien n’a été envoyé deux fois : le "
                 "journal garde trace de chaque action.\n\n"
                 f"Raison : {message}\n\nQue faire : corrigez la cause (fermez le classeur "
@@ -240,58 +256,6 @@ def _digest_text(resultat: Resultat, text: str, today: datetime.date) -> str:
                      for p in promesses)
     lines += ["", "— relances, exécution du " + formats.date_longue(today)]
     return "\n".join(lines)
-
-
-def _run_all(dossier: Path, date_: datetime.date | None, dry_run: bool, as_json: bool,
-             other_options: bool, delai: int) -> None:
-    """--tous: the daily run of every company below `dossier`, one after the other, each in a
-    process of its own stopped after `delai` seconds; one combined summary, and the worst
-    exit status. Companies sharing a workbook, journal or output folder: nothing is run."""
-    if other_options:
-        fail("--tous ne se combine qu’avec --date, --dry-run, --json et --delai-max ; chaque "
-              "entreprise prend son classeur et ses relevés dans sa propre config.toml")
-    if delai < 1:
-        fail("--delai-max : un nombre de secondes d’au moins 1 est attendu ; voir --help")
-    results, configs = [], {}
-    for path in companies(dossier):
-        name = path.parent.name
-        try:
-            configs[name] = load_config(path)
-        except RelancesError as exc:
-            click.echo(f"Erreur : {name} : {exc}", err=True)
-            results.append((name, EXIT_FAILED, None, str(exc)))
-    if clashes := shared_paths(configs):
-        for clash in clashes:
-            click.echo(f"Erreur : {clash}", err=True)
-        fail("chaque entreprise doit avoir son propre classeur (donc son journal) et son "
-              "propre dossier de sortie : rien n’a été fait (voir le README, « Plusieurs "
-              "entreprises »)")
-    for name, config in configs.items():
-        if not as_json:
-            click.echo(f"=== {name} ===")
-        code, output, error = run_company(config.path, date_, dry_run, as_json, delai)
-        if output is not None and not as_json:
-            click.echo(output)
-            click.echo("")
-        results.append((name, code, output, error))
-    results.sort(key=lambda r: r[0])
-    worst = max(code for _, code, _, _ in results)
-    if as_json:
-        click.echo(json.dumps({"companies": [
-            {"company": name, "exit_status": code, **({"plan": output} if output else {}),
-             **({"error": error} if error else {})}
-            for name, code, output, error in results], "exit_status": worst},
-            ensure_ascii=False))
-        sys.exit(worst)
-    words = {EXIT_OK: "fait", EXIT_PARTIAL: "fait, avec des problèmes (voir plus haut)",
-             EXIT_FAILED: "RIEN N’A PU ÊTRE FAIT"}
-    click.echo(f"Ensemble — {len(results)} entreprise(s), statut de sortie {worst} :")
-    for name, code, _, error in results:
-        if error and error.startswith(ARRETEE):
-            click.echo(f"  - {name} : {error}")
-            continue
-        click.echo(f"  - {name} : {words[code]}" + (f" ({error})" if error else ""))
-    sys.exit(worst)
 
 
 def _store_password(config: Config) -> None:

@@ -13,6 +13,7 @@ is sent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import posixpath
@@ -21,11 +22,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from xml.parsers import expat
-from xml.sax.saxutils import escape, quoteattr
 
-from lxml import etree
+if TYPE_CHECKING:  # lxml is imported by the first part parsed into a tree
+    from lxml import etree
 
 from ..errors import WorkbookError, WorkbookLocked
 from ..pannes import is_fault
@@ -53,21 +54,40 @@ OPENABLE_MAIN_CT = {
 }
 XLSB_MAIN_CT = "application/vnd.ms-excel.sheet.binary.macroEnabled.main"
 
-# XML parsers for parts read from the user's file: no entities, no network, no huge trees.
-SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
-                              load_dtd=False)
+
+@functools.cache
+def safe_parser() -> etree.XMLParser:
+    """The XML parser for parts read from the user's file: no entities, no network, no DTD."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True,
+                           load_dtd=False)
+
 
 _SAVE_WHAT_TO_DO = ("Ouvrez-le dans Excel ou LibreOffice et enregistrez-le au format « Classeur "
                     "Excel (.xlsx) », puis indiquez ce fichier dans config.toml.")
 
 
+# xml.sax.saxutils's escape and quoteattr, written out: importing that module imports
+# urllib.request, http.client and ssl, which a run that sends nothing does not need.
+_ATTR = str.maketrans({"&": "&amp;", ">": "&gt;", "<": "&lt;", "\n": "&#10;", "\r": "&#13;",
+                       "\t": "&#9;"})
+
+
 def xml_attr(value: str) -> str:
-    return quoteattr(value)
+    """An attribute value escaped and quoted, as xml.sax.saxutils.quoteattr does it."""
+    value = value.translate(_ATTR)
+    if '"' not in value:
+        return f'"{value}"'
+    if "'" not in value:
+        return f"'{value}'"
+    return '"' + value.replace('"', "&quot;") + '"'
 
 
 def xml_text(value: str) -> str:
     """Text content escaped; a carriage return as a reference, or XML would read it as \\n."""
-    return escape(value).replace("\r", "&#13;")
+    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;").replace(
+        "\r", "&#13;")
 
 
 def parse_xml(data: bytes, where: str) -> etree._Element:
@@ -75,8 +95,10 @@ def parse_xml(data: bytes, where: str) -> etree._Element:
     head = data[:4096].lstrip()
     if b"<!DOCTYPE" in head or b"<!ENTITY" in data[:65536]:
         raise WorkbookError(f"{where} : déclaration DOCTYPE ou ENTITY refusée (fichier suspect)")
+    from lxml import etree
+
     try:
-        return etree.fromstring(data, SAFE_PARSER)
+        return etree.fromstring(data, safe_parser())
     except etree.XMLSyntaxError as exc:
         raise WorkbookError(f"{where} : XML illisible ({exc})") from None
 

@@ -872,12 +872,11 @@ def build_user_sheet(colonnes: Sequence[Colonne], styles: Styles,
 
 def hyperlink_rels(links: Sequence[tuple[str, str]]) -> bytes:
     """The relationships part of a sheet's hyperlinks (`rId1`… in order), external targets."""
-    from xml.sax.saxutils import quoteattr
     from urllib.parse import quote
 
     entries = "".join(
         f'<Relationship Id="rId{n}" Type="{HYPERLINK_REL}" '
-        f'Target={quoteattr(quote(target.replace(chr(92), "/"), safe="/:._-~"))} '
+        f'Target={xml_attr(quote(target.replace(chr(92), "/"), safe="/:._-~"))} '
         'TargetMode="External"/>'
         for n, (_, target) in enumerate(links, start=1))
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
