@@ -1,4 +1,4 @@
-"""The dashboard's figures, computed with pandas from the records. Pure: no file, no wording
+"""The dashboard's figures, computed from the client accounts. Pure: no file, no wording
 beyond the fixed labels of the aged balance and the steps, `today` a parameter.
 
 Amounts are summed in integer cents (exact, and fast on 50,000 invoices) and handed back as
@@ -95,8 +95,6 @@ def compute(livre, history: Iterable[Fait], today: datetime.date,
     """The dashboard of the client accounts (`compte.Livre`: promises and disputes of
     Échanges, credits allocated, plans of Échéanciers, payments of Paiements counted), as of
     `today`. A bare `Classeur` is taken as the rules see it."""
-    import pandas as pd
-
     from ..compte import Livre, as_seen
 
     classeur = livre.classeur if isinstance(livre, Livre) else as_seen(livre, today)
@@ -109,30 +107,21 @@ def compute(livre, history: Iterable[Fait], today: datetime.date,
     appels = [a for a in appels if not getattr(a, "agence", False)]
     last_step = _last_steps(history)
 
-    frame = pd.DataFrame({
-        "client": [f.client for f in ouvertes],
-        "cle": [client_key(f.client) for f in ouvertes],
-        "numero": [f.numero for f in ouvertes],
-        "reste": pd.array([int((f.reste_du * 100).to_integral_value()) for f in ouvertes],
-                          dtype="int64"),
-        "retard": pd.array([(today - f.echeance).days for f in ouvertes], dtype="int64"),
-        "etape": [_step_of(f, last_step, libelle, today) for f in ouvertes],
-        "litige": [bool(f.statut == "litige" or f.litige) for f in ouvertes],
-    })
-    total = int(frame["reste"].sum()) if len(frame) else 0
-    echu = int(frame.loc[frame["retard"] > 0, "reste"].sum()) if len(frame) else 0
+    # One line per open invoice, amounts in cents (sums exact whatever their number).
+    lignes = [_Ligne(f.client, client_key(f.client), f.numero,
+                     int((f.reste_du * 100).to_integral_value()), (today - f.echeance).days,
+                     _step_of(f, last_step, libelle, today), bool(f.statut == "litige" or f.litige))
+              for f in ouvertes]
+    total = sum(l.reste for l in lignes)
+    echu = sum(l.reste for l in lignes if l.retard > 0)
 
-    bins = [-10**9, 0, 30, 60, 90, 10**9]
-    frame["tranche"] = pd.cut(frame["retard"], bins=bins, labels=TRANCHES, right=True)
-    grouped = frame.groupby("tranche", observed=False)["reste"].agg(["sum", "count"])
-    balance = tuple(Tranche(label, euros(grouped.loc[label, "sum"]),
-                            int(grouped.loc[label, "count"])) for label in TRANCHES)
-
-    debiteurs = _debiteurs(frame, total)
-    par_etape = tuple(
-        Tranche(str(label), euros(row["sum"]), int(row["count"]))
-        for label, row in frame.groupby("etape", sort=False)["reste"].agg(["sum", "count"])
-        .sort_values("sum", ascending=False).iterrows())
+    balance = tuple(Tranche(label, euros(sum(l.reste for l in mine)), len(mine))
+                    for label, mine in _by(lignes, _tranche).items())
+    debiteurs = _debiteurs(lignes, total)
+    etapes = _by(lignes, lambda l: l.etape)
+    par_etape = tuple(sorted((Tranche(label, euros(sum(l.reste for l in mine)), len(mine))
+                              for label, mine in etapes.items()),
+                             key=lambda t: -t.montant))
 
     since = today - datetime.timedelta(days=DSO_JOURS)
     ventes = sum((f.montant for f in factures if f.montant > 0
@@ -144,17 +133,17 @@ def compute(livre, history: Iterable[Fait], today: datetime.date,
     a_venir = _promesses(ouvertes, lambda p: today <= p <= soon)
     non_tenues = _promesses([f for f in ouvertes if not (f.statut == "litige" or f.litige)],
                             lambda p: p < today)
-    litigieuses = frame.loc[frame["litige"], "reste"]
+    litigieuses = [l.reste for l in lignes if l.litige]
     plans = tuple(Plan(f.client, f.numero, f.reste_du, max(f.a_reclamer, Decimal("0.00")),
                        next((v.jour for v in f.versements if v.reste > 0), None))
                   for f in ouvertes if f.versements)
     return Tableau(
         date=today, encours=euros(total), echu=euros(echu), factures_ouvertes=len(ouvertes),
-        clients_debiteurs=int(frame["cle"].nunique()) if len(frame) else 0,
+        clients_debiteurs=len({l.cle for l in lignes}),
         avoirs=avoirs.quantize(CENT), balance=balance, dso=dso,
         ventes_periode=ventes.quantize(CENT), debiteurs=debiteurs, par_etape=par_etape,
         promesses_a_venir=a_venir, promesses_non_tenues=non_tenues,
-        litiges=euros(litigieuses.sum()) if len(litigieuses) else Decimal("0.00"),
+        litiges=euros(sum(litigieuses)) if litigieuses else Decimal("0.00"),
         litiges_nombre=int(len(litigieuses)), echeanciers=plans,
         appels=len(appels), appels_montant=sum((a.montant_du for a in appels),
                                                Decimal("0.00")).quantize(CENT))
@@ -184,26 +173,55 @@ def _step_of(facture: Facture, last_step: dict, libelle: Callable[[str], str],
     return SANS_RELANCE + (" (non échue)" if facture.echeance >= today else "")
 
 
-def _debiteurs(frame, total: int) -> tuple[Debiteur, ...]:
+@dataclass(frozen=True)
+class _Ligne:
+    """One open invoice, as the dashboard counts it (`reste` in cents, `retard` in days)."""
+
+    client: str
+    cle: str
+    numero: str
+    reste: int
+    retard: int
+    etape: str
+    litige: bool
+
+
+# Days late of each age bracket of the balance (TRANCHES): up to and including the bound.
+BORNES = (0, 30, 60, 90)
+
+
+def _tranche(ligne: _Ligne) -> str:
+    return next((label for label, bound in zip(TRANCHES, BORNES) if ligne.retard <= bound),
+                TRANCHES[-1])
+
+
+def _by(lignes: list[_Ligne], key: Callable[[_Ligne], str]) -> dict[str, list[_Ligne]]:
+    """Lines grouped by `key`, groups in the order first met (every bracket, even empty)."""
+    groups: dict[str, list[_Ligne]] = {label: [] for label in TRANCHES} if key is _tranche \
+        else {}
+    for ligne in lignes:
+        groups.setdefault(key(ligne), []).append(ligne)
+    return groups
+
+
+def _debiteurs(lignes: list[_Ligne], total: int) -> tuple[Debiteur, ...]:
     """Clients by amount owed, with their cumulative share: the first ones up to 80 % of the
     receivable (the one that crosses 80 % included) are the Pareto few."""
-    if not len(frame) or total <= 0:
+    if not lignes or total <= 0:
         return ()
-    frame = frame.assign(echu=frame["reste"].where(frame["retard"] > 0, 0))
-    per_client = (frame.groupby("cle", sort=False)
-                  .agg(client=("client", "first"), montant=("reste", "sum"),
-                       factures=("numero", "count"), echu=("echu", "sum"))
-                  .sort_values(["montant", "client"], ascending=[False, True]))
-    cumul = per_client["montant"].cumsum()
-    before = cumul - per_client["montant"]
+    par_client = sorted(_by(lignes, lambda l: l.cle).values(),
+                        key=lambda mine: (-sum(l.reste for l in mine), mine[0].client))
     found = []
-    for (_, row), running, previous in zip(per_client.iterrows(), cumul, before):
+    running = 0
+    for mine in par_client:
+        montant = sum(l.reste for l in mine)
+        previous, running = running, running + montant
         found.append(Debiteur(
-            client=row["client"], montant=euros(row["montant"]),
-            part=(Decimal(int(row["montant"])) * 100 / total).quantize(Decimal("0.1")),
-            cumul=(Decimal(int(running)) * 100 / total).quantize(Decimal("0.1")),
-            pareto=previous * 100 < total * 80, factures=int(row["factures"]),
-            echu=euros(row["echu"])))
+            client=mine[0].client, montant=euros(montant),
+            part=(Decimal(montant) * 100 / total).quantize(Decimal("0.1")),
+            cumul=(Decimal(running) * 100 / total).quantize(Decimal("0.1")),
+            pareto=previous * 100 < total * 80, factures=len(mine),
+            echu=euros(sum(l.reste for l in mine if l.retard > 0))))
     return tuple(found)
 
 
