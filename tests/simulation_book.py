@@ -40,8 +40,9 @@ from pathlib import Path
 from relances import formats
 from relances.appels import call_list
 from relances.cli import plan_json
-from relances.config import Config, Entreprise, Envoi, Paiement, Regles
-from relances.journal import Journal, Pointage
+from relances.boite.effets import enrich
+from relances.config import Boite, Config, Entreprise, Envoi, Paiement, Regles
+from relances.journal import Journal, Pointage, Vu
 from relances.encaissements import prepare
 from relances.compte import tenir
 from relances.policy import as_seen, deadline_end, decide
@@ -65,6 +66,12 @@ CREDIT_NOTE_NAMES_INVOICE = True
 
 # « paiement annoncé » without a date holds written steps this long (issue 18, point 6).
 DELAI_PAIEMENT_ANNONCE = 7
+
+# [boite] pause_reponse_jours: a reply pauses the client's written steps this long (issue 21).
+PAUSE_REPONSE = 10
+# The schedule's written steps, in order (every shipped policy names them alike).
+WRITTEN_STEPS = ("rappel", "dernier_rappel", "mise_en_demeure")
+TO_THE_AGENCY = ("transmission", "paiement_agence")  # emails to the agency, not the client
 
 COURTEOUS = ("rappel", "rappel_courtois")  # the « simple oubli » wording
 NOT_A_CHASE = ("remerciement", "transmission", "paiement_agence")  # thanks; to the agency
@@ -99,6 +106,18 @@ class Ligne:
     @property
     def avoir(self) -> bool:
         return self.montant < 0
+
+
+@dataclass(frozen=True)
+class Rebond:
+    """An email that came back undelivered: its journal entry, each invoice's step in it."""
+
+    client: str                       # client key
+    entree: int                       # the journal entry made « non remis »
+    jour: datetime.date               # the day the email was sent
+    faits: tuple[tuple[str, str], ...]  # (invoice, its step) the entry had done
+    adresses: tuple[str, ...]         # lower-cased
+    le: datetime.date                 # the day it came back
 
 
 @dataclass
@@ -142,6 +161,14 @@ class Book:
     attentes: list[Attente] = field(default_factory=list)
     # The e-invoicing platform's lifecycle statuses, as imported (importer.py) in order.
     statuts: list[StatutFacture] = field(default_factory=list)
+    # What the mailbox brought back (issue 21): replies (client key, day), the rows the tool
+    # appended for them (left out once the user fills their Résultat), out-of-office replies
+    # (client key, day, return date or None), bounces.
+    reponses: list[tuple[str, datetime.date]] = field(default_factory=list)
+    tool_rows: list[Echange] = field(default_factory=list)
+    absences: list[tuple[str, datetime.date, datetime.date | None]] = field(
+        default_factory=list)
+    rebonds: list["Rebond"] = field(default_factory=list)
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # ------------------------------------------------------------ what the user edits
@@ -181,8 +208,37 @@ class Book:
         return echange
 
     def replace_echange(self, echange: Echange, **changes) -> None:
-        index = self.echanges.index(echange)
+        index = next(i for i, e in enumerate(self.echanges) if e is echange)
         self.echanges[index] = replace(echange, **changes)
+        self.tool_rows = [e for e in self.tool_rows if e is not echange]
+
+    # ------------------------------------------------------------ what the mailbox said
+
+    def tool_row(self, echange: Echange) -> bool:
+        """A row the tool appended for a reply, its Résultat still empty."""
+        return any(e is echange for e in self.tool_rows)
+
+    def reponse(self, nom: str) -> tuple[datetime.date, bool] | None:
+        """The client's latest reply no exchange records yet (a row of his dated on or after
+        it, other than the tool's own unfilled one): (its day, whether the pause is over)."""
+        key = client_key(nom)
+        days_ = [jour for k, jour in self.reponses if k == key and jour <= self.today]
+        if not days_:
+            return None
+        latest = max(days_)
+        if any(client_key(e.client) == key and e.jour >= latest and not self.tool_row(e)
+               for e in self.echanges):
+            return None
+        return latest, self.today >= latest + days(PAUSE_REPONSE)
+
+    def absent_until(self, nom: str) -> datetime.date | None:
+        """The return date the client's latest out-of-office states, while still to come."""
+        mine = [until for k, _, until in self.absences if k == client_key(nom)]
+        return mine[-1] if mine and mine[-1] is not None and mine[-1] > self.today else None
+
+    def failing(self, nom: str) -> set[str]:
+        """Every address a message to this client bounced from (lower-cased)."""
+        return {a for r in self.rebonds if r.client == client_key(nom) for a in r.adresses}
 
     def add_reglement(self, client: str, montant: Decimal, factures: tuple[str, ...]) -> None:
         self.reglements.append(Reglement(jour=self.today, montant=money(montant), client=client,
@@ -314,6 +370,15 @@ class Book:
                     why.append(f"rappeler le {latest.rappeler_le} (échange du {latest.jour})")
         if any(not a.decidee and a.client == ligne.client for a in self.attentes):
             why.append("paiement à vérifier (À vérifier)")
+        reponse = self.reponse(ligne.client)
+        if canal in ("email", "courrier", "recouvrement") and reponse and not reponse[1]:
+            why.append(f"réponse du {reponse[0]} pas encore notée dans Échanges")
+        if canal == "email":
+            if self.absent_until(ligne.client):
+                why.append(f"absent jusqu'au {self.absent_until(ligne.client)}")
+            failing = self.failing(ligne.client)
+            if failing and all(a.lower() in failing for a in client.emails):
+                why.append(f"adresse en échec ({', '.join(client.emails)})")
         if self.plan_respected(ligne):
             why.append("échéancier respecté")
         return why
@@ -382,7 +447,10 @@ def make_config(folder: Path, mode: str = "dossier", remerciement: bool = False,
                               expediteur="Atelier Dupont <compta@atelier-dupont.fr>"),
                   regles=Regles(remerciement=remerciement),
                   paiement=Paiement(qr=False),  # the QR code is not what is checked: speed
-                  recouvrement_email=agence)
+                  recouvrement_email=agence,
+                  # The mailbox's rules (issue 21); the harness records what it brought back.
+                  boite=Boite(hote="imap.atelier-dupont.fr", utilisateur="compta",
+                              pause_reponse_jours=PAUSE_REPONSE, respecter_absence=True))
 
 
 class Harness:
@@ -421,6 +489,22 @@ class Harness:
                 self.journal.decide_operation(a.cle, "affecte", a.client, (a.numero,),
                                               "décision dans À vérifier")
 
+    # ------------------------------------------------------------ the mailbox
+
+    def emails_to(self, nom: str) -> list:
+        """The emails that went to this client (not the agency's), oldest first."""
+        return [e for e in self.journal.entries() if e.canal == "email" and e.message_id
+                and client_key(e.client) == client_key(nom) and e.etape not in TO_THE_AGENCY
+                and e.statut in ("envoye", "prepare", "incertain", "non_remis")]
+
+    def receive(self, vu: Vu, today: datetime.date) -> None:
+        """A message read from the mailbox, remembered as boite.effets does."""
+        self.journal.record_messages([vu], self.now(today))
+
+    def faits_of(self, action_id: int) -> tuple[tuple[str, str], ...]:
+        return tuple((r[0], r[1]) for r in self.journal._db.execute(
+            "SELECT facture, cle FROM faits WHERE action_id = ?", (action_id,)))
+
     @staticmethod
     def now(today: datetime.date) -> datetime.datetime:
         return datetime.datetime.combine(today, datetime.time(8, 0))
@@ -432,7 +516,9 @@ class Harness:
             journal.record_statuts(book.statuts[self.recorded_statuts:], self.now(today))
             self.recorded_statuts = len(book.statuts)
         lecture, _ = prepare(Lecture(book.classeur(), "simulation"), journal)
-        classeur = lecture.classeur
+        # The mailbox, as run._read_mailbox gives it to the decision: what the journal
+        # remembers of it (the rules record it there, as boite.effets.lire_et_trier does).
+        classeur = enrich(lecture.classeur, journal.messages(), journal.entries())
         # As a run does: a call task an exchange answered is closed before deciding.
         from relances.appels import close_calls
         for cloture in close_calls(self.open_calls(), as_seen(classeur, today)):
@@ -457,7 +543,8 @@ class Harness:
         suivis = follow_up(classeur, history, today, config, livre)
         seen = livre.classeur
         appels, _litiges = call_list(livre, self.open_calls(), history, today, config.libelle,
-                                     config.regles.delai_paiement_annonce_jours)
+                                     config.regles.delai_paiement_annonce_jours,
+                                     config.boite.pause_reponse_jours)
         return Day(today, classeur, plan, rendus, contexts, statuts, suivis, appels,
                    history, journal.entries(), book.allocate(), seen, config.libelle)
 
@@ -584,6 +671,12 @@ class Ledger:
     # (client key, invoice) -> the latest demand that listed it
     latest_demand: dict[tuple[str, str], int] = field(default_factory=dict)
     numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def undelivered(self, client: str, jour: datetime.date, etape: str) -> None:
+        """A message came back undelivered: the deadline it gave was never read."""
+        self.deadlines = [d for d in self.deadlines if not (
+            client_key(d.client) == client_key(client) and d.given_on == jour
+            and d.etape == etape)]
 
     def note(self, day: Day, config: Config, dates: Dates) -> None:
         """Remember what today's messages said: their deadlines, the credits they deducted."""
@@ -937,6 +1030,124 @@ def _net_overdue_chaseable(day: Day, book: Book) -> dict[str, Decimal]:
     return totals
 
 
+# ====================================================================== the mailbox (issue 21)
+
+
+def _to_the_client(day: Day, canaux: tuple[str, ...]):
+    """Today's actions on these channels that reach the client (the agency's emails do not)."""
+    for action in day.plan.actions:
+        if (action.canal in canaux and action.etape not in TO_THE_AGENCY
+                and day.statuts.get(action) != "echec"):
+            yield action
+
+
+def check_reply_pauses(day: Day, book: Book) -> list[str]:
+    """8. No email, letter or hand-off for a client whose reply is pending (no exchange
+    recorded since, the tool's own row counting once its Résultat is filled) during the pause;
+    once it is over, the client is on À appeler unless held otherwise."""
+    found = []
+    for action in _to_the_client(day, ("email", "courrier", "recouvrement")):
+        reponse = book.reponse(action.client)
+        if reponse and not reponse[1]:
+            found.append(f"{_where(day, action.client, action.factures)} : « {action.etape} »"
+                         f" ({action.canal}) alors que sa réponse du {reponse[0]} n'est pas "
+                         f"encore notée dans Échanges")
+    listed = {client_key(r.client) for r in day.appels}
+    overdue = _net_overdue_chaseable(day, book)
+    for key, client in book.clients.items():
+        reponse = book.reponse(client.nom)
+        if not reponse or not reponse[1] or key in listed:
+            continue
+        if overdue.get(key, ZERO) <= 0 or day.comptes[key].net <= 0:
+            continue  # nothing to call about
+        if any(w.startswith("rappeler le") for l in book.invoices(client.nom)
+               for w in book.holds(l, "appel")):
+            continue  # not before the day the client asked
+        found.append(f"le {day.today}, {client.nom} : répondu le {reponse[0]}, rien noté "
+                     f"depuis {PAUSE_REPONSE} jours, {overdue[key]} échu : absent d'À appeler")
+    return found
+
+
+def check_absence_respected(day: Day, book: Book) -> list[str]:
+    """9. No email to a client before the return date its out-of-office stated."""
+    found = []
+    for action in _to_the_client(day, ("email",)):
+        until = book.absent_until(action.client)
+        if until:
+            found.append(f"{_where(day, action.client, action.factures)} : « {action.etape} » "
+                         f"par e-mail alors que le client est absent jusqu'au {until}")
+    return found
+
+
+def check_bounced_addresses(day: Day, book: Book) -> list[str]:
+    """10. No email to an address a message bounced from; the bounced step is done again (same
+    step) before any later written step of those invoices."""
+    found = []
+    for action in _to_the_client(day, ("email",)):
+        failing = book.failing(action.client)
+        used = sorted(a for a in action.destinataires if a.lower() in failing)
+        if used:
+            found.append(f"{_where(day, action.client, action.factures)} : « {action.etape} » "
+                         f"envoyé à {', '.join(used)}, adresse revenue non remise")
+    rank = {etape: i for i, etape in enumerate(WRITTEN_STEPS)}
+    for rebond in book.rebonds:
+        for numero, cle in rebond.faits:
+            if cle not in rank:
+                continue
+            mine = [f for f in day.history if f.facture == numero
+                    and client_key(f.client) == rebond.client and f.cle in rank]
+            if any(f.jour <= rebond.le and rank[f.cle] >= rank[cle] for f in mine):
+                continue  # that step (or a later one) was done otherwise already
+            later = sorted((f for f in mine if f.jour > rebond.le and rank[f.cle] > rank[cle]),
+                           key=lambda f: f.jour)
+            if later and not any(f.cle == cle and rebond.le < f.jour < later[0].jour
+                                 for f in mine):
+                found.append(f"le {day.today}, {rebond.client}, facture {numero} : « {cle} » "
+                             f"du {rebond.jour} revenu non remis, « {later[0].cle} » le "
+                             f"{later[0].jour} sans « {cle} » refait avant")
+    return found
+
+
+def cited_emails(rendu, dates: Dates) -> list[tuple[datetime.date, str]]:
+    """The emails a rendered action cites: (day, step as read, lower-cased): its text's history
+    (« le 3 octobre 2026 : premier rappel (e-mail) »), its letter's, its dossier's chronology."""
+    import json
+
+    cited = []
+    for jour, label in re.findall(rf"le ({LONG_DATE}) : ([^;()]+?) \(e-mail",
+                                  texts_of(rendu)):
+        cited.append((dates.parse(jour), label.strip().lower()))
+    if rendu.lettre:
+        for contact in json.loads(rendu.lettre)["donnees"].get("historique", ()):
+            match = re.match(r"(.+?) \(e-mail", plain(contact["description"]))
+            if match:
+                cited.append((dates.parse(contact["jour"]), match.group(1).strip().lower()))
+    for event in rendu.chronologie:
+        if event.canal == "email":
+            cited.append((event.jour, plain(event.quoi).lower()))
+    return cited
+
+
+def check_undelivered_never_cited(day: Day, book: Book, dates: Dates) -> list[str]:
+    """11. No letter, email, dossier or chronology cites a message that came back undelivered
+    (unless another email of that step went to the client that day)."""
+    found = []
+    for action, rendu in day.rendus.items():
+        key = client_key(action.client)
+        bounced = {(r.jour, plain(day.libelle(cle)).lower()): r for r in book.rebonds
+                   if r.client == key for _, cle in r.faits}
+        if not bounced:
+            continue
+        delivered = {(f.jour, plain(day.libelle(f.etape)).lower()) for f in day.history
+                     if f.canal == "email" and client_key(f.client) == key}
+        for cited in cited_emails(rendu, dates):
+            if cited in bounced and cited not in delivered:
+                found.append(f"{_where(day, action.client, action.factures)} : « "
+                             f"{action.etape} » cite « {cited[1]} » du {cited[0]}, revenu non "
+                             f"remis")
+    return found
+
+
 INVARIANTS = {
     "1": ("no chase when settled or held", lambda day, book, ledger, dates:
           check_no_chase_when_settled_or_held(day, book)),
@@ -959,4 +1170,12 @@ INVARIANTS = {
            check_call_list(day, book)),
     "7c": ("figures agree: dashboard", lambda day, book, ledger, dates:
            check_dashboard(day, book)),
+    "8": ("a reply pauses written steps, then a call", lambda day, book, ledger, dates:
+          check_reply_pauses(day, book)),
+    "9": ("no email before an absence's return date", lambda day, book, ledger, dates:
+          check_absence_respected(day, book)),
+    "10": ("no email to a bounced address; its step done again", lambda day, book, ledger,
+           dates: check_bounced_addresses(day, book)),
+    "11": ("an undelivered message is never cited", lambda day, book, ledger, dates:
+           check_undelivered_never_cited(day, book, dates)),
 }

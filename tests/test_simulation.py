@@ -26,14 +26,17 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
+from relances.boite.effets import echange_rows
+from relances.boite.retours import ABSENCE, REBOND, REPONSE, Retour
 from relances.cli import relancer
 from relances.exemple import write_workbook
 from relances.efacture.modeles import StatutFacture
-from relances.records import ZERO, Client, client_key
+from relances.journal import Vu
+from relances.records import ZERO, Client, Echange, client_key
 
 from conftest import client_row, copy_config, invoice_row
-from simulation_book import (INVARIANTS, Book, Dates, Harness, Ledger, days, money, plain,
-                             montant_text)
+from simulation_book import (INVARIANTS, Book, Dates, Harness, Ledger, Rebond, days, money,
+                             plain, montant_text)
 
 EXEMPLES = int(os.environ.get("RELANCES_SIMULATION_EXEMPLES", "12"))
 PAS = int(os.environ.get("RELANCES_SIMULATION_PAS", "40"))
@@ -350,6 +353,116 @@ class ClientBook(RuleBasedStateMachine):
         nom = data.draw(st.sampled_from(self._clients()))
         key = client_key(nom)
         self.book.clients[key] = replace(self.book.clients[key], profil=profil)
+
+
+    # ------------------------------------------------------------ what the mailbox brings back
+
+    def _retour(self, nature: str, **kw) -> Retour:
+        """A message of the mailbox, dated today (read by tomorrow's run), keys in order."""
+        n = len(self.harness.journal.messages()) + 1
+        return Retour(nature, f"1:{n:06d}", f"<m{n}@boite.simulation>", self.book.today, **kw)
+
+    @rule(data=st.data(), to_latest=st.booleans())
+    def client_replies(self, data, to_latest):
+        """A client writes back, to the latest email he got or out of the blue: the run
+        remembers it (journal) and appends its row to Échanges, Résultat empty."""
+        nom = data.draw(st.sampled_from(self._clients()))
+        client = self.book.client(nom)
+        sent = self.harness.emails_to(nom)
+        retour = self._retour(REPONSE, expediteur=client.emails[0].lower(), nom=client.contact,
+                              sujet="Re: facture", texte="Nous avons réglé la semaine dernière.",
+                              en_reponse_a=(sent[-1].message_id,) if sent and to_latest else ())
+        vu = Vu(retour, client=nom, fait="ajoutée à Échanges")
+        self.harness.receive(vu, self.book.today)
+        cles, rows = echange_rows([vu])
+        for row in rows:
+            echange = Echange(jour=row["date"], client=row["client"], canal=row["canal"],
+                              interlocuteur=row["interlocuteur"],
+                              coordonnees=row["coordonnees"], dit=row["dit"],
+                              row=len(self.book.echanges) + 2)
+            self.book.echanges.append(echange)
+            self.book.tool_rows.append(echange)
+        self.harness.journal.mark_messages_written(cles)
+        self.book.reponses.append((client_key(nom), retour.jour))
+
+    @precondition(lambda self: self.book.reponses)
+    @rule(data=st.data(), fill=st.booleans(),
+          resultat=st.sampled_from(["autre", "autre", "paiement annoncé"]))
+    def reply_recorded(self, data, fill, resultat):
+        """The user deals with a reply: fills Résultat on the tool's row, or adds his own row
+        dated today."""
+        if fill and self.book.tool_rows:
+            row = data.draw(st.sampled_from(self.book.tool_rows))
+            self.book.replace_echange(row, resultat=resultat)
+            return
+        key = data.draw(st.sampled_from(sorted({k for k, _ in self.book.reponses})))
+        self.book.add_echange(self.book.clients[key].nom, interlocuteur="Paul",
+                              canal="téléphone", resultat=resultat,
+                              dit="a rappelé au sujet de son e-mail")
+
+    def _bounceable(self) -> list:
+        latest = [self.harness.emails_to(nom) for nom in self._clients()]
+        return [sent[-1] for sent in latest if sent and sent[-1].statut != "non_remis"]
+
+    @precondition(lambda self: self._bounceable())
+    @rule(data=st.data())
+    def message_bounces(self, data):
+        """The latest email to a client comes back undelivered: its entry « non remis »
+        (lire_et_trier: journal.undelivered) and the bounce remembered with its address."""
+        entree = data.draw(st.sampled_from(self._bounceable()))
+        faits = self.harness.faits_of(entree.id)
+        adresses = tuple(a.strip().lower() for a in entree.destinataire.split(",") if a.strip())
+        motif = "550 5.1.1 utilisateur inconnu"
+        assert self.harness.journal.undelivered(entree.id, motif)
+        retour = self._retour(REBOND, expediteur="mailer-daemon@mx.simulation",
+                              sujet="Undelivered Mail Returned to Sender",
+                              en_reponse_a=(entree.message_id,), adresses_en_echec=adresses,
+                              motif=motif)
+        self.harness.receive(Vu(retour, client=entree.client, action_id=entree.id,
+                                fait=f"n° {entree.id} non remis"), self.book.today)
+        self.book.rebonds.append(Rebond(client_key(entree.client), entree.id, entree.jour,
+                                        faits, adresses, self.book.today))
+        self.ledger.undelivered(entree.client, entree.jour, entree.etape)
+
+    @precondition(lambda self: self._bounceable())
+    @rule(data=st.data())
+    def message_bounces_too(self, data):
+        self.message_bounces(data)
+
+    # (one rule among some thirty: listed twice, as bounces are, so that the few examples CI
+    # lives bounce and fix addresses)
+    @precondition(lambda self: self._to_fix())
+    @rule(data=st.data())
+    def address_fixed(self, data):
+        """The user types the client's new address in Clients."""
+        key = data.draw(st.sampled_from(self._to_fix()))
+        client = self.book.clients[key]
+        self.book.clients[key] = replace(
+            client, emails=(f"paiements{next(self.book.counter)}@{key.replace(' ', '')}.fr",))
+
+    @precondition(lambda self: self._to_fix())
+    @rule(data=st.data())
+    def address_fixed_too(self, data):
+        self.address_fixed(data)
+
+    def _to_fix(self) -> list[str]:
+        """Clients whose address in Clients bounced."""
+        return sorted({r.client for r in self.book.rebonds if set(r.adresses) & {
+            a.lower() for a in self.book.clients[r.client].emails}})
+
+    @rule(data=st.data(), later=st.integers(-4, 20))
+    def out_of_office(self, data, later):
+        """An automatic reply (to an email we sent, when there is one), with a return date 1
+        to 20 days ahead, or none (later ≤ 0)."""
+        nom = data.draw(st.sampled_from([n for n in self._clients() if self.harness.emails_to(n)]
+                                        or self._clients()))
+        client = self.book.client(nom)
+        until = self.book.today + days(later) if later > 0 else None
+        retour = self._retour(ABSENCE, expediteur=client.emails[0].lower(), nom=client.contact,
+                              sujet="Absence du bureau", retour_le=until)
+        self.harness.receive(Vu(retour, client=nom, fait="réponse automatique"),
+                             self.book.today)
+        self.book.absences.append((client_key(nom), self.book.today, until))
 
 
 # A lived book is long (185 days): shrinking a failure takes minutes. CI (the default) reports
