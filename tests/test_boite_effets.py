@@ -239,6 +239,25 @@ def test_a_bounce_makes_the_entry_non_remis_and_the_step_is_planned_again_once_f
     assert (action.etape, action.destinataires) == ("rappel", ("nouvelle@alpha.fr",))
 
 
+def test_a_bounced_step_is_done_again_even_after_a_later_step_was_done(journal):
+    """Found by the simulation: the first reminder bounced, the call step was done since;
+    once the address is fixed, the first reminder goes again — not the last reminder."""
+    book = book_with([facture("F-1", echeance=TODAY - days(30), montant="300")])
+    _sent(journal, TODAY - days(20))
+    call = Action("Alpha", ("F-1",), "appel", "appel", (), Decimal("300"), cles=("appel",))
+    journal.begin(call, TODAY - days(19), NOW, statut="a_faire")
+    dsn = retour(REBOND, cle="7:4", jour=TODAY - days(1),
+                 en_reponse_a=("<r1@atelier-dupont.fr>",), adresses_en_echec=("compta@alpha.fr",))
+    lire_et_trier(cfg(), journal, book, TODAY, NOW, {}, lecteur=reader(dsn))
+    seen = enrich(book, journal.messages(), journal.entries())
+    fixed = dataclasses.replace(seen, clients={client_key("Alpha"): client(
+        "Alpha", ("nouvelle@alpha.fr",))})
+    (action,) = decide(fixed, journal.history(), TODAY, cfg()).actions
+    assert (action.etape, action.destinataires) == ("rappel", ("nouvelle@alpha.fr",))
+    # Without the bounce, the schedule would have gone on past the call.
+    assert decide(book, journal.history(), TODAY, cfg()).actions[0].etape != "rappel"
+
+
 def test_a_message_not_delivered_is_never_cited_in_a_formal_notice(journal):
     book = book_with([facture("F-1", echeance=TODAY - days(60), montant="800")])
     _sent(journal, TODAY - days(40), message_id="<r1@x>")  # bounced; the address was fixed

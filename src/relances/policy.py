@@ -115,6 +115,7 @@ class _Boite:
     reponse: Motif | None = None  # written steps wait (reply not yet recorded in Échanges)
     absent: datetime.date | None = None  # no email before this day
     echec: tuple[str, ...] = ()  # addresses whose message came back undelivered
+    non_remis: frozenset[tuple[str, str]] = frozenset()  # (invoice, step) to be done again
 
 
 def _boite(classeur: Classeur, client: Client, today: datetime.date, config: Config) -> _Boite:
@@ -128,7 +129,7 @@ def _boite(classeur: Classeur, client: Client, today: datetime.date, config: Con
     absent = courriel.absent_jusqu_au
     if not config.boite.respecter_absence or absent is None or absent <= today:
         absent = None
-    return _Boite(reponse, absent, courriel.adresses_en_echec)
+    return _Boite(reponse, absent, courriel.adresses_en_echec, frozenset(courriel.non_remis))
 
 
 def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence[Fait],
@@ -224,6 +225,13 @@ def _next_step(facture: Facture, client: Client, compte: Compte, faits: Sequence
     etapes = config.etapes_of(client.profil)
     positions = [i for i, e in enumerate(etapes) if e.nom in done]
     last = max(positions, default=-1)
+    # A step whose message came back undelivered is done again — the same step, before any
+    # later one (a call done since included): what follows must rest on a message received.
+    rebond = next((i for i, e in enumerate(etapes[:last]) if e.nom not in done
+                   and (facture.numero, e.nom) in boite.non_remis), None)
+    if rebond is not None:
+        positions = [i for i in positions if i < rebond]
+        last = max(positions, default=-1)
     last_day = None
     if last >= 0:
         last_etape = etapes[last]

@@ -236,6 +236,8 @@ class Courriel:
     absent_jusqu_au: datetime.date | None = None  # an out-of-office's return date
     # Addresses whose message came back undelivered (lower-cased): not used while still there.
     adresses_en_echec: tuple[str, ...] = ()
+    # (invoice, step) of the messages that came back undelivered: those steps are done again.
+    non_remis: tuple[tuple[str, str], ...] = ()
     # The sender of the latest message, when it could not be read (it holds like a reply).
     illisible: str = ""
 

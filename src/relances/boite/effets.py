@@ -191,7 +191,7 @@ def enrich(classeur: Classeur, vus: list, entrees: list) -> Classeur:
         r = vu.retour
         state = par_client.setdefault(client_key(vu.client), {
             "reponse": None, "lignes": [], "absent_jusqu_au": None, "echec": [],
-            "illisible": ""})
+            "illisible": "", "non_remis": []})
         if r.nature == REPONSE:
             state["reponse"] = r.jour
             state["lignes"].append((r.jour, r.expediteur))
@@ -207,10 +207,13 @@ def enrich(classeur: Classeur, vus: list, entrees: list) -> Classeur:
                 tuple(a.strip().lower() for a in entree.destinataire.split(",") if a.strip())
                 if entree else ())
             state["echec"].extend(failed)
+            if entree is not None and entree.statut == "non_remis":
+                state["non_remis"].extend((numero, entree.etape) for numero in entree.factures)
     courriels = {key: Courriel(reponse=s["reponse"], lignes=tuple(s["lignes"]),
                                absent_jusqu_au=s["absent_jusqu_au"],
                                adresses_en_echec=tuple(dict.fromkeys(s["echec"])),
-                               illisible=s["illisible"])
+                               illisible=s["illisible"],
+                               non_remis=tuple(dict.fromkeys(s["non_remis"])))
                  for key, s in par_client.items()}
     return dataclasses.replace(classeur, courriels=courriels)
 
