@@ -1,6 +1,6 @@
 """Reading stage: turn one cell's value into a date, an amount or text, the French way.
 
-Cells come from pandas/calamine as `datetime`, `date`, `float`, `int`, `str` or empty. Text is
+Cells come from python-calamine as `datetime`, `date`, `float`, `int`, `str` or empty. Text is
 read the way a French user types it: day before month, always; decimal comma; spaces, dots or
 non-breaking spaces between thousands; an optional euro sign. A value that could mean two
 different things is refused rather than guessed.

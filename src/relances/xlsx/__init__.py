@@ -1,6 +1,6 @@
 """The workbook stage: read the user's .xlsx into records, patch the tool's cells back into it.
 
-`lecture` reads (pandas + calamine); `package`, `sheet`, `styles` and `proprietes` work on the
+`lecture` reads (python-calamine); `package`, `sheet`, `styles` and `proprietes` work on the
 file's parts; `ecriture` patches the tool-owned cells and sheets in and saves atomically. This
 is the only package that knows the file format.
 """

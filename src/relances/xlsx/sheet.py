@@ -157,7 +157,7 @@ def encode_cell(ref: str, value: Value, style: int | None, epoch: datetime.date,
 
 
 def _as_read(value: object) -> str:
-    """A cell's value as the reader (pandas + calamine) gives it as text: a number goes
+    """A cell's value as the reader (python-calamine) gives it as text: a number goes
     through a float, as there (1E+30 reads 1000000000000000019884624838656)."""
     if isinstance(value, Decimal):
         value = float(value)
