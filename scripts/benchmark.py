@@ -25,6 +25,7 @@ the calamine read of that workbook: seconds, lines per second, peak memory, with
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -321,14 +322,27 @@ def main() -> None:
 
 
 def bench_tous() -> None:
-    """`--tous` over 20 companies of 1,000 invoices, in parallel against one after the other
-    (scripts/mesures_demarrage.py, issue 23 item 4)."""
-    try:
-        from mesures_demarrage import tous_parallele
-    except ImportError:
-        print("cible --tous 20 entreprises ≤ 0,6 × séquentiel : non mesuré", flush=True)
-        return
-    tous_parallele()
+    """`--tous` over 20 companies of 1,000 invoices, every core at once against one company
+    after the other (scripts/mesures_demarrage.py, issue 23 item 4); and the import time of a
+    run with nothing due."""
+    from mesures_demarrage import import_time, tous_parallele
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sequential = tous_parallele(Path(tmp), parallele=1)
+        parallel = tous_parallele(Path(tmp))
+    ratio = parallel / sequential
+    print(f"--tous, 20 entreprises de 1 000 factures : {sequential:.1f} s l'une après l'autre, "
+          f"{parallel:.1f} s en parallèle ({os.cpu_count()} cœurs)", flush=True)
+    print(f"    cible --tous ≤ 0,6 × séquentiel : {ratio:.2f} × — "
+          f"{'atteint' if ratio <= 0.6 else 'non atteint'}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        prepare(folder)
+        shutil.copy(ROOT / "exemple" / "relances.xlsx.example", folder / "relances.xlsx")
+        total, ranked = import_time(["--dry-run", "--date", REFERENCE.isoformat()], cwd=folder,
+                                    repetitions=3, top=5)
+    print(f"imports d'une simulation sur l'exemple : {total:.2f} s ("
+          + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in ranked) + ")", flush=True)
 
 
 def bench_smtp(count: int) -> None:
