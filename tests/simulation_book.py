@@ -23,7 +23,6 @@ Places that will follow the API (issue 18's « shape of the code »):
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import functools
 import html
@@ -1100,8 +1099,12 @@ def check_bounced_addresses(day: Day, book: Book) -> list[str]:
                 continue  # that step (or a later one) was done otherwise already
             later = sorted((f for f in mine if f.jour > rebond.le and rank[f.cle] > rank[cle]),
                            key=lambda f: f.jour)
-            if later and not any(f.cle == cle and rebond.le < f.jour < later[0].jour
-                                 for f in mine):
+            # Done again: an email of that step went between the bounce and the later step
+            # (one that bounced in turn afterwards still counts: nobody could know then).
+            redone = any(e.etape == cle and numero in e.factures and e.canal == "email"
+                         and rebond.le <= e.jour < later[0].jour for e in day.entries) \
+                if later else True
+            if later and not redone:
                 found.append(f"le {day.today}, {rebond.client}, facture {numero} : « {cle} » "
                              f"du {rebond.jour} revenu non remis, « {later[0].cle} » le "
                              f"{later[0].jour} sans « {cle} » refait avant")
