@@ -87,7 +87,7 @@ def test_invoices_are_appended_and_everything_else_is_kept(tmp_path):
     # The fixture ends with a totals row: the user is told the new rows are below its sums.
     total = next(i for i, r in enumerate(rows(FIXTURE, "Factures"), start=1)
                  if r[0] == "Total")
-    assert (f"Factures ligne {total} est une ligne de total ; les 3 facture(s) importée(s) "
+    assert (f"Factures ligne {total} est une ligne de total ; les 3 factures importées "
             f"sont en dessous (lignes {total + 1} à {total + 3}), hors de ses sommes"
             in " ".join(result.output.split()))
 

@@ -623,11 +623,13 @@ def _importer_verrouille(config: Config, lues: Sequence[FactureElectronique],
                 total = mise_a_jour.ecriture.totaux.get(FACTURES)
                 if total:
                     n = ajoutes[FACTURES]
+                    ou = (f"la facture importée est en dessous (ligne {total + 1})" if n == 1
+                          else f"les {n} factures importées sont en dessous (lignes "
+                               f"{total + 1} à {total + n})")
                     bilan.remarques.append(
                         f"{config.classeur.name} : Factures ligne {total} est une ligne de "
-                        f"total ; les {n} facture(s) importée(s) sont en dessous (lignes "
-                        f"{total + 1} à {total + n}), hors de ses sommes : déplacez la ligne "
-                        "de total sous les nouvelles factures (ou étendez ses formules)")
+                        f"total ; {ou}, hors de ses sommes : déplacez la ligne de total sous "
+                        "les nouvelles factures (ou étendez ses formules)")
                 if decision.clients and not ajoutes.get(CLIENTS):
                     bilan.remarques.append(
                         f"{config.classeur.name} : feuille Clients absente ou sans colonne "

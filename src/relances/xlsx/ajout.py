@@ -42,6 +42,7 @@ class _Forme:
     style_du_dessus: bool  # else a new cell takes its column's style, with our number format
     toutes: bool = False  # add every missing column (Paiements), else only those with a value
     cle: str = "client"  # a row without it is not a record (with formulas: a totals row)
+    replies: tuple[str, ...] = ()  # long texts: wrapped in their column when no row above
 
 
 def _colonnes(vocabulaire: dict[str, tuple[str, ...]], largeurs: dict[str, tuple[float, str | None]]
@@ -58,7 +59,8 @@ FORMES = {
     ECHANGES: _Forme(ECHANGE_FIELD_BY_HEADER, _colonnes(ECHANGE_COLUMNS, {
         "date": (12, DATE_FORMAT), "client": (26, None), "factures": (20, None),
         "interlocuteur": (18, None), "coordonnees": (24, None), "canal": (12, None),
-        "dit": (50, None), "resultat": (16, None)}), ("date", "client"), True),
+        "dit": (50, None), "resultat": (16, None)}), ("date", "client"), True,
+        replies=("dit",)),
     FACTURES: _Forme(FIELD_BY_HEADER, _colonnes(FACTURE_COLUMNS, {
         "client": (26, None), "numero": (16, None), "date_facture": (12, DATE_FORMAT),
         "echeance": (12, DATE_FORMAT), "montant": (14, EURO_FORMAT), "email": (26, None),
@@ -128,6 +130,8 @@ def append_rows(package: Package, shared_part: str | None, styles: Styles, date1
             column = columns[field]
             number_format = formats[field].format if field in formats else None
             style = above.get(column)
+            if style is None and field in forme.replies:
+                style = styles.wrapped(patch._column_style(column))
             if style is not None and number_format and styles.is_general(style):
                 style = styles.with_format(style, number_format)
             patch.set(row, column, value, number_format, style=style)
