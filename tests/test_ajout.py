@@ -70,7 +70,7 @@ def test_rows_go_under_their_headers_below_the_last_row_and_read_back(tmp_path):
     assert [c.value for c in echanges[3]][:4] == [
         "Alpha", datetime.datetime(2026, 12, 3), "Payé hier, voici le justificatif.", None]
     assert echanges["B3"].number_format == "DD/MM/YYYY"
-    assert echanges["C3"].alignment == echanges["C2"].alignment  # like the row above
+    assert echanges["C3"].alignment.wrap_text == echanges["C2"].alignment.wrap_text  # as above
     assert "Échanges" not in book.sheetnames  # the renamed sheet took them; none created
     # The user's first rows are untouched: the row the tool did not append reads as before.
     assert [c.value for c in factures[2]][:5] == ["F-1", "à voir", "Alpha", 1200,

@@ -130,7 +130,7 @@ def append_rows(package: Package, shared_part: str | None, styles: Styles, date1
             column = columns[field]
             number_format = formats[field].format if field in formats else None
             style = above.get(column)
-            if style is None and field in forme.replies:
+            if style is None and field in forme.replies and not last_cells:
                 style = styles.wrapped(patch._column_style(column))
             if style is not None and number_format and styles.is_general(style):
                 style = styles.with_format(style, number_format)
