@@ -95,7 +95,7 @@ def companies(folder: Path, n_companies: int, invoices: int, actions: int = 20) 
     if (model / f"entreprise-{n_companies - 1:02d}" / "relances.xlsx").exists():
         return model
     sys.path.insert(0, str(ROOT / "scripts"))
-    from benchmark import build_due, prepare  # the benchmark's own generator
+    from classeurs_mesure import build_due, prepare  # the benchmark's own generator
 
     first = model / "entreprise-00"
     first.mkdir(parents=True, exist_ok=True)
@@ -145,7 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         sys.path.insert(0, str(ROOT / "scripts"))
-        from benchmark import prepare
+        from classeurs_mesure import prepare
 
         prepare(folder)
         shutil.copy(ROOT / "exemple" / "relances.xlsx.example", folder / "relances.xlsx")

@@ -279,7 +279,7 @@ class Fait:
     canal: str
     client: str
     jour: datetime.date
-    statut: str  # see journal.STATUTS_FAITS
+    statut: str  # see journal.RESULTATS
     limite: datetime.date | None = None  # last day of the deadline the message gave, if any
 
 
