@@ -10,19 +10,17 @@ which is how the writer finds them again (the file's fingerprint proves it has n
 from __future__ import annotations
 
 import datetime
-import re
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from ..cells import CellError, is_empty, quote, read_date, read_montant, read_text, split_emails
+from ..cells import CellError, is_empty, read_date, read_montant, read_text, split_emails
 from ..errors import WorkbookError
-from ..records import (RESULTATS_ECHANGE, STATUTS, Anomalie, Classeur, Client, Echange, Facture,
-                       client_key, normalise)
+from ..records import STATUTS, Anomalie, Classeur, Client, Facture, client_key, normalise
 from .colonnes import (A_VERIFIER, CLIENT_FIELD_BY_HEADER, CLIENTS, DECISION_HEADER,
-                       OPERATION_HEADER, ECHANGE_FIELD_BY_HEADER, ECHANGES, ECHEANCIERS,
+                       OPERATION_HEADER, ECHANGES, ECHEANCIERS,
                        PAIEMENTS,
                        FACTURE_COLUMNS, FACTURES,
                        FIELD_BY_HEADER, REQUIRED, duplicates, find_header)
@@ -32,6 +30,7 @@ from .package import fingerprint
 from .lignes import cell_of, unknown_in
 from .feuilles import (GENRE, Numeros, Retenues, check_headers, check_payment_numbers, locate,
                        unreadable)
+from .echanges import read_echanges
 from .paiements import apply_payments, read_payments, read_plans
 from .proprietes import read_identifiant
 
@@ -175,7 +174,7 @@ def _read_once(path: Path, colonnes: dict[str, str] | None, lignes_max: int,
             unreadable(name, why, anomalies, retenues)
             rows.clear()
     numeros = Numeros(factures, _numbers_of(factures_rows, colonnes or {}))
-    echanges = _read_echanges(echanges_name or ECHANGES, echanges_rows, anomalies, clients,
+    echanges = read_echanges(echanges_name or ECHANGES, echanges_rows, anomalies, clients,
                               factures, inconnues.get(echanges_name or "", {}), retenues,
                               numeros)
     factures, versements = read_plans(plans_name or ECHEANCIERS, plans_rows, anomalies,
@@ -280,159 +279,6 @@ def _has_data(book: "_Classeur", name: str) -> bool:
     return sum(1 for row in rows if not all(is_empty(v) for v in row)) > 1
 
 
-def _read_echanges(sheet: str, rows: list[list[object]], anomalies: list[Anomalie],
-                   clients: dict[str, Client], factures: list[Facture],
-                   inconnues: dict[tuple[int, int], str], retenues: Retenues,
-                   numeros: Numeros) -> list[Echange]:
-    """Sheet Échanges, row by row. What could hold back a chase (a promise, a dispute, the
-    result) and cannot be read stops chasing the clients it may concern, and says why: the
-    client it names, else the clients of the invoices it lists, else everyone."""
-    if not rows:
-        return []
-    header_index, columns = find_header(rows, ECHANGE_FIELD_BY_HEADER, {}, ("date", "client"))
-    theirs = {(client_key(f.client), f.numero) for f in factures}
-    known = {key for key, _ in theirs} | set(clients)
-    echanges: list[Echange] = []
-    for index, row in enumerate(rows[header_index + 1:], start=header_index + 2):
-        nom = read_text(cell_of(row, columns, "client"))
-        unknown = unknown_in(index, columns, inconnues, ECHANGE_STOPPING)
-        if any(name == "client" for name, _, _ in unknown):
-            nom = ""  # an error value names nobody
-        if not nom and not unknown and all(is_empty(v) for v in row):
-            continue  # a blank row
-        listed = tuple(n.strip() for n in re.split(r"[;,\n]+", read_text(
-            cell_of(row, columns, "factures"))) if n.strip())
-        lisible = bool(nom) and client_key(nom) in known
-
-        def block(why: str) -> str:
-            """Hold who this row may concern; their names, for the message."""
-            why = f"{why} (feuille {sheet}, ligne {index})"
-            if lisible:
-                retenues.client(nom, why)
-                return nom
-            concerned = sorted({f.client for f in factures if f.numero in listed})
-            for client in concerned:
-                retenues.client(client, why)
-            if not concerned:
-                retenues.all(why)
-            return ", ".join(concerned) or "aucun client"
-
-        if not nom and not unknown:
-            if any(not is_empty(cell_of(row, columns, name))
-                   for name in ("factures", "promesse", "montant_promis", "resultat",
-                                "rappeler_le")):
-                who = block("échange sans client")
-                anomalies.append(Anomalie(sheet, index, f"Client vide — {_non_relance(who)} "
-                                          "tant que la ligne n’est pas corrigée"))
-            else:
-                anomalies.append(Anomalie(sheet, index, "Client vide : échange ignoré"))
-            continue
-        if unknown:
-            who = block("valeur inconnue dans un échange")
-            for _, label, what in unknown:
-                anomalies.append(Anomalie(sheet, index, f"{nom + ' : ' if nom else ''}{label} : "
-                                          f"{what} — "
-                                          f"{_non_relance(who)} tant que la cellule n’est pas "
-                                          "corrigée"))
-            continue
-        problems: list[str] = []
-
-        def field(name: str, label: str, reader):
-            try:
-                return reader(cell_of(row, columns, name))
-            except CellError as exc:
-                problems.append(f"{label} : {exc}")
-                return None
-
-        jour = field("date", "Date", read_date)
-        promesse = field("promesse", "Promesse de paiement", read_date)
-        rappeler = field("rappeler_le", "Rappeler le", read_date)
-        montant = field("montant_promis", "Montant promis", read_montant)
-        resultat_raw = read_text(cell_of(row, columns, "resultat"))
-        resultat = RESULTATS_ECHANGE.get(normalise(resultat_raw), "")
-        if resultat_raw and not resultat:
-            problems.append(f"Résultat inconnu {quote(resultat_raw)} (attendu : "
-                            f"{', '.join(RESULTATS_ECHANGE.values())})")
-        if problems or jour is None:
-            if jour is None and not problems:
-                problems.append("Date vide")
-            who = block("échange illisible")
-            for message in problems:
-                anomalies.append(Anomalie(sheet, index, f"{nom} : {message} — "
-                                          f"{_non_relance(who)} tant que la ligne n’est pas "
-                                          "corrigée"))
-            continue
-        if not any(key == client_key(nom) for key, _ in theirs):
-            # A promise or a dispute for a misspelt client would hold nobody: say so.
-            if client_key(nom) not in known and (promesse or resultat or rappeler or listed):
-                who = block(f"échange d’un client inconnu {quote(nom)}")
-                anomalies.append(Anomalie(sheet, index, (
-                    f"client {quote(nom)} absent de la feuille Factures comme de la feuille "
-                    "Clients : cet échange ne s’applique à aucune facture ; corrigez le nom — "
-                    f"{_non_relance(who)} d’ici là")))
-            else:
-                anomalies.append(Anomalie(sheet, index, f"client {quote(nom)} absent de la "
-                                          "feuille Factures : cet échange ne s’applique à "
-                                          "aucune facture ; corrigez le nom"))
-        column = columns.get("factures")
-        where = f"Factures ({column_letter(column + 1)}{index})" if column is not None \
-            else "Factures"
-        for numero in listed:
-            if (client_key(nom), numero) in theirs or client_key(nom) not in known:
-                continue
-            if numeros.connu(numero):
-                message = (f"{nom} : facture {quote(numero)} absente de la feuille Factures "
-                           "pour ce client")
-                proches = []
-            else:
-                message, proches = numeros.unknown(numero, where)
-            why = f"échange citant une facture inconnue {quote(numero)} (feuille {sheet}, " \
-                  f"ligne {index})"
-            retenues.client(nom, why)
-            for facture in proches:
-                retenues.client(facture.client, why)
-            who = ", ".join(sorted({nom, *(f.client for f in proches)}))
-            anomalies.append(Anomalie(sheet, index, f"{message} — {_non_relance(who)} tant que "
-                                      "la ligne n’est pas corrigée"))
-        if promesse is not None and promesse < jour:
-            # A date that cannot be right: no broken promise is chased on it.
-            column = columns["promesse"]
-            concerned = [f for f in factures if client_key(f.client) == client_key(nom)
-                         and (not listed or f.numero in listed)]
-            why = (f"promesse datée d’avant l’échange qui l’a notée (feuille {sheet}, ligne "
-                   f"{index})")
-            for facture in concerned:
-                retenues.facture(facture, why)
-            held = (f"facture(s) {', '.join(f.numero for f in concerned)} non relancée(s) "
-                    "tant que la ligne n’est pas corrigée" if concerned else
-                    "corrigez la date")
-            anomalies.append(Anomalie(sheet, index, (
-                f"{nom} : Promesse de paiement ({column_letter(column + 1)}{index}) : "
-                f"{promesse:%d/%m/%Y}, antérieure à la date de l’échange ({jour:%d/%m/%Y}) : "
-                f"promesse non retenue — {held}")))
-            promesse = None
-            resultat = "" if resultat == "promesse" else resultat
-        echanges.append(Echange(
-            jour=jour, client=nom, factures=listed,
-            interlocuteur=read_text(cell_of(row, columns, "interlocuteur")),
-            fonction=read_text(cell_of(row, columns, "fonction")),
-            coordonnees=read_text(cell_of(row, columns, "coordonnees")),
-            canal=read_text(cell_of(row, columns, "canal")),
-            dit=read_text(cell_of(row, columns, "dit")),
-            promesse=promesse, montant_promis=montant,
-            resultat=resultat or ("promesse" if promesse else ""),
-            rappeler_le=rappeler, row=index))
-    return echanges
-
-
-def _non_relance(who: str) -> str:
-    return "aucun client relancé" if who == "aucun client" else f"{who} non relancé"
-
-
-# Échanges cells whose unknown value stops chasing that client.
-ECHANGE_STOPPING = {"client": "Client", "date": "Date", "factures": "Factures",
-                    "promesse": "Promesse de paiement", "resultat": "Résultat",
-                    "rappeler_le": "Rappeler le"}
 # Clients cells whose unknown value stops chasing that client.
 CLIENT_STOPPING = {"client": "Client", "email": "Email", "pause": "Pause jusqu’au"}
 # Factures cells whose unknown value stops chasing that invoice.
