@@ -63,9 +63,11 @@ def check_workbook(path: Path, lignes_max: int = LIGNES_MAX) -> Controle:
                 f"(au plus {lignes_max} lignes, clé lignes_max de config.toml) : une valeur "
                 "égarée tout en bas ? Supprimez les lignes vides sous vos données, enregistrez, "
                 "puis relancez.")
-        controle.inconnues[sheet.name] = patch.unknown_cells()
+        inconnues = controle.inconnues[sheet.name] = patch.unknown_cells()
         controle.fusions[sheet.name] = patch.merged_ranges()
-        without = patch.without_errors()
+        # Error cells are among the unknown ones: a sheet with none is not scanned again.
+        errors = any(what.startswith("valeur d’erreur") for what in inconnues.values())
+        without = patch.without_errors() if errors else None
         if without is not None:
             cleaned[sheet.part] = without
     if cleaned:
