@@ -450,15 +450,16 @@ class Renderer:
         # A thank-you carries no invoice copy, and asks for nothing.
         pieces = () if action.etape == REMERCIEMENT.nom else self._invoice_copies(action)
         qr_png = b""
+        with_letter = action.canal == "courrier" or action.joindre_courrier
         if action.etape != REMERCIEMENT.nom:
-            qr = payment_qr(self.config, context)
+            qr = payment_qr(self.config, context, png=action.canal == "email", svg=with_letter)
             if qr is not None:
                 qr_png, context["qr"] = qr[0], {"svg": qr[1], "cid": QR_CID}
         # Messages say which copies come with them; a letter encloses them (appended to its
         # PDF) and lists them.
         context["pieces"] = [p.stem for p in pieces]
         lettre = ""
-        if action.canal == "courrier" or action.joindre_courrier:
+        if with_letter:
             lettre = self._lettre(env, LETTRE.format(action.modele), context)
         if action.canal == "courrier":
             return Rendu(action, context["client"], lettre=lettre, pieces=pieces)
