@@ -262,5 +262,5 @@ def test_the_qr_png_is_pixel_for_pixel_segnos_own():
     theirs = io.BytesIO()
     code.save(theirs, kind="png", scale=4, border=2)
     theirs = Image.open(theirs).convert("L")
-    assert ours.size == theirs.size == (148, 148)
+    assert ours.size == theirs.size
     assert ours.tobytes() == theirs.tobytes()
