@@ -14,6 +14,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from relances.cli import relancer
 from relances.rien_de_neuf import DESACTIVE, chemin
@@ -149,3 +151,40 @@ def test_a_run_with_something_to_do_keeps_no_result(small_project):
     folder = small_project([invoice_row(numero="F-1", echeance=TODAY - days(5))])
     run(folder)
     assert not chemin(load_config(folder / "config.toml")).exists()
+
+
+# ------------------------------------------------------------------ the unknown-cell scan
+
+CELL_FORMS = [
+    '<c r="A{n}" t="s"><v>0</v></c>',
+    '<c r="A{n}" s="2"><f>B{n}-C{n}</f><v>12.5</v></c>',
+    '<c r="A{n}"><f>B{n}*2</f><v></v></c>',  # a formula without its value
+    '<c r="A{n}"><f>B{n}*2</f></c>',
+    '<c r="A{n}"><f t="shared" si="0"/><v>3</v></c>',
+    '<c r="A{n}"><f t="shared" si="0"/></c>',
+    '<c r="A{n}"><f t="shared" ref="A1:A9" si="0">B1</f><v> </v></c>',
+    '<c r="A{n}" t="e"><v>#N/A</v></c>',
+    "<c r='A{n}' t = 'e'><v>#REF!</v></c>",
+    '<c r="A{n}" t="str"><f>""</f><v></v></c>',
+    '<c r="A{n}"><f>B{n}</f >\n<v>1</v></c>',
+    '<c r="A{n}" t="inlineStr"><is><t>"e" au milieu &lt;f&gt;</t></is></c>',
+    '<c r="A{n}"/>',
+]
+
+
+@given(st.lists(st.sampled_from(range(len(CELL_FORMS))), max_size=40))
+def test_the_fast_scan_finds_what_the_regex_finds(forms):
+    """SheetPatch._suspects (bytes searched first) finds exactly the places the `_SUSPECT`
+    regex finds, whatever the cells: errors, formulas with and without their cached value,
+    shared formulas, whitespace inside tags, text that looks like markup."""
+    from relances.xlsx import sheet as S
+    from relances.xlsx.styles import Styles
+    rows = "".join(f'<row r="{n}">{CELL_FORMS[k].format(n=n)}</row>'
+                   for n, k in enumerate(forms, start=1))
+    data = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxml'
+            'formats.org/spreadsheetml/2006/main"><sheetData>' + rows +
+            "</sheetData></worksheet>").encode()
+    patch = S.SheetPatch(data, [], Styles(None, ""), False, "test")
+    expected = [hit.start() for hit in S._SUSPECT.finditer(data, patch.body_start,
+                                                            patch.body_end)]
+    assert patch._suspects() == expected

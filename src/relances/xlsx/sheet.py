@@ -57,6 +57,10 @@ _ERROR_OR_FORMULA = re.compile(rb"\st\s*=\s*[\"']e[\"']|<(?:\w+:)?f[\s>/]")
 # a hit, so the sheet is scanned at the speed of the regex engine.
 _SUSPECT = re.compile(rb"\st\s*=\s*[\"']e[\"']|(?:</(?:\w+:)?f\s*>|<(?:\w+:)?f\b[^>]*/>)"
                       rb"(?!\s*<(?:\w+:)?v\b[^>/]*>\s*[^<\s])")
+# _SUSPECT's parts, for unprefixed sheets (see SheetPatch._suspects): an error value ending
+# where the search stops, and a formula element's end not followed by a value.
+_ERROR_ENDING = re.compile(_ERROR.pattern + rb"\Z")
+_FORMULA_NO_VALUE = re.compile(rb"(?:</f\s*>|<f\b[^>]*/>)(?!\s*<(?:\w+:)?v\b[^>/]*>\s*[^<\s])")
 _KEEP_ATTR = re.compile(rb"\s(?:r|s)\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 _R_REF = re.compile(rb"\br\s*=\s*[\"']([A-Z]+)(\d+)[\"']")
 _S_ATTR = re.compile(rb'\ss="(\d+)"')
@@ -303,13 +307,39 @@ class SheetPatch:
         value, formula = _decode(attrs, match.group(3) or b"", self.shared)
         return Cell(column, style, value, formula, match.group(0))
 
+    def _suspects(self) -> list[int]:
+        """Where `_SUSPECT` matches in the rows, found by searching bytes first — an error
+        value (`"e"` quoted) or a formula element's end (`</f`, `<f…/>`) — and checking each
+        place with the same pattern's parts: the whole-sheet regex scan was the slowest part
+        of reading a large workbook. Sheets whose elements carry a namespace prefix (rare)
+        are scanned by `_SUSPECT` itself."""
+        data, start, end = self.data, self.body_start, self.body_end
+        if self.prefix or data.find(b":f", start, end) >= 0:
+            return [hit.start() for hit in _SUSPECT.finditer(data, start, end)]
+        found = []
+        for quoted in (b'"e"', b"'e'"):
+            i = data.find(quoted, start, end)
+            while i >= 0:
+                hit = _ERROR_ENDING.search(data, max(start, i - 64), i + 3)
+                if hit is not None:
+                    found.append(hit.start())
+                i = data.find(quoted, i + 1, end)
+        for tag in (b"</f", b"<f"):
+            i = data.find(tag, start, end)
+            while i >= 0:
+                if _FORMULA_NO_VALUE.match(data, i, end):
+                    found.append(i)
+                i = data.find(tag, i + 1, end)
+        return sorted(found)
+
     def _enclosing(self, pattern: re.Pattern):
         """Each cell (match of _CELL) in which `pattern` occurs, once, in order."""
         data, start, end = self.data, self.body_start, self.body_end
         done_until = -1
         opening = (b"<" + self.prefix + b"c ", b"<" + self.prefix + b"c>")
-        for hit in pattern.finditer(data, start, end):
-            position = hit.start()
+        hits = (self._suspects() if pattern is _SUSPECT
+                else [hit.start() for hit in pattern.finditer(data, start, end)])
+        for position in hits:
             if position < done_until:
                 continue
             # A cell's start tag is just before its t="e" or its first child <f>: look back a
