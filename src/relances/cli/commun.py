@@ -16,7 +16,8 @@ import click
 
 from .. import formats
 from ..cells import quote as cells_quote
-from ..config import Config
+from ..config import Config, load_config
+from ..errors import RelancesError
 from ..records import Anomalie
 
 
@@ -172,3 +173,39 @@ def log_to(path: Path) -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
 
+
+def run_import(config_path: Path, classeur: Path | None, date_: datetime.date | None,
+               dry_run: bool, as_json: bool, quoi: str, chemins, faire, en_json, en_texte,
+               fin) -> None:
+    """What every import command does around its import (pointer.py, importer.py): read the
+    config, log, take the day, import (`faire(config, chemins, today, now)`), print the
+    result as text (`en_texte(result, config, today)`) or JSON (`en_json(result, today)`), log
+    how it ended (`fin(result)`), and exit 0, or 1 when something was left aside."""
+    import json
+    import zoneinfo
+
+    try:
+        config = load_config(config_path, classeur)
+    except RelancesError as exc:
+        fail(str(exc))
+    if not dry_run:
+        log_to(config.log_file)
+    now = datetime.datetime.now(zoneinfo.ZoneInfo(config.fuseau_horaire))
+    today = date_ or now.date()
+    log.info("import de %s : %s%s", quoi, ", ".join(str(c) for c in chemins),
+             " (simulation)" if dry_run else "")
+    try:
+        result = faire(config, list(chemins), today, now)
+    except RelancesError as exc:
+        log.error("%s", exc)
+        fail(str(exc))
+    except Exception:
+        crash(config, dry_run)
+    for warning in config.avertissements:
+        click.echo(f"Attention : {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(en_json(result, today), ensure_ascii=False))
+    else:
+        click.echo(en_texte(result, config, today))
+    log.info("fin de l’import : %s", fin(result))
+    sys.exit(EXIT_PARTIAL if result.has_problems else EXIT_OK)

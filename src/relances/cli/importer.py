@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import json
-import sys
-import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
 from .. import formats
-from ..config import Config, load_config
-from ..errors import RelancesError
+from ..config import Config
 from ..importation import BilanImport, importer as importer_factures
-from .commun import EXIT_OK, EXIT_PARTIAL, common_options, crash, fail, log, log_to, run_command
+from .commun import common_options, run_command, run_import
 
 INCONNUS_MONTRES = 20  # unknown invoice numbers listed in the summary (all in --json)
 
@@ -36,32 +32,15 @@ def importer(chemins: tuple[Path, ...], config_path: Path, classeur: Path | None
     montant TTC, PDF) ; un client inconnu est ajouté à la feuille Clients. Une facture déjà
     importée ne l’est jamais deux fois ; un dossier est parcouru (fichiers .pdf et .xml).
     """
-    try:
-        config = load_config(config_path, classeur)
-    except RelancesError as exc:
-        fail(str(exc))
-    if not dry_run:
-        log_to(config.log_file)
-    now = datetime.datetime.now(zoneinfo.ZoneInfo(config.fuseau_horaire))
-    today = date_ or now.date()
-    log.info("import de factures électroniques : %s%s", ", ".join(str(c) for c in chemins),
-             " (simulation)" if dry_run else "")
-    try:
-        bilan = importer_factures(config, list(chemins), today, now, dry_run=dry_run)
-    except RelancesError as exc:
-        log.error("%s", exc)
-        fail(str(exc))
-    except Exception:
-        crash(config, dry_run)
-    for warning in config.avertissements:
-        click.echo(f"Attention : {warning}", err=True)
-    if as_json:
-        click.echo(json.dumps(bilan_json(bilan), ensure_ascii=False))
-    else:
-        click.echo(bilan_texte(bilan, config))
-    log.info("fin de l’import : %d facture(s) ajoutée(s), %d client(s) ajouté(s), "
-             "%d non importée(s)", len(bilan.ajoutees), len(bilan.clients), len(bilan.ecartees))
-    sys.exit(EXIT_PARTIAL if bilan.has_problems else EXIT_OK)
+    run_import(config_path, classeur, date_, dry_run, as_json, "factures électroniques",
+               chemins,
+               lambda config, fichiers, today, now: importer_factures(config, fichiers, today,
+                                                                      now, dry_run=dry_run),
+               lambda bilan, today: bilan_json(bilan),
+               lambda bilan, config, today: bilan_texte(bilan, config),
+               lambda bilan: (f"{len(bilan.ajoutees)} facture(s) ajoutée(s), "
+                              f"{len(bilan.clients)} client(s) ajouté(s), "
+                              f"{len(bilan.ecartees)} non importée(s)"))
 
 
 def bilan_texte(bilan: BilanImport, config: Config) -> str:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import json
-import sys
-import zoneinfo
 from pathlib import Path
 
 import click
 
-from ..config import load_config
-from ..errors import RelancesError
 from ..pointage import import_releves
-from .commun import (EXIT_OK, EXIT_PARTIAL, common_options, crash, fail, log, log_to,
-                     run_command)
+from .commun import common_options, run_command, run_import
 from .resumes import import_json, import_summary
 
 
@@ -36,33 +30,13 @@ def pointer(releves: tuple[Path, ...], config_path: Path, classeur: Path | None,
     reste attend votre décision dans la feuille À vérifier. Une opération déjà importée ne
     l’est jamais deux fois.
     """
-    try:
-        config = load_config(config_path, classeur)
-    except RelancesError as exc:
-        fail(str(exc))
-    if not dry_run:
-        log_to(config.log_file)
-    tz = zoneinfo.ZoneInfo(config.fuseau_horaire)
-    now = datetime.datetime.now(tz)
-    today = date_ or now.date()
-    log.info("import de relevés : %s%s", ", ".join(str(r) for r in releves),
-             " (simulation)" if dry_run else "")
-    try:
-        pointe = import_releves(config, list(releves), today, now, dry_run=dry_run)
-    except RelancesError as exc:
-        log.error("%s", exc)
-        fail(str(exc))
-    except Exception:
-        crash(config, dry_run)
-    for warning in config.avertissements:
-        click.echo(f"Attention : {warning}", err=True)
-    if as_json:
-        click.echo(json.dumps(import_json(pointe, today), ensure_ascii=False))
-    else:
-        click.echo(import_summary(pointe, config, today))
-    log.info("fin de l’import : %d reconnu(s), %d à vérifier, %d problème(s)",
-             len(pointe.affectations), len(pointe.a_verifier), len(pointe.anomalies))
-    sys.exit(EXIT_PARTIAL if pointe.has_problems else EXIT_OK)
+    run_import(config_path, classeur, date_, dry_run, as_json, "relevés", releves,
+               lambda config, chemins, today, now: import_releves(config, chemins, today, now,
+                                                                  dry_run=dry_run),
+               import_json, import_summary,
+               lambda pointe: (f"{len(pointe.affectations)} reconnu(s), "
+                               f"{len(pointe.a_verifier)} à vérifier, "
+                               f"{len(pointe.anomalies)} problème(s)"))
 
 
 def main_pointer() -> None:
