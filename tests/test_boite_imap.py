@@ -243,6 +243,10 @@ def test_the_check_counts_what_the_next_run_would_sort(boite_imap, tmp_path):
     assert ok, text
     assert "4 message(s)" in text and "en trierait 4 (1 réponse(s), 2 message(s) non remis, " \
                                      "1 ignoré(s))" in text
+    # As the next run reads: only since the day it starts from, only what it has not seen.
+    ((ok, text),) = verifier_boite(config, environ, set(), datetime.date(2100, 1, 1),
+                                   ssl_context=serveur.context())
+    assert ok and "4 message(s)" in text and "en trierait 0" in text
     ((ok, text),) = verifier_boite(config, {}, set(), ssl_context=serveur.context())
     assert not ok and "RELANCES_IMAP_MOT_DE_PASSE" in text
 

@@ -120,10 +120,28 @@ def verify(config: Config, today: datetime.date, environ: Mapping[str, str] | No
                                              "(aucun message envoyé)"))
         except RelancesError as exc:
             checks.append(Verification(False, str(exc)))
-    from .boite.imap import verifier_boite  # [boite]: login, count, sort; nothing stored
-    checks += [Verification(ok, text) for ok, text in verifier_boite(
-        config, os.environ if environ is None else environ, set())]
+    if config.boite is not None:
+        checks += _verify_mailbox(config, today, os.environ if environ is None else environ)
     return checks
+
+
+def _verify_mailbox(config: Config, today: datetime.date, environ: Mapping[str, str]
+                    ) -> list[Verification]:
+    """[boite]: log in, count, and sort what the next run would read — the same days, the
+    messages the journal has not seen —; nothing stored."""
+    from .boite.effets import depuis, vus_du_journal
+    from .boite.imap import verifier_boite
+
+    vus, debut = set(), today
+    try:
+        journal = Journal.open(config.journal, readonly=True)
+        try:
+            vus, debut = vus_du_journal(journal), depuis(journal, today) or today
+        finally:
+            journal.close()
+    except RelancesError:
+        pass  # no journal yet (or unreadable, said above): nothing seen, nothing sent
+    return [Verification(ok, text) for ok, text in verifier_boite(config, environ, vus, debut)]
 
 
 def _verify_bank(journal: Journal, config: Config, today: datetime.date

@@ -71,6 +71,13 @@ def depuis(journal, today: datetime.date) -> datetime.date | None:
                today - datetime.timedelta(days=FENETRE_JOURS))
 
 
+def vus_du_journal(journal) -> set[str]:
+    """What the journal has seen of the mailbox: each message's key and Message-ID."""
+    messages = journal.messages()
+    return {v.retour.cle for v in messages} | {v.retour.message_id for v in messages
+                                                if v.retour.message_id}
+
+
 def _reader(config: Config, environ: Mapping[str, str]) -> Lecteur:
     """The IMAP reader of `[boite]` (boite.imap)."""
     from .imap import lire_boite, read_password
@@ -97,8 +104,7 @@ def lire_et_trier(config: Config, journal, classeur: Classeur, today: datetime.d
     debut = depuis(journal, today)
     if debut is None:
         return Courrier()
-    vus = {v.retour.cle for v in journal.messages()}
-    vus |= {v.retour.message_id for v in journal.messages() if v.retour.message_id}
+    vus = vus_du_journal(journal)
     try:
         retours, total = (lecteur or _reader(config, environ))(vus, debut)
     except RelancesError as exc:

@@ -205,14 +205,16 @@ NOMS = {"reponse": "réponse(s)", "rebond": "message(s) non remis", "absence":
 
 
 def verifier_boite(config, environ: Mapping[str, str], vus: set[str],
+                   depuis: datetime.date | None = None,
                    ssl_context: ssl.SSLContext | None = None) -> list[tuple[bool, str]]:
     """--verifier: log in, count the folder's messages and say what the next run would sort
-    (the messages not in `vus`), by nature; nothing is stored or changed."""
+    (the messages received since `depuis` not in `vus`), by nature; nothing is stored or
+    changed."""
     boite = config.boite
     if boite is None:
         return []
     try:
-        lecture = lire_boite(boite, read_password(boite, environ), vus, None,
+        lecture = lire_boite(boite, read_password(boite, environ), vus, depuis,
                              ssl_context=ssl_context)
     except BoiteInjoignable as exc:
         return [(False, f"boîte aux lettres non lue : {exc}")]
