@@ -1101,9 +1101,12 @@ def check_bounced_addresses(day: Day, book: Book) -> list[str]:
                            key=lambda f: f.jour)
             # Done again: an email of that step went between the bounce and the later step
             # (one that bounced in turn afterwards still counts: nobody could know then).
-            redone = any(e.etape == cle and numero in e.factures and e.canal == "email"
-                         and rebond.le <= e.jour < later[0].jour for e in day.entries) \
-                if later else True
+            # A message grouping it under another step (a broken promise, a later step of the
+            # client's other invoices) records it at its own step: that counts too.
+            redone = (any(e.etape == cle and numero in e.factures and e.canal == "email"
+                          and rebond.le <= e.jour < later[0].jour for e in day.entries)
+                      or any(f.cle == cle and rebond.le <= f.jour < later[0].jour
+                             for f in mine)) if later else True
             if later and not redone:
                 found.append(f"le {day.today}, {rebond.client}, facture {numero} : « {cle} » "
                              f"du {rebond.jour} revenu non remis, « {later[0].cle} » le "
