@@ -160,6 +160,11 @@ def test_after_pause_reponse_jours_the_client_is_to_call_and_written_steps_resum
     assert [(a.etape, a.canal) for a in plan.actions] == [("dernier_rappel", "email")]
     (row,), _ = call_list(book, [], history, TODAY, pause_reponse=10)
     assert (row.client, row.motif) == ("Alpha", "répondu le 12/11/2026 sans suite enregistrée")
+    # A message that could not be read is not called a reply.
+    unread = with_mail(book, Alpha=Courriel(reponse=TODAY - days(10),
+                                            illisible="compta@alpha.fr"))
+    (row,), _ = call_list(unread, [], history, TODAY, pause_reponse=10)
+    assert row.motif == "message illisible reçu le 12/11/2026, sans suite enregistrée"
     # A shorter pause, configured.
     assert decide(book, history, TODAY - days(5), cfg(pause_reponse_jours=3)).actions != ()
 

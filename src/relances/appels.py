@@ -179,7 +179,9 @@ def call_list(livre: Livre, taches: Sequence[Tache], history: Iterable[Fait],
         if suspens is None or not suspens[1] or not any(_open(f) for f in factures):
             continue
         until = suspens[0] + datetime.timedelta(days=pause_reponse)
-        motif = f"répondu le {suspens[0]:%d/%m/%Y} sans suite enregistrée"
+        motif = (f"message illisible reçu le {suspens[0]:%d/%m/%Y}, sans suite enregistrée"
+                 if courriel.illisible else
+                 f"répondu le {suspens[0]:%d/%m/%Y} sans suite enregistrée")
         since = min(until, wanted[key][0]) if key in wanted else until
         wanted[key] = (since, motif if key not in wanted else f"{wanted[key][1]} ; {motif}",
                        factures[0].client)
