@@ -29,6 +29,13 @@ class CellError(ValueError):
 def is_empty(value: object) -> bool:
     if value is None:
         return True
+    kind = type(value)  # the reader's plain types first: one test each, 800,000 cells a run
+    if kind is str:
+        return not value.strip()
+    if kind is int or kind is bool:
+        return False
+    if kind is float:
+        return math.isnan(value)
     if isinstance(value, float) and math.isnan(value):
         return True
     if isinstance(value, str) and not value.strip():
@@ -174,6 +181,8 @@ def _read_montant_text(raw: str) -> Decimal:
 
 def read_text(value: object) -> str:
     """Text of a cell, trimmed; numbers typed as invoice numbers lose Excel's `.0`."""
+    if type(value) is str:
+        return value.strip()
     if is_empty(value):
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -223,11 +223,19 @@ class Numeros:
     def __init__(self, factures: list[Facture], vus: set[str] = frozenset()):
         self.vus = set(vus)  # every number of sheet Factures, its unreadable rows' too
         self.by_numero: dict[str, list[Facture]] = {}
-        self.by_groupes: dict[tuple[str, ...], list[Facture]] = {}
         for facture in factures:
             self.by_numero.setdefault(facture.numero, []).append(facture)
-            self.by_groupes.setdefault(_groupes(facture.numero), []).append(facture)
             self.vus.add(facture.numero)
+        self._by_groupes: dict[tuple[str, ...], list[Facture]] | None = None
+
+    @property
+    def by_groupes(self) -> dict[tuple[str, ...], list[Facture]]:
+        """The invoices by number written any way: made the first time a number is unknown."""
+        if self._by_groupes is None:
+            self._by_groupes = {}
+            for numero, factures in self.by_numero.items():
+                self._by_groupes.setdefault(_groupes(numero), []).extend(factures)
+        return self._by_groupes
 
     def connu(self, numero: str) -> bool:
         """Whether sheet Factures has this number (read, or on a row it could not read)."""

@@ -248,23 +248,21 @@ class _Classeur:
 
 def _cells(rows: list[list[object]]) -> list[list[object]]:
     """calamine's values as the records read them: a whole number held as a float becomes an
-    int, a date a datetime at midnight, an empty cell or a text meaning "missing" NaN."""
-    out = []
+    int, a date a datetime at midnight, an empty cell or a text meaning "missing" NaN. The rows
+    are calamine's own lists, changed in place (only the cells that change are touched)."""
+    vides, vide, date, moment = VIDES, _VIDE, datetime.date, datetime.datetime
     for row in rows:
-        cells = []
-        for value in row:
+        for i, value in enumerate(row):
             kind = value.__class__
             if kind is str:
-                if value in VIDES:
-                    value = _VIDE
+                if value in vides:
+                    row[i] = vide
             elif kind is float:
                 if value.is_integer():
-                    value = int(value)
-            elif kind is datetime.date:
-                value = datetime.datetime(value.year, value.month, value.day)
-            cells.append(value)
-        out.append(cells)
-    return out
+                    row[i] = int(value)
+            elif kind is date:
+                row[i] = moment(value.year, value.month, value.day)
+    return rows
 
 
 def _numbers_of(rows: list[list[object]], colonnes: dict[str, str]) -> set[str]:
