@@ -80,11 +80,6 @@ class LigneFacture:
     def penalites(self) -> Decimal:
         return self.interets + self.indemnite
 
-    @property
-    def du_total(self) -> Decimal:
-        """Remaining amount plus its penalties: what this invoice's line claims."""
-        return self.reste_du + self.penalites
-
 
 @dataclass(frozen=True)
 class LigneAvoir:

@@ -216,9 +216,6 @@ class Journal:
             **{name: r[name] for name in OPERATION_COLUMNS if name in r.keys()})
             for r in rows]
 
-    def known_operations(self) -> set[str]:
-        return {row["cle"] for row in self._operation_rows("SELECT cle FROM operations")}
-
     def operation_keys(self) -> list[tuple[str, str, str]]:
         """(key, bank id, fingerprint) of every line imported ('' where it was not kept)."""
         return [(r["cle"], *(r[n] if n in r.keys() else "" for n in ("id_banque", "empreinte")))
