@@ -39,7 +39,7 @@ from pathlib import Path
 from relances import formats
 from relances.appels import call_list
 from relances.cli import plan_json
-from relances.boite.effets import enrich
+from relances.boite.effets import avec_courriels
 from relances.config import Boite, Config, Entreprise, Envoi, Paiement, Regles
 from relances.journal import Journal, Pointage, Vu
 from relances.encaissements import prepare
@@ -517,7 +517,7 @@ class Harness:
         lecture, _ = prepare(Lecture(book.classeur(), "simulation"), journal)
         # The mailbox, as run._read_mailbox gives it to the decision: what the journal
         # remembers of it (the rules record it there, as boite.effets.lire_et_trier does).
-        classeur = enrich(lecture.classeur, journal.messages(), journal.entries())
+        classeur = avec_courriels(lecture.classeur, journal)
         # As a run does: a call task an exchange answered is closed before deciding.
         from relances.appels import close_calls
         for cloture in close_calls(self.open_calls(), as_seen(classeur, today)):

@@ -280,16 +280,15 @@ def _read_mailbox(config: Config, journal: Journal, lecture, today: datetime.dat
                   readonly: bool = False):
     """Read `[boite]` before deciding (boite.effets): (the workbook read with what the mailbox
     said of each client, what was read, why nothing may be sent: '' or the guard's words)."""
-    from .boite.effets import enrich, lire_et_trier
+    from .boite.effets import avec_courriels, lire_et_trier
 
     if config.boite is None:
         return lecture, None, ""
     now = now or datetime.datetime.combine(today, datetime.time())
     courrier = lire_et_trier(config, journal, lecture.classeur, today, now, environ,
                              readonly=readonly)
-    vus = journal.messages() + (courrier.nouveaux if readonly else [])
-    lecture = dataclasses.replace(lecture, classeur=enrich(lecture.classeur, vus,
-                                                           journal.entries()))
+    lecture = dataclasses.replace(lecture, classeur=avec_courriels(
+        lecture.classeur, journal, courrier.nouveaux if readonly else ()))
     gel = ""
     if courrier.injoignable:
         log.warning("boîte aux lettres non lue : %s", courrier.injoignable)

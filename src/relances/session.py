@@ -278,12 +278,10 @@ def _with_mailbox(lecture, journal: Journal, config: Config):
         return lecture, [], ()
     import dataclasses
 
-    from .boite.effets import echange_rows, enrich
+    from .boite.effets import avec_courriels, echange_rows
 
-    vus = journal.messages()
-    lecture = dataclasses.replace(lecture, classeur=enrich(lecture.classeur, vus,
-                                                           journal.entries()))
-    cles, rows = echange_rows(vus)
+    lecture = dataclasses.replace(lecture, classeur=avec_courriels(lecture.classeur, journal))
+    cles, rows = echange_rows(journal.messages())
     return lecture, cles, rows
 
 

@@ -224,6 +224,12 @@ def enrich(classeur: Classeur, vus: list, entrees: list) -> Classeur:
     return dataclasses.replace(classeur, courriels=courriels)
 
 
+def avec_courriels(classeur: Classeur, journal, nouveaux: list = ()) -> Classeur:
+    """The workbook's records with what the mailbox said of each client: from the messages
+    the journal remembers, and `nouveaux` (those a dry run read and did not store)."""
+    return enrich(classeur, [*journal.messages(), *nouveaux], journal.entries())
+
+
 def echange_rows(vus: list) -> tuple[list[str], tuple[dict, ...]]:
     """The replies matched to a client not yet in sheet Échanges: (their keys, their rows)."""
     todo = [v for v in vus if v.retour.nature == REPONSE and v.client and not v.ecrit]
